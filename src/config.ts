@@ -1,0 +1,191 @@
+import path from "node:path";
+
+/**
+ * The whole configuration, read once at boot from the environment (and `.env`).
+ * Nothing else in the service reads `process.env`: code receives the parts it needs.
+ */
+export type Config = Readonly<{
+  environmentName: string;
+  port: number;
+  host: string;
+  logLevel: LogLevel;
+  bodyLimitBytes: number;
+  shutdownTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  apiKeys: readonly string[];
+
+  llmModel: string;
+  openaiApiKey: string | undefined;
+  openaiBaseUrl: string;
+  anthropicApiKey: string | undefined;
+  anthropicBaseUrl: string;
+  ollamaBaseUrl: string;
+  llmTimeoutMs: number;
+  llmIdleTimeoutMs: number;
+  llmMaxRetries: number;
+  echoDelayMs: number;
+  maxMessageChars: number;
+  maxMessages: number;
+  streamStallMs: number;
+  streamPingMs: number;
+  maxConcurrentStreams: number;
+
+  dataDir: string;
+  redisUrl: string | undefined;
+  databaseUrl: string | undefined;
+  ingestRoot: string;
+  runWorker: boolean;
+  jobConcurrency: number;
+  jobAttempts: number;
+  jobRetentionMs: number;
+  chunkSize: number;
+  chunkOverlap: number;
+  ingestMaxBytes: number;
+  ingestFetchTimeoutMs: number;
+
+  langsmithTracing: boolean;
+  langsmithApiKey: string | undefined;
+  langsmithProject: string | undefined;
+  langsmithEndpoint: string | undefined;
+  otelExporterOtlpEndpoint: string | undefined;
+  otelServiceName: string;
+}>;
+
+export const LogLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export type LogLevel = (typeof LogLevels)[number];
+
+/** A bad setting: the message is one line that names the variable. */
+export class ConfigError extends Error {
+  readonly variable: string;
+  constructor(variable: string, problem: string) {
+    super(`Invalid configuration: ${variable} ${problem}`);
+    this.name = "ConfigError";
+    this.variable = variable;
+  }
+}
+
+type Environment = Readonly<Record<string, string | undefined>>;
+
+export function loadConfig(environment: Environment): Config {
+  const read = createReader(environment);
+  const dataDir = path.resolve(read.string("DATA_DIR", "./data"));
+  const chunkSize = read.integer("CHUNK_SIZE", 1200, { min: 100, max: 100_000 });
+
+  const config: Config = {
+    environmentName: read.string("NODE_ENV", "development"),
+    port: read.integer("PORT", 8000, { min: 0, max: 65_535 }),
+    host: read.string("HOST", "0.0.0.0"),
+    logLevel: read.oneOf("LOG_LEVEL", LogLevels, "info"),
+    bodyLimitBytes: read.integer("BODY_LIMIT_BYTES", 1_048_576, { min: 1024 }),
+    shutdownTimeoutMs: read.integer("SHUTDOWN_TIMEOUT_MS", 20_000, { min: 0 }),
+    // Above the 60 s idle timeout of common load balancers, so they close first.
+    keepAliveTimeoutMs: read.integer("KEEP_ALIVE_TIMEOUT_MS", 65_000, { min: 1000 }),
+    headersTimeoutMs: read.integer("HEADERS_TIMEOUT_MS", 20_000, { min: 1000 }),
+    requestTimeoutMs: read.integer("REQUEST_TIMEOUT_MS", 120_000, { min: 1000 }),
+    apiKeys: read.list("API_KEYS"),
+
+    llmModel: read.string("LLM_MODEL", "echo"),
+    openaiApiKey: read.optional("OPENAI_API_KEY"),
+    openaiBaseUrl: read.url("OPENAI_BASE_URL", "https://api.openai.com/v1"),
+    anthropicApiKey: read.optional("ANTHROPIC_API_KEY"),
+    anthropicBaseUrl: read.url("ANTHROPIC_BASE_URL", "https://api.anthropic.com/v1"),
+    ollamaBaseUrl: read.url("OLLAMA_BASE_URL", "http://127.0.0.1:11434/v1"),
+    llmTimeoutMs: read.integer("LLM_TIMEOUT_MS", 60_000, { min: 1 }),
+    llmIdleTimeoutMs: read.integer("LLM_IDLE_TIMEOUT_MS", 30_000, { min: 1 }),
+    llmMaxRetries: read.integer("LLM_MAX_RETRIES", 2, { min: 0, max: 10 }),
+    echoDelayMs: read.integer("ECHO_DELAY_MS", 5, { min: 0, max: 10_000 }),
+    maxMessageChars: read.integer("MAX_MESSAGE_CHARS", 32_000, { min: 1 }),
+    maxMessages: read.integer("MAX_MESSAGES", 100, { min: 1 }),
+    streamStallMs: read.integer("STREAM_STALL_MS", 30_000, { min: 1 }),
+    streamPingMs: read.integer("STREAM_PING_MS", 15_000, { min: 1 }),
+    maxConcurrentStreams: read.integer("MAX_CONCURRENT_STREAMS", 10_000, { min: 1 }),
+
+    dataDir,
+    redisUrl: read.optionalUrl("REDIS_URL"),
+    databaseUrl: read.optionalUrl("DATABASE_URL"),
+    ingestRoot: path.resolve(read.string("INGEST_ROOT", path.join(dataDir, "ingest"))),
+    runWorker: read.boolean("RUN_WORKER", true),
+    jobConcurrency: read.integer("JOB_CONCURRENCY", 4, { min: 1, max: 256 }),
+    jobAttempts: read.integer("JOB_ATTEMPTS", 3, { min: 1, max: 100 }),
+    jobRetentionMs: read.integer("JOB_RETENTION_MS", 7 * 24 * 3600 * 1000, { min: 0 }),
+    chunkSize,
+    chunkOverlap: read.integer("CHUNK_OVERLAP", 150, { min: 0, max: chunkSize - 1 }),
+    ingestMaxBytes: read.integer("INGEST_MAX_BYTES", 10 * 1_048_576, { min: 1 }),
+    ingestFetchTimeoutMs: read.integer("INGEST_FETCH_TIMEOUT_MS", 15_000, { min: 1 }),
+
+    langsmithTracing: read.boolean("LANGSMITH_TRACING", false),
+    langsmithApiKey: read.optional("LANGSMITH_API_KEY"),
+    langsmithProject: read.optional("LANGSMITH_PROJECT"),
+    langsmithEndpoint: read.optionalUrl("LANGSMITH_ENDPOINT"),
+    otelExporterOtlpEndpoint: read.optionalUrl("OTEL_EXPORTER_OTLP_ENDPOINT"),
+    otelServiceName: read.string("OTEL_SERVICE_NAME", "llm-api-service"),
+  };
+  return Object.freeze(config);
+}
+
+/** The values that must never appear in logs, metrics, traces or responses. */
+export function secretValues(config: Config): string[] {
+  const secrets = [config.openaiApiKey, config.anthropicApiKey, config.langsmithApiKey, ...config.apiKeys];
+  for (const url of [config.redisUrl, config.databaseUrl]) {
+    const password = url ? new URL(url).password : "";
+    if (password) secrets.push(decodeURIComponent(password));
+  }
+  return secrets.filter((secret): secret is string => typeof secret === "string" && secret.length >= 4);
+}
+
+function createReader(environment: Environment) {
+  const raw = (name: string): string | undefined => {
+    const value = environment[name]?.trim();
+    return value === "" ? undefined : value;
+  };
+  return {
+    optional: raw,
+    string(name: string, fallback: string): string {
+      return raw(name) ?? fallback;
+    },
+    integer(name: string, fallback: number, bounds: { min?: number; max?: number } = {}): number {
+      const value = raw(name);
+      if (value === undefined) return fallback;
+      if (!/^-?\d+$/.test(value)) throw new ConfigError(name, `must be an integer, got "${value}"`);
+      const number = Number(value);
+      if (bounds.min !== undefined && number < bounds.min) {
+        throw new ConfigError(name, `must be at least ${bounds.min}, got ${number}`);
+      }
+      if (bounds.max !== undefined && number > bounds.max) {
+        throw new ConfigError(name, `must be at most ${bounds.max}, got ${number}`);
+      }
+      return number;
+    },
+    boolean(name: string, fallback: boolean): boolean {
+      const value = raw(name)?.toLowerCase();
+      if (value === undefined) return fallback;
+      if (["true", "1", "yes", "on"].includes(value)) return true;
+      if (["false", "0", "no", "off"].includes(value)) return false;
+      throw new ConfigError(name, `must be true or false, got "${value}"`);
+    },
+    oneOf<const T extends readonly string[]>(name: string, choices: T, fallback: T[number]): T[number] {
+      const value = raw(name)?.toLowerCase();
+      if (value === undefined) return fallback;
+      if (!choices.includes(value))
+        throw new ConfigError(name, `must be one of ${choices.join(", ")}, got "${value}"`);
+      return value as T[number];
+    },
+    url(name: string, fallback: string): string {
+      return this.optionalUrl(name) ?? fallback;
+    },
+    optionalUrl(name: string): string | undefined {
+      const value = raw(name);
+      if (value === undefined) return undefined;
+      if (!URL.canParse(value)) throw new ConfigError(name, "must be an absolute URL");
+      return value;
+    },
+    list(name: string): string[] {
+      return (raw(name) ?? "")
+        .split(",")
+        .map((item) => item.trim())
+        .filter((item) => item.length > 0);
+    },
+  };
+}

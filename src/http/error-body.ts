@@ -1,0 +1,30 @@
+import type { FastifyRequest } from "fastify";
+import type { ServiceError } from "./service-error.ts";
+
+/** OpenAI's error `type` for each status family, so OpenAI SDKs raise the matching class. */
+function openAIErrorType(statusCode: number): string {
+  if (statusCode === 401) return "authentication_error";
+  if (statusCode === 403) return "permission_error";
+  if (statusCode === 429) return "rate_limit_error";
+  if (statusCode >= 500) return "api_error";
+  return "invalid_request_error";
+}
+
+/** `/v1/*` speaks OpenAI's error shape; every other route speaks ours. */
+export function isOpenAIRoute(request: FastifyRequest): boolean {
+  return request.url.startsWith("/v1/");
+}
+
+export function errorBody(request: FastifyRequest, error: ServiceError): object {
+  if (isOpenAIRoute(request)) {
+    return {
+      error: {
+        message: error.message,
+        type: openAIErrorType(error.statusCode),
+        code: error.code.toLowerCase(),
+        param: error.param ?? null,
+      },
+    };
+  }
+  return { error: { code: error.code, message: error.message, request_id: request.id } };
+}

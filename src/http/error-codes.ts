@@ -1,0 +1,27 @@
+/**
+ * Every error the service answers with: a stable code, its HTTP status, and whether the
+ * client may retry the same request. The README lists the same table.
+ */
+export const ErrorCodes = {
+  INVALID_JSON: { statusCode: 400, retryable: false },
+  VALIDATION_FAILED: { statusCode: 400, retryable: false },
+  UNKNOWN_MODEL: { statusCode: 400, retryable: false },
+  UNAUTHORIZED: { statusCode: 401, retryable: false },
+  NOT_FOUND: { statusCode: 404, retryable: false },
+  METHOD_NOT_ALLOWED: { statusCode: 405, retryable: false },
+  CONFLICT: { statusCode: 409, retryable: false },
+  BODY_TOO_LARGE: { statusCode: 413, retryable: false },
+  UNSUPPORTED_MEDIA_TYPE: { statusCode: 415, retryable: false },
+  TOO_MANY_STREAMS: { statusCode: 429, retryable: true },
+  UPSTREAM_RATE_LIMITED: { statusCode: 429, retryable: true },
+  INTERNAL_ERROR: { statusCode: 500, retryable: true },
+  UPSTREAM_AUTH_FAILED: { statusCode: 502, retryable: false },
+  UPSTREAM_BAD_REQUEST: { statusCode: 502, retryable: false },
+  UPSTREAM_ERROR: { statusCode: 502, retryable: true },
+  SHUTTING_DOWN: { statusCode: 503, retryable: true },
+  NOT_READY: { statusCode: 503, retryable: true },
+  UPSTREAM_UNAVAILABLE: { statusCode: 503, retryable: true },
+  UPSTREAM_TIMEOUT: { statusCode: 504, retryable: true },
+} as const satisfies Record<string, { statusCode: number; retryable: boolean }>;
+
+export type ErrorCode = keyof typeof ErrorCodes;

@@ -1,0 +1,64 @@
+/**
+ * How the chat layer reports each model call to observability (metrics, traces, LangSmith, the
+ * per-call log line) without depending on any of them. The chat routes call `start` once per
+ * model call and then the returned handle; observers never throw into the request path.
+ */
+
+/** Which endpoint made the call; also the LangSmith run name. */
+export type LlmCallKind = "chat" | "chat_stream_sse" | "chat_stream_text" | "openai_chat_completions";
+
+export type LlmCallMessage = { role: "system" | "user" | "assistant"; content: string };
+
+export type LlmCallStart = {
+  requestId: string;
+  kind: LlmCallKind;
+  /** The route template and method of the HTTP request that made the call. */
+  path: string;
+  method: string;
+  /** `openai`, `anthropic`, `ollama` or `echo`. */
+  provider: string;
+  /** The model as requested of the provider, without the provider prefix. */
+  model: string;
+  streaming: boolean;
+  messages: readonly LlmCallMessage[];
+  parameters: Readonly<{ temperature?: number; maxTokens?: number; topP?: number; stop?: readonly string[] }>;
+};
+
+export type LlmCallOutcome = "success" | "error" | "client_disconnected";
+
+export type LlmCallEnd = {
+  outcome: LlmCallOutcome;
+  /** A stable error code (`UPSTREAM_TIMEOUT`, `UPSTREAM_RATE_LIMITED`, ...) when outcome is error. */
+  errorType?: string;
+  /** The model the provider says answered, when it says. */
+  responseModel?: string;
+  finishReason?: string;
+  inputTokens?: number;
+  outputTokens?: number;
+  /** The text produced (for LangSmith); may be partial when the call failed. */
+  output: string;
+};
+
+export type LlmCallHandle = {
+  /** A text chunk reached the client (streams) or the whole reply arrived (non-stream). */
+  chunk(): void;
+  /** The call is retried after `reason` (`rate_limited`, `server_error`, `connection_error`, ...). */
+  retry(reason: string): void;
+  end(result: LlmCallEnd): void;
+  /** Headers to add to the upstream request (W3C `traceparent`), for the call's trace context. */
+  upstreamHeaders(): Record<string, string>;
+};
+
+export type LlmCallObserver = {
+  start(call: LlmCallStart): LlmCallHandle;
+};
+
+const noopHandle: LlmCallHandle = {
+  chunk() {},
+  retry() {},
+  end() {},
+  upstreamHeaders: () => ({}),
+};
+
+/** Used when nothing observes model calls (and in tests that do not look). */
+export const noopLlmCallObserver: LlmCallObserver = { start: () => noopHandle };

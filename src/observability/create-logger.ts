@@ -1,0 +1,57 @@
+import pino, { type DestinationStream, type Logger } from "pino";
+import type { LogLevel } from "../config.ts";
+
+export type LoggerOptions = {
+  level: LogLevel;
+  /** Values scrubbed from every line, wherever they appear (keys, tokens, passwords). */
+  secrets?: readonly string[];
+  /** Where lines go; defaults to stdout. Tests pass a stream to read the lines back. */
+  destination?: DestinationStream;
+  /** Human-readable lines, for a developer's terminal. */
+  pretty?: boolean;
+};
+
+/** Headers that carry credentials: removed by path before a line is even serialised. */
+const REDACTED_PATHS = [
+  "req.headers.authorization",
+  "req.headers.cookie",
+  'req.headers["x-api-key"]',
+  'req.headers["proxy-authorization"]',
+  'res.headers["set-cookie"]',
+  "headers.authorization",
+  "headers.cookie",
+  'headers["x-api-key"]',
+];
+
+export function createLogger(options: LoggerOptions): Logger {
+  const secrets = (options.secrets ?? []).filter((secret) => secret.length > 0);
+  const pinoOptions = {
+    level: options.level,
+    base: undefined,
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label: string) => ({ level: label }) },
+    redact: { paths: REDACTED_PATHS, censor: "[REDACTED]" },
+  };
+  if (options.pretty && !options.destination) {
+    return pino({ ...pinoOptions, transport: { target: "pino-pretty", options: { colorize: true } } });
+  }
+  const destination = options.destination ?? pino.destination({ dest: 1, sync: false });
+  return pino(pinoOptions, secrets.length > 0 ? scrubbing(destination, secrets) : destination);
+}
+
+/**
+ * A secret can reach a line by any field (an error message quoting a URL, a header echoed by an
+ * upstream), so the finished line is scrubbed too; the check is a substring search per secret.
+ */
+function scrubbing(destination: DestinationStream, secrets: readonly string[]): DestinationStream {
+  const scrub = (line: string): string => {
+    let clean = line;
+    for (const secret of secrets) if (clean.includes(secret)) clean = clean.replaceAll(secret, "[REDACTED]");
+    return clean;
+  };
+  const flushable = destination as DestinationStream & { flushSync?: () => void };
+  return {
+    write: (line: string) => destination.write(scrub(line)),
+    flushSync: () => flushable.flushSync?.(),
+  } as DestinationStream;
+}

@@ -1,0 +1,112 @@
+import { existsSync, readFileSync } from "node:fs";
+import { parseEnv } from "node:util";
+import { type App, type AppOptions, buildApp } from "./app.ts";
+import { type Config, ConfigError, loadConfig, secretValues } from "./config.ts";
+import { createLogger } from "./observability/create-logger.ts";
+
+export type RunningServer = {
+  app: App;
+  /** Where it listens, e.g. `http://127.0.0.1:8000`. */
+  address: string;
+  /** Drains and closes; resolves once everything is closed or the shutdown window ran out. */
+  shutdown: (reason: string) => Promise<void>;
+};
+
+export type StartServerOptions = Omit<AppOptions, "config"> & {
+  /** Lets a caller add routes before listening (the shutdown test adds a slow one). */
+  extend?: (app: App) => Promise<void> | void;
+};
+
+/** Builds the app, listens on HOST:PORT and returns a handle that shuts it down gracefully. */
+export async function startServer(config: Config, options: StartServerOptions = {}): Promise<RunningServer> {
+  const logger =
+    options.logger ??
+    createLogger({
+      level: config.logLevel,
+      secrets: secretValues(config),
+      pretty: process.stdout.isTTY === true,
+    });
+  const app = await buildApp({ ...options, config, logger });
+  await options.extend?.(app);
+  const address = await app.listen({ port: config.port, host: config.host });
+
+  let closing: Promise<void> | undefined;
+  const shutdown = (reason: string): Promise<void> => {
+    closing ??= drainAndClose(app, config, reason);
+    return closing;
+  };
+  return { app, address, shutdown };
+}
+
+/**
+ * Readiness fails first; `app.close()` stops accepting connections, closes idle keep-alive
+ * sockets and waits for in-flight requests; past the shutdown window every socket is cut.
+ */
+async function drainAndClose(app: App, config: Config, reason: string): Promise<void> {
+  app.lifecycle.startDraining();
+  app.log.info(
+    { reason, timeout_ms: config.shutdownTimeoutMs },
+    "shutting down: draining in-flight requests",
+  );
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), config.shutdownTimeoutMs);
+    timer.unref();
+  });
+  // close() reaps idle sockets once; a socket whose request finishes later turns idle afterwards
+  // and would hold the exit for the whole keep-alive timeout, so keep reaping while draining.
+  const reaper = setInterval(() => app.server.closeIdleConnections(), 100);
+  const outcome = await Promise.race([app.close().then(() => "closed" as const), deadline]);
+  clearInterval(reaper);
+  clearTimeout(timer);
+  if (outcome === "timeout") {
+    app.log.warn("shutdown window ran out: closing the remaining connections");
+    app.server.closeAllConnections();
+  }
+  app.log.info({ outcome }, "shut down");
+}
+
+/** `.env` fills in what the real environment leaves unset; the environment always wins. */
+function readEnvironment(): Record<string, string | undefined> {
+  const fromFile = existsSync(".env") ? parseEnv(readFileSync(".env", "utf8")) : {};
+  return { ...fromFile, ...process.env };
+}
+
+/** The process: config from the environment, listen, and drain on SIGTERM/SIGINT, then exit. */
+export async function main(options: StartServerOptions = {}): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig(readEnvironment());
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+
+  const server = await startServer(config, options);
+  server.app.log.info({ address: server.address, model: config.llmModel }, "listening");
+
+  let signalled = false;
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    process.on(signal, () => {
+      if (signalled) {
+        // A second signal means the operator will not wait.
+        process.exit(1);
+      }
+      signalled = true;
+      server.shutdown(signal).then(
+        () => process.exit(0),
+        (error: unknown) => {
+          server.app.log.error({ err: error }, "shutdown failed");
+          process.exit(1);
+        },
+      );
+    });
+  }
+}
+
+if (import.meta.main) {
+  await main();
+}

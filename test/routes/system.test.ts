@@ -1,0 +1,81 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { Lifecycle } from "../../src/lifecycle.ts";
+import { buildTestApp } from "../support/build-test-app.ts";
+
+test("GET / says the service is running", async (t) => {
+  const { app } = await buildTestApp();
+  t.after(() => app.close());
+  const response = await app.inject({ method: "GET", url: "/" });
+  assert.equal(response.statusCode, 200);
+  assert.equal(response.json().message, "LLM API Service is running");
+});
+
+test("GET /health answers ok", async (t) => {
+  const { app } = await buildTestApp();
+  t.after(() => app.close());
+  const response = await app.inject({ method: "GET", url: "/health" });
+  assert.equal(response.statusCode, 200);
+  assert.deepEqual(response.json(), { status: "ok" });
+});
+
+test("GET /ready is 200 once ready and 503 while draining", async (t) => {
+  const lifecycle = new Lifecycle();
+  assert.equal(lifecycle.state, "starting");
+  const { app } = await buildTestApp({ lifecycle });
+  t.after(() => app.close());
+  const ready = await app.inject({ method: "GET", url: "/ready" });
+  assert.equal(ready.statusCode, 200);
+  assert.deepEqual(ready.json(), { status: "ready" });
+
+  lifecycle.startDraining();
+  const draining = await app.inject({ method: "GET", url: "/ready" });
+  assert.equal(draining.statusCode, 503);
+  assert.deepEqual(draining.json(), { status: "draining" });
+  // Liveness stays green while draining: the process is fine, it is just leaving.
+  assert.equal((await app.inject({ method: "GET", url: "/health" })).statusCode, 200);
+});
+
+test("GET /ready is 503 naming a dependency whose check fails", async (t) => {
+  const lifecycle = new Lifecycle();
+  let healthy = true;
+  lifecycle.addReadinessCheck("queue", () => {
+    if (!healthy) throw new Error("connection refused");
+  });
+  const { app } = await buildTestApp({ lifecycle });
+  t.after(() => app.close());
+  assert.equal((await app.inject({ method: "GET", url: "/ready" })).statusCode, 200);
+  healthy = false;
+  const response = await app.inject({ method: "GET", url: "/ready" });
+  assert.equal(response.statusCode, 503);
+  assert.deepEqual(response.json(), { status: "not_ready", failing: ["queue"] });
+});
+
+test("a request that arrives while draining is refused with 503 and Connection: close", async (t) => {
+  const lifecycle = new Lifecycle();
+  const { app } = await buildTestApp({ lifecycle });
+  t.after(() => app.close());
+  lifecycle.startDraining();
+  const response = await app.inject({ method: "GET", url: "/" });
+  assert.equal(response.statusCode, 503);
+  assert.equal(response.headers.connection, "close");
+  assert.equal(response.headers["retry-after"], "1");
+  assert.equal(response.json().error.code, "SHUTTING_DOWN");
+});
+
+test("GET /openapi.json documents the routes and /docs serves the UI", async (t) => {
+  const { app } = await buildTestApp();
+  t.after(() => app.close());
+  const document = (await app.inject({ method: "GET", url: "/openapi.json" })).json();
+  assert.equal(document.openapi, "3.1.0");
+  for (const route of ["/", "/health", "/ready"]) assert.ok(document.paths[route], `${route} is documented`);
+  assert.equal(
+    document.paths["/health"].get.responses["200"].content["application/json"].schema.type,
+    "object",
+  );
+
+  const docs = await app.inject({ method: "GET", url: "/docs/" });
+  assert.equal(docs.statusCode, 200);
+  assert.match(docs.headers["content-type"] as string, /text\/html/);
+  assert.match(docs.body, /swagger/i);
+});

@@ -1,0 +1,80 @@
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import http from "node:http";
+import { test } from "node:test";
+
+function startProcess(): Promise<{ child: ChildProcess; address: string; output: () => string }> {
+  const child = spawn(process.execPath, ["test/support/slow-server-process.ts"], {
+    env: {
+      PATH: process.env.PATH,
+      PORT: "0",
+      HOST: "127.0.0.1",
+      LOG_LEVEL: "info",
+      SHUTDOWN_TIMEOUT_MS: "10000",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stderr?.on("data", (chunk) => {
+    output += chunk;
+  });
+  return new Promise((resolve, reject) => {
+    child.stdout?.on("data", (chunk) => {
+      output += chunk;
+      const match = /"address":"(http:\/\/[^"]+)","model"/.exec(output);
+      if (match) resolve({ child, address: match[1], output: () => output });
+    });
+    child.once("exit", (code) => reject(new Error(`server exited early with ${code}: ${output}`)));
+  });
+}
+
+function get(agent: http.Agent, url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { agent }, (response) => {
+        let body = "";
+        response.setEncoding("utf8");
+        response.on("data", (chunk) => {
+          body += chunk;
+        });
+        response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
+      })
+      .on("error", reject);
+  });
+}
+
+test("SIGTERM lets an in-flight request finish, then exits 0 at once despite idle keep-alive sockets", async (t) => {
+  const { child, address, output } = await startProcess();
+  t.after(() => child.kill("SIGKILL"));
+  const exited = once(child, "exit");
+
+  // An idle keep-alive connection: with a 65 s keep-alive it would hold a naive close() for a minute.
+  const idleAgent = new http.Agent({ keepAlive: true });
+  assert.equal((await get(idleAgent, `${address}/health`)).status, 200);
+
+  const slowAgent = new http.Agent({ keepAlive: true });
+  const slow = get(slowAgent, `${address}/test/slow?ms=1500`);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+
+  const signalledAt = Date.now();
+  child.kill("SIGTERM");
+  await new Promise((resolve) => setTimeout(resolve, 200));
+
+  // New connections are refused while draining.
+  await assert.rejects(get(new http.Agent(), `${address}/health`), /ECONNREFUSED/);
+
+  const finished = await slow;
+  const finishedAt = Date.now();
+  assert.equal(finished.status, 200);
+  assert.deepEqual(JSON.parse(finished.body), { finished: true });
+
+  const [code] = await exited;
+  const exitedAt = Date.now();
+  assert.equal(code, 0, output());
+  assert.ok(exitedAt >= finishedAt - 50, "the process waited for the in-flight request");
+  assert.ok(exitedAt - signalledAt < 5000, `exited ${exitedAt - signalledAt} ms after SIGTERM`);
+  assert.match(output(), /shutting down/);
+  idleAgent.destroy();
+  slowAgent.destroy();
+});
