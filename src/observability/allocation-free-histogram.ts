@@ -54,13 +54,13 @@ export class AllocationFreeHistogram {
       for (let index = 0; index < this.#upperBounds.length; index++) {
         cumulative += series.counts[index];
         values.push({
-          labels: { ...series.labels, le: this.#upperBounds[index] },
+          labels: { le: this.#upperBounds[index], ...series.labels },
           value: cumulative,
           metricName: `${this.name}_bucket`,
         });
       }
       values.push({
-        labels: { ...series.labels, le: "+Inf" },
+        labels: { le: "+Inf", ...series.labels },
         value: series.count,
         metricName: `${this.name}_bucket`,
       });
