@@ -41,7 +41,9 @@ export async function createTracing(config: Config): Promise<Tracing | undefined
   const { W3CTraceContextPropagator } = await import("@opentelemetry/core");
 
   // OTEL_EXPORTER_OTLP_ENDPOINT is the collector's base URL; each signal has its own path under it.
-  const url = `${endpoint.replace(/\/+$/, "")}/v1/traces`;
+  const tracesUrl = new URL(endpoint);
+  tracesUrl.pathname = `${tracesUrl.pathname.replace(/\/+$/, "")}/v1/traces`;
+  const url = tracesUrl.toString();
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({
       "service.name": config.otelServiceName,
