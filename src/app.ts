@@ -11,8 +11,14 @@ import { requestIdFor } from "./http/request-id.ts";
 import { requestLoggingPlugin } from "./http/request-logging.ts";
 import { createValidatorCompiler } from "./http/validator-compiler.ts";
 import { Lifecycle } from "./lifecycle.ts";
+import type { LlmCallObserver } from "./llm/llm-call-observer.ts";
 import { createLogger } from "./observability/create-logger.ts";
+import { createObservability } from "./observability/create-observability.ts";
+import type { JobQueueDepthSource, MetricsRegistry } from "./observability/metrics-registry.ts";
+import { requestObservationPlugin } from "./observability/request-observation.ts";
+import { metricsRoutes } from "./routes/metrics.ts";
 import { systemRoutes } from "./routes/system.ts";
+import { traceCheckRoutes } from "./routes/trace-check.ts";
 
 export type AppOptions = {
   config: Config;
@@ -20,9 +26,20 @@ export type AppOptions = {
   logger?: Logger;
   /** Shared with the process so a signal can start draining. */
   lifecycle?: Lifecycle;
+  /** Model names that get their own metric label (others share `other`); defaults to the configured model and echo. */
+  knownModels?: readonly string[];
+  /** Job counts by state, read at each scrape for the queue depth gauge. */
+  jobQueueDepth?: JobQueueDepthSource;
 };
 
-export type App = FastifyInstance & { lifecycle: Lifecycle; config: Config };
+export type App = FastifyInstance & {
+  lifecycle: Lifecycle;
+  config: Config;
+  /** Metrics, including `jobFinished` and `setJobQueueDepthSource` for the job queue. */
+  metrics: MetricsRegistry;
+  /** What the chat layer reports each model call to (metrics, log line, OTel span, LangSmith run). */
+  llmCallObserver: LlmCallObserver;
+};
 
 /**
  * The whole service as one Fastify instance. It never listens: `server.ts` does that, and tests
@@ -53,7 +70,19 @@ export async function buildApp(options: AppOptions): Promise<App> {
   app.decorate("config", config);
   app.decorate("lifecycle", lifecycle);
 
+  const observability = await createObservability({
+    config,
+    logger,
+    knownModels: options.knownModels,
+    jobQueueDepth: options.jobQueueDepth,
+  });
+  app.decorate("metrics", observability.metrics);
+  app.decorate("llmCallObserver", observability.llmCallObserver);
+  app.addHook("onClose", () => observability.close());
+
   await app.register(requestLoggingPlugin);
+  // Before authentication and draining, so the requests they refuse are measured and traced too.
+  await app.register(requestObservationPlugin, observability);
   await app.register(errorHandlerPlugin);
   await app.register(drainingPlugin, { lifecycle });
   await app.register(authenticationPlugin, { apiKeys: config.apiKeys });
@@ -63,6 +92,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
     lifecycle,
     describe: () => ({ version: packageJson.version, docs: "/docs" }),
   });
+  await app.register(metricsRoutes, { metrics: observability.metrics });
+  await app.register(traceCheckRoutes, { config, observability });
 
   app.addHook("onReady", async () => lifecycle.markReady());
   return app as unknown as App;

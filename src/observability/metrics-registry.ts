@@ -1,0 +1,177 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { AllocationFreeHistogram } from "./allocation-free-histogram.ts";
+
+/** Bucket boundaries advised by the OpenTelemetry GenAI semantic conventions. */
+export const GenAiBuckets = {
+  tokenUsage: [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864],
+  operationDuration: [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92],
+  timePerOutputChunk: [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5],
+} as const;
+
+/** HTTP latency: sub-millisecond system routes up to multi-minute streams. */
+const HTTP_DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+/** The service's own share of a model request: what the benchmark's overhead target is about. */
+const OVERHEAD_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+const JOB_DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900];
+
+/** Job states a finished job or a queue can be in; anything else is reported as `other`. */
+export const JobStates = ["queued", "running", "completed", "failed", "cancelled"] as const;
+
+/** Counts of jobs per state, read when Prometheus scrapes (e.g. a `COUNT(*) GROUP BY state`). */
+export type JobQueueDepthSource = () => Promise<Partial<Record<string, number>>>;
+
+const LINT_FAILING_DEFAULT_METRICS = [
+  "nodejs_active_handles_total",
+  "nodejs_active_requests_total",
+  "nodejs_active_resources_total",
+];
+
+const GEN_AI_LABELS = ["gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model"] as const;
+
+/**
+ * Every metric the service exports, in one prom-client Registry owned by one app instance (not the
+ * global registry, so several apps in one process, as in tests, never collide).
+ */
+export class MetricsRegistry {
+  readonly registry = new Registry();
+
+  readonly httpRequests = new Counter({
+    name: "http_requests_total",
+    help: "HTTP requests answered, by method, route template and status.",
+    labelNames: ["method", "path", "status"] as const,
+    registers: [this.registry],
+  });
+  readonly httpRequestDuration = new Histogram({
+    name: "http_request_duration_seconds",
+    help: "Time from receiving an HTTP request to the end of its response, by route template.",
+    labelNames: ["method", "path"] as const,
+    buckets: HTTP_DURATION_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly tokenUsage = new Histogram({
+    name: "gen_ai_client_token_usage",
+    help: "Number of input and output tokens used per model call (OpenTelemetry gen_ai.client.token.usage).",
+    labelNames: [...GEN_AI_LABELS, "gen_ai_token_type"] as const,
+    buckets: [...GenAiBuckets.tokenUsage],
+    registers: [this.registry],
+  });
+  readonly operationDuration = new Histogram({
+    name: "gen_ai_client_operation_duration_seconds",
+    help: "Duration of a model call, retries included (OpenTelemetry gen_ai.client.operation.duration).",
+    labelNames: [...GEN_AI_LABELS, "error_type"] as const,
+    buckets: [...GenAiBuckets.operationDuration],
+    registers: [this.registry],
+  });
+  readonly timeToFirstChunk = new Histogram({
+    name: "gen_ai_client_operation_time_to_first_chunk_seconds",
+    help: "Time from issuing a streaming model call to its first chunk (OpenTelemetry gen_ai.client.operation.time_to_first_chunk).",
+    labelNames: GEN_AI_LABELS,
+    buckets: [...GenAiBuckets.operationDuration],
+    registers: [this.registry],
+  });
+  readonly timePerOutputChunk = new AllocationFreeHistogram({
+    name: "gen_ai_client_operation_time_per_output_chunk_seconds",
+    help: "Time between consecutive chunks of a streaming model call (OpenTelemetry gen_ai.client.operation.time_per_output_chunk).",
+    buckets: GenAiBuckets.timePerOutputChunk,
+    registry: this.registry,
+  });
+
+  readonly activeStreams = new Gauge({
+    name: "llm_api_active_streams",
+    help: "Streaming model calls in progress.",
+    registers: [this.registry],
+  });
+  readonly clientDisconnects = new Counter({
+    name: "llm_api_client_disconnects_total",
+    help: "Responses cut short because the client went away, by route template.",
+    labelNames: ["path"] as const,
+    registers: [this.registry],
+  });
+  readonly upstreamRetries = new Counter({
+    name: "llm_api_upstream_retries_total",
+    help: "Model calls retried, by provider and reason.",
+    labelNames: ["gen_ai_provider_name", "reason"] as const,
+    registers: [this.registry],
+  });
+  readonly upstreamErrors = new Counter({
+    name: "llm_api_upstream_errors_total",
+    help: "Model calls that failed, by provider and error type.",
+    labelNames: ["gen_ai_provider_name", "error_type"] as const,
+    registers: [this.registry],
+  });
+  readonly rejectedRequests = new Counter({
+    name: "llm_api_rejected_requests_total",
+    help: "Requests refused with 429 or 503 (too many streams, rate limited, shutting down), by reason.",
+    labelNames: ["status", "reason"] as const,
+    registers: [this.registry],
+  });
+  readonly overhead = new Histogram({
+    name: "llm_api_overhead_seconds",
+    help: "Time a request that called a model spent outside the model calls: the latency the service adds.",
+    labelNames: ["path"] as const,
+    buckets: OVERHEAD_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly jobs = new Counter({
+    name: "llm_api_jobs_total",
+    help: "Jobs that reached a final state, by type and state.",
+    labelNames: ["type", "state"] as const,
+    registers: [this.registry],
+  });
+  readonly jobDuration = new Histogram({
+    name: "llm_api_job_duration_seconds",
+    help: "Time from a job starting to its final state, by type and state.",
+    labelNames: ["type", "state"] as const,
+    buckets: JOB_DURATION_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly jobQueueDepth: Gauge<"state">;
+  #jobQueueDepthSource: JobQueueDepthSource | undefined;
+
+  constructor() {
+    const metrics = this;
+    this.jobQueueDepth = new Gauge({
+      name: "llm_api_job_queue_depth",
+      help: "Jobs in the queue, by state, read at scrape time.",
+      labelNames: ["state"] as const,
+      registers: [this.registry],
+      async collect() {
+        const source = metrics.#jobQueueDepthSource;
+        if (source === undefined) return;
+        // A queue that cannot answer leaves the last values rather than failing the whole scrape.
+        const counts = await source().catch(() => undefined);
+        if (counts === undefined) return;
+        for (const state of JobStates) this.labels(state).set(counts[state] ?? 0);
+      },
+    });
+    collectDefaultMetrics({ register: this.registry });
+    // These gauges end in `_total`, which `promtool check metrics` rejects as a counter's suffix;
+    // each is the sum of its per-type sibling (`nodejs_active_handles{type}`), which stays.
+    for (const name of LINT_FAILING_DEFAULT_METRICS) this.registry.removeSingleMetric(name);
+  }
+
+  /** Where the queue depth gauge reads from; the job queue calls this once it exists. */
+  setJobQueueDepthSource(source: JobQueueDepthSource): void {
+    this.#jobQueueDepthSource = source;
+  }
+
+  /** A job reached `state` (completed, failed or cancelled) after `durationSeconds` of running. */
+  jobFinished(type: string, state: string, durationSeconds: number): void {
+    const boundedState = (JobStates as readonly string[]).includes(state) ? state : "other";
+    this.jobs.labels(type, boundedState).inc();
+    if (Number.isFinite(durationSeconds) && durationSeconds >= 0) {
+      this.jobDuration.labels(type, boundedState).observe(durationSeconds);
+    }
+  }
+
+  /** The text Prometheus scrapes. */
+  exposition(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}

@@ -1,0 +1,90 @@
+import { type Context, ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import type { LlmCallEnd, LlmCallHandle, LlmCallObserver, LlmCallStart } from "../llm/llm-call-observer.ts";
+import type { InFlightRequests } from "./in-flight-requests.ts";
+import type { Tracing } from "./tracing.ts";
+
+/**
+ * A client span per model call, named `chat <model>` and carrying the OpenTelemetry GenAI
+ * attributes, child of the request's server span. Its context goes upstream as `traceparent`.
+ */
+export function createOtelLlmCallObserver(tracing: Tracing, inFlight: InFlightRequests): LlmCallObserver {
+  return {
+    start(call: LlmCallStart): LlmCallHandle {
+      const parent = inFlight.get(call.requestId)?.traceContext ?? ROOT_CONTEXT;
+      const span = tracing.tracer.startSpan(
+        `chat ${call.model}`,
+        { kind: SpanKind.CLIENT, attributes: startAttributes(call) },
+        parent,
+      );
+      return new TracedCall(tracing, span, parent);
+    },
+  };
+}
+
+function startAttributes(call: LlmCallStart): Record<string, string | number | boolean | string[]> {
+  const attributes: Record<string, string | number | boolean | string[]> = {
+    "gen_ai.operation.name": "chat",
+    "gen_ai.provider.name": call.provider,
+    "gen_ai.request.model": call.model,
+    "request.id": call.requestId,
+    "llm_api.endpoint_kind": call.kind,
+    "llm_api.streaming": call.streaming,
+  };
+  const { parameters } = call;
+  if (parameters.temperature !== undefined) attributes["gen_ai.request.temperature"] = parameters.temperature;
+  if (parameters.maxTokens !== undefined) attributes["gen_ai.request.max_tokens"] = parameters.maxTokens;
+  if (parameters.topP !== undefined) attributes["gen_ai.request.top_p"] = parameters.topP;
+  if (parameters.stop !== undefined) attributes["gen_ai.request.stop_sequences"] = [...parameters.stop];
+  return attributes;
+}
+
+class TracedCall implements LlmCallHandle {
+  readonly #tracing: Tracing;
+  readonly #span: Span;
+  readonly #parent: Context;
+  #sawChunk = false;
+  #ended = false;
+  #headers: Record<string, string> | undefined;
+
+  constructor(tracing: Tracing, span: Span, parent: Context) {
+    this.#tracing = tracing;
+    this.#span = span;
+    this.#parent = parent;
+  }
+
+  chunk(): void {
+    // Only the first chunk is marked: an event per chunk would cost an allocation each.
+    if (this.#sawChunk) return;
+    this.#sawChunk = true;
+    this.#span.addEvent("gen_ai.first_chunk");
+  }
+
+  retry(reason: string): void {
+    this.#span.addEvent("gen_ai.retry", { reason });
+  }
+
+  end(result: LlmCallEnd): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    const span = this.#span;
+    if (result.responseModel !== undefined) span.setAttribute("gen_ai.response.model", result.responseModel);
+    if (result.inputTokens !== undefined) span.setAttribute("gen_ai.usage.input_tokens", result.inputTokens);
+    if (result.outputTokens !== undefined)
+      span.setAttribute("gen_ai.usage.output_tokens", result.outputTokens);
+    if (result.finishReason !== undefined) {
+      span.setAttribute("gen_ai.response.finish_reasons", [result.finishReason]);
+    }
+    if (result.outcome !== "success") {
+      const errorType =
+        result.outcome === "client_disconnected" ? "client_disconnected" : (result.errorType ?? "_OTHER");
+      span.setAttribute("error.type", errorType);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: errorType });
+    }
+    span.end();
+  }
+
+  upstreamHeaders(): Record<string, string> {
+    this.#headers ??= this.#tracing.inject(trace.setSpan(this.#parent, this.#span));
+    return this.#headers;
+  }
+}

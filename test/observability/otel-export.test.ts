@@ -1,0 +1,128 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { buildTestApp } from "../support/build-test-app.ts";
+import { llmCall } from "../support/llm-calls.ts";
+import { startRecordingServer } from "../support/recording-server.ts";
+
+type OtlpValue = {
+  stringValue?: string;
+  intValue?: number | string;
+  boolValue?: boolean;
+  arrayValue?: { values: OtlpValue[] };
+};
+type OtlpSpan = {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  kind: number;
+  attributes: { key: string; value: OtlpValue }[];
+};
+
+/** The spans of every OTLP/HTTP JSON export the collector received. */
+function exportedSpans(bodies: string[]): OtlpSpan[] {
+  return bodies.flatMap((body) =>
+    (JSON.parse(body).resourceSpans as { scopeSpans: { spans: OtlpSpan[] }[] }[]).flatMap((resource) =>
+      resource.scopeSpans.flatMap((scope) => scope.spans),
+    ),
+  );
+}
+
+function attribute(span: OtlpSpan, key: string): unknown {
+  const value = span.attributes.find((entry) => entry.key === key)?.value;
+  if (value === undefined) return undefined;
+  if (value.arrayValue) return value.arrayValue.values.map((item) => item.stringValue);
+  if (value.intValue !== undefined) return Number(value.intValue);
+  return value.stringValue ?? value.boolValue;
+}
+
+const INCOMING_TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
+const INCOMING_PARENT_ID = "00f067aa0ba902b7";
+
+test("spans reach an OTLP/HTTP collector: the request's server span continues the incoming traceparent, the model call is a GenAI client span", async (t) => {
+  const collector = await startRecordingServer();
+  t.after(() => collector.close());
+  let upstreamHeaders: Record<string, string> = {};
+  const { app } = await buildTestApp({
+    environment: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, LLM_MODEL: "openai:gpt-4o-mini" },
+    extend: (instance) => {
+      // Plays the chat route: one model call, reported to the observer, headers sent upstream.
+      instance.post("/test/chat", async (request) => {
+        const call = instance.llmCallObserver.start(llmCall({ requestId: request.id }));
+        upstreamHeaders = call.upstreamHeaders();
+        call.chunk();
+        call.end({
+          outcome: "success",
+          responseModel: "gpt-4o-mini-2024-07-18",
+          finishReason: "stop",
+          inputTokens: 11,
+          outputTokens: 7,
+          output: "Hello!",
+        });
+        return { reply: "Hello!" };
+      });
+      instance.post("/test/chat-failing", async (request, reply) => {
+        const call = instance.llmCallObserver.start(llmCall({ requestId: request.id, model: "gpt-4o-mini" }));
+        call.end({ outcome: "error", errorType: "UPSTREAM_TIMEOUT", output: "" });
+        return reply.code(504).send({ error: { code: "UPSTREAM_TIMEOUT" } });
+      });
+    },
+  });
+
+  const response = await app.inject({
+    method: "POST",
+    url: "/test/chat",
+    headers: { traceparent: `00-${INCOMING_TRACE_ID}-${INCOMING_PARENT_ID}-01` },
+  });
+  assert.equal(response.statusCode, 200);
+  await app.inject({ method: "POST", url: "/test/chat-failing" });
+  await app.inject({ method: "GET", url: "/metrics" });
+  // Closing the app flushes the batch, as a shutdown does.
+  await app.close();
+
+  const exports = collector.requests.filter((request) => request.url === "/v1/traces");
+  assert.ok(exports.length > 0, "the collector received an export on /v1/traces");
+  assert.match(exports[0].headers["content-type"] as string, /application\/json/);
+  const spans = exportedSpans(exports.map((request) => request.body));
+
+  const server = spans.find((span) => span.name === "POST /test/chat");
+  assert.ok(server, `a server span for the request; got ${spans.map((span) => span.name).join(", ")}`);
+  assert.equal(server.kind, 2, "SERVER");
+  assert.equal(server.traceId, INCOMING_TRACE_ID, "the incoming trace is continued");
+  assert.equal(server.parentSpanId, INCOMING_PARENT_ID);
+  assert.equal(attribute(server, "http.route"), "/test/chat");
+  assert.equal(attribute(server, "http.response.status_code"), 200);
+
+  const client = spans.find((span) => span.name === "chat gpt-4o-mini" && span.traceId === INCOMING_TRACE_ID);
+  assert.ok(client, "a client span per model call, named chat <model>");
+  assert.equal(client.kind, 3, "CLIENT");
+  assert.equal(client.parentSpanId, server.spanId, "the model call is a child of the request");
+  assert.equal(attribute(client, "gen_ai.operation.name"), "chat");
+  assert.equal(attribute(client, "gen_ai.provider.name"), "openai");
+  assert.equal(attribute(client, "gen_ai.request.model"), "gpt-4o-mini");
+  assert.equal(attribute(client, "gen_ai.response.model"), "gpt-4o-mini-2024-07-18");
+  assert.equal(attribute(client, "gen_ai.usage.input_tokens"), 11);
+  assert.equal(attribute(client, "gen_ai.usage.output_tokens"), 7);
+  assert.deepEqual(attribute(client, "gen_ai.response.finish_reasons"), ["stop"]);
+
+  // The upstream request carries the model call's span as its parent.
+  assert.equal(upstreamHeaders.traceparent, `00-${INCOMING_TRACE_ID}-${client.spanId}-01`);
+
+  const failed = spans.find((span) => span.name === "chat gpt-4o-mini" && span.traceId !== INCOMING_TRACE_ID);
+  assert.ok(failed, "the failing call has its own trace");
+  assert.equal(attribute(failed, "error.type"), "UPSTREAM_TIMEOUT");
+
+  assert.ok(!spans.some((span) => attribute(span, "http.route") === "/metrics"), "scrapes are not traced");
+});
+
+test("without OTEL_EXPORTER_OTLP_ENDPOINT nothing is traced and no traceparent is sent upstream", async (t) => {
+  const { app } = await buildTestApp();
+  t.after(() => app.close());
+  const call = app.llmCallObserver.start(llmCall());
+  assert.deepEqual(call.upstreamHeaders(), {});
+  call.end({ outcome: "success", output: "" });
+  const check = (await app.inject({ method: "GET", url: "/trace-check" })).json();
+  assert.equal(check.otel_tracing, false);
+  assert.equal(check.otel_exporter, "none");
+  assert.equal(check.trace_id, null);
+});
