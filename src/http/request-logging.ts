@@ -2,25 +2,32 @@ import type { FastifyInstance } from "fastify";
 import fastifyPlugin from "fastify-plugin";
 import { routeLabel } from "./route-label.ts";
 
+/** nginx's "client closed request", logged when the client left before the response ended. */
+const CLIENT_CLOSED_STATUS = 499;
+
 /**
  * Echoes the request id on every response (404s, errors and streams included: the header is set
- * before any handler runs) and writes one log line per finished request.
+ * before any handler runs) and writes one log line per finished request. The line is written on
+ * the response's `close`, because Fastify's `onResponse` never runs for a stream the client
+ * abandoned, and those requests matter most.
  */
 export const requestLoggingPlugin = fastifyPlugin(
   async function requestLogging(app: FastifyInstance) {
-    app.addHook("onRequest", async (request, reply) => {
+    app.addHook("onRequest", (request, reply, done) => {
       reply.header("x-request-id", request.id);
-    });
-    app.addHook("onResponse", async (request, reply) => {
-      request.log.info(
-        {
-          method: request.method,
-          path: routeLabel(request),
-          status: reply.statusCode,
-          duration_ms: Math.round(reply.elapsedTime * 100) / 100,
-        },
-        "request completed",
-      );
+      reply.raw.once("close", () => {
+        const completed = reply.raw.writableEnded;
+        request.log.info(
+          {
+            method: request.method,
+            path: routeLabel(request),
+            status: completed ? reply.statusCode : CLIENT_CLOSED_STATUS,
+            duration_ms: Math.round(reply.elapsedTime * 100) / 100,
+          },
+          completed ? "request completed" : "request abandoned by the client",
+        );
+      });
+      done();
     });
   },
   { name: "request-logging" },

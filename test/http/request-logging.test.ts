@@ -55,3 +55,29 @@ test("configured secrets are scrubbed from every log line, whatever field carrie
   assert.ok(!logs.text().includes(canary), "the canary never appears in the log");
   assert.match(logs.text(), /\[REDACTED\]/);
 });
+
+test("a request the client abandons is still logged, with status 499", async (t) => {
+  const { app, logs } = await buildTestApp({
+    extend: (instance) => {
+      instance.get("/test/hang", async (_request, reply) => {
+        await new Promise((resolve) => setTimeout(resolve, 2000));
+        return reply.send({ late: true });
+      });
+    },
+  });
+  t.after(() => app.close());
+  const address = await app.listen({ port: 0, host: "127.0.0.1" });
+  const controller = new AbortController();
+  const pending = fetch(`${address}/test/hang`, {
+    headers: { "x-request-id": "gone-1" },
+    signal: controller.signal,
+  });
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  controller.abort();
+  await assert.rejects(pending);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const line = logs.lines().find((entry) => entry.request_id === "gone-1");
+  assert.ok(line, "the abandoned request has its line");
+  assert.equal(line.status, 499);
+  assert.equal(line.path, "/test/hang");
+});
