@@ -10,8 +10,13 @@ import { openApiPlugin } from "./http/openapi.ts";
 import { requestIdFor } from "./http/request-id.ts";
 import { requestLoggingPlugin } from "./http/request-logging.ts";
 import { createValidatorCompiler } from "./http/validator-compiler.ts";
+import { createJobQueue } from "./jobs/create-job-queue.ts";
+import type { JobQueue } from "./jobs/job-queue.ts";
+import { createKnowledgeStore } from "./knowledge/create-knowledge-store.ts";
+import type { KnowledgeStore } from "./knowledge/knowledge-store.ts";
 import { Lifecycle } from "./lifecycle.ts";
 import { createLogger } from "./observability/create-logger.ts";
+import { jobRoutes } from "./routes/jobs.ts";
 import { systemRoutes } from "./routes/system.ts";
 
 export type AppOptions = {
@@ -20,9 +25,18 @@ export type AppOptions = {
   logger?: Logger;
   /** Shared with the process so a signal can start draining. */
   lifecycle?: Lifecycle;
+  /** Defaults to the queue chosen by config; one passed in is closed by its owner, not the app. */
+  jobQueue?: JobQueue;
+  /** Defaults to the store chosen by config; one passed in is closed by its owner, not the app. */
+  knowledgeStore?: KnowledgeStore;
 };
 
-export type App = FastifyInstance & { lifecycle: Lifecycle; config: Config };
+export type App = FastifyInstance & {
+  lifecycle: Lifecycle;
+  config: Config;
+  jobQueue: JobQueue;
+  knowledgeStore: KnowledgeStore;
+};
 
 /**
  * The whole service as one Fastify instance. It never listens: `server.ts` does that, and tests
@@ -63,6 +77,18 @@ export async function buildApp(options: AppOptions): Promise<App> {
     lifecycle,
     describe: () => ({ version: packageJson.version, docs: "/docs" }),
   });
+
+  const jobQueue = options.jobQueue ?? createJobQueue(config);
+  const knowledgeStore = options.knowledgeStore ?? createKnowledgeStore(config);
+  app.decorate("jobQueue", jobQueue);
+  app.decorate("knowledgeStore", knowledgeStore);
+  lifecycle.addReadinessCheck("job_queue", () => jobQueue.ping());
+  lifecycle.addReadinessCheck("knowledge_store", () => knowledgeStore.ping());
+  app.addHook("onClose", async () => {
+    if (!options.jobQueue) await jobQueue.close();
+    if (!options.knowledgeStore) await knowledgeStore.close();
+  });
+  await app.register(jobRoutes, { jobQueue, pingIntervalMs: config.streamPingMs });
 
   app.addHook("onReady", async () => lifecycle.markReady());
   return app as unknown as App;

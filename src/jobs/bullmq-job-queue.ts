@@ -145,7 +145,7 @@ export class BullmqJobQueue implements JobQueue {
 
   async cancel(id: string): Promise<JobRecord | undefined> {
     const record = await this.get(id);
-    if (!record || record.status !== "queued") {
+    if (record?.status !== "queued") {
       if (record?.status === "running") await this.redis.sadd(this.keys.cancelRequested, id);
       return record;
     }

@@ -118,6 +118,14 @@ export class PermanentJobError extends Error {
   }
 }
 
+/** A failure worth retrying (a timeout, an upstream 503) whose message is fit for the client. */
+export class TransientJobError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "TransientJobError";
+  }
+}
+
 export function clampProgress(percent: number): number {
   if (!Number.isFinite(percent)) return 0;
   return Math.min(100, Math.max(0, Math.round(percent)));
