@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { parseEnv } from "node:util";
 import { type Config, ConfigError, loadConfig, secretValues } from "./config.ts";
 import { createJobQueue } from "./jobs/create-job-queue.ts";
-import type { JobProcessor } from "./jobs/job-queue.ts";
+import type { JobProcessor, JobQueue } from "./jobs/job-queue.ts";
 import { startJobWorker } from "./jobs/start-job-worker.ts";
 import { createKnowledgeStore } from "./knowledge/create-knowledge-store.ts";
 import type { KnowledgeStore } from "./knowledge/knowledge-store.ts";
@@ -12,6 +12,8 @@ export type WorkerProcessOptions = {
   /** Extra job types (the fault tests add their own). */
   processors?: (config: Config) => Record<string, JobProcessor>;
   knowledgeStore?: (config: Config) => KnowledgeStore;
+  /** A queue other than the configured one (tests give each run a queue of its own). */
+  jobQueue?: (config: Config) => JobQueue;
 };
 
 /**
@@ -36,7 +38,7 @@ export async function runWorkerProcess(options: WorkerProcessOptions = {}): Prom
     secrets: secretValues(config),
     pretty: process.stdout.isTTY === true,
   });
-  const jobQueue = createJobQueue(config);
+  const jobQueue = options.jobQueue?.(config) ?? createJobQueue(config);
   const knowledgeStore = options.knowledgeStore?.(config) ?? createKnowledgeStore(config);
   const worker = startJobWorker({
     config,
