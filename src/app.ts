@@ -10,12 +10,17 @@ import { openApiPlugin } from "./http/openapi.ts";
 import { requestIdFor } from "./http/request-id.ts";
 import { requestLoggingPlugin } from "./http/request-logging.ts";
 import { createValidatorCompiler } from "./http/validator-compiler.ts";
+import { createJobQueue } from "./jobs/create-job-queue.ts";
+import type { JobQueue } from "./jobs/job-queue.ts";
+import { createKnowledgeStore } from "./knowledge/create-knowledge-store.ts";
+import type { KnowledgeStore } from "./knowledge/knowledge-store.ts";
 import { Lifecycle } from "./lifecycle.ts";
 import type { LlmCallObserver } from "./llm/llm-call-observer.ts";
 import { createLogger } from "./observability/create-logger.ts";
 import { createObservability } from "./observability/create-observability.ts";
 import type { JobQueueDepthSource, MetricsRegistry } from "./observability/metrics-registry.ts";
 import { requestObservationPlugin } from "./observability/request-observation.ts";
+import { jobRoutes } from "./routes/jobs.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { systemRoutes } from "./routes/system.ts";
 import { traceCheckRoutes } from "./routes/trace-check.ts";
@@ -30,6 +35,10 @@ export type AppOptions = {
   knownModels?: readonly string[];
   /** Job counts by state, read at each scrape for the queue depth gauge. */
   jobQueueDepth?: JobQueueDepthSource;
+  /** Defaults to the queue chosen by config; one passed in is closed by its owner, not the app. */
+  jobQueue?: JobQueue;
+  /** Defaults to the store chosen by config; one passed in is closed by its owner, not the app. */
+  knowledgeStore?: KnowledgeStore;
 };
 
 export type App = FastifyInstance & {
@@ -39,6 +48,8 @@ export type App = FastifyInstance & {
   metrics: MetricsRegistry;
   /** What the chat layer reports each model call to (metrics, log line, OTel span, LangSmith run). */
   llmCallObserver: LlmCallObserver;
+  jobQueue: JobQueue;
+  knowledgeStore: KnowledgeStore;
 };
 
 /**
@@ -94,6 +105,20 @@ export async function buildApp(options: AppOptions): Promise<App> {
   });
   await app.register(metricsRoutes, { metrics: observability.metrics });
   await app.register(traceCheckRoutes, { config, observability });
+
+  const jobQueue = options.jobQueue ?? createJobQueue(config);
+  const knowledgeStore = options.knowledgeStore ?? createKnowledgeStore(config);
+  app.decorate("jobQueue", jobQueue);
+  app.decorate("knowledgeStore", knowledgeStore);
+  if (options.jobQueueDepth === undefined)
+    observability.metrics.setJobQueueDepthSource(() => jobQueue.counts());
+  lifecycle.addReadinessCheck("job_queue", () => jobQueue.ping());
+  lifecycle.addReadinessCheck("knowledge_store", () => knowledgeStore.ping());
+  app.addHook("onClose", async () => {
+    if (!options.jobQueue) await jobQueue.close();
+    if (!options.knowledgeStore) await knowledgeStore.close();
+  });
+  await app.register(jobRoutes, { jobQueue, pingIntervalMs: config.streamPingMs });
 
   app.addHook("onReady", async () => lifecycle.markReady());
   return app as unknown as App;

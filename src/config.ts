@@ -40,6 +40,8 @@ export type Config = Readonly<{
   jobConcurrency: number;
   jobAttempts: number;
   jobRetentionMs: number;
+  jobLeaseMs: number;
+  jobBackoffMs: number;
   chunkSize: number;
   chunkOverlap: number;
   ingestMaxBytes: number;
@@ -110,6 +112,9 @@ export function loadConfig(environment: Environment): Config {
     jobConcurrency: read.integer("JOB_CONCURRENCY", 4, { min: 1, max: 256 }),
     jobAttempts: read.integer("JOB_ATTEMPTS", 3, { min: 1, max: 100 }),
     jobRetentionMs: read.integer("JOB_RETENTION_MS", 7 * 24 * 3600 * 1000, { min: 0 }),
+    // A worker that stops renewing its lease for this long is taken for dead; its job is retried.
+    jobLeaseMs: read.integer("JOB_LEASE_MS", 30_000, { min: 500 }),
+    jobBackoffMs: read.integer("JOB_BACKOFF_MS", 1000, { min: 0 }),
     chunkSize,
     chunkOverlap: read.integer("CHUNK_OVERLAP", 150, { min: 0, max: chunkSize - 1 }),
     ingestMaxBytes: read.integer("INGEST_MAX_BYTES", 10 * 1_048_576, { min: 1 }),

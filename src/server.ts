@@ -2,6 +2,10 @@ import { existsSync, readFileSync } from "node:fs";
 import { parseEnv } from "node:util";
 import { type App, type AppOptions, buildApp } from "./app.ts";
 import { type Config, ConfigError, loadConfig, secretValues } from "./config.ts";
+import { createJobQueue } from "./jobs/create-job-queue.ts";
+import type { JobWorker } from "./jobs/job-queue.ts";
+import { startJobWorker } from "./jobs/start-job-worker.ts";
+import { createKnowledgeStore } from "./knowledge/create-knowledge-store.ts";
 import { createLogger } from "./observability/create-logger.ts";
 
 export type RunningServer = {
@@ -26,23 +30,40 @@ export async function startServer(config: Config, options: StartServerOptions = 
       secrets: secretValues(config),
       pretty: process.stdout.isTTY === true,
     });
-  const app = await buildApp({ ...options, config, logger });
+  // Created here rather than in buildApp so they outlive app.close() until the worker has stopped.
+  const jobQueue = options.jobQueue ?? createJobQueue(config);
+  const knowledgeStore = options.knowledgeStore ?? createKnowledgeStore(config);
+  const app = await buildApp({ ...options, config, logger, jobQueue, knowledgeStore });
   await options.extend?.(app);
   const address = await app.listen({ port: config.port, host: config.host });
+  // RUN_WORKER=false leaves jobs to `npm run worker` processes, so API and workers scale apart.
+  const worker = config.runWorker
+    ? startJobWorker({
+        config,
+        jobQueue,
+        knowledgeStore,
+        logger,
+        onJobFinished: (type, state, durationMs) => app.metrics.jobFinished(type, state, durationMs / 1000),
+      })
+    : undefined;
 
   let closing: Promise<void> | undefined;
   const shutdown = (reason: string): Promise<void> => {
-    closing ??= drainAndClose(app, config, reason);
+    closing ??= drainAndClose(app, config, reason, worker).finally(async () => {
+      if (!options.jobQueue) await jobQueue.close();
+      if (!options.knowledgeStore) await knowledgeStore.close();
+    });
     return closing;
   };
   return { app, address, shutdown };
 }
 
 /**
- * Readiness fails first; `app.close()` stops accepting connections, closes idle keep-alive
+ * Readiness fails first; `app.close()` stops accepting connections (while the job worker lets its
+ * running jobs finish or returns them to the queue), closes idle keep-alive
  * sockets and waits for in-flight requests; past the shutdown window every socket is cut.
  */
-async function drainAndClose(app: App, config: Config, reason: string): Promise<void> {
+async function drainAndClose(app: App, config: Config, reason: string, worker?: JobWorker): Promise<void> {
   app.lifecycle.startDraining();
   app.log.info(
     { reason, timeout_ms: config.shutdownTimeoutMs },
@@ -56,7 +77,12 @@ async function drainAndClose(app: App, config: Config, reason: string): Promise<
   // close() reaps idle sockets once; a socket whose request finishes later turns idle afterwards
   // and would hold the exit for the whole keep-alive timeout, so keep reaping while draining.
   const reaper = setInterval(() => app.server.closeIdleConnections(), 100);
-  const outcome = await Promise.race([app.close().then(() => "closed" as const), deadline]);
+  // Running jobs get the window less a margin to finish; the rest go back to the queue in time.
+  const jobsStopped = worker?.stop({ timeoutMs: Math.max(0, config.shutdownTimeoutMs - 2000) });
+  const outcome = await Promise.race([
+    Promise.all([app.close(), jobsStopped]).then(() => "closed" as const),
+    deadline,
+  ]);
   clearInterval(reaper);
   clearTimeout(timer);
   if (outcome === "timeout") {

@@ -1,0 +1,18 @@
+import type { Config } from "../config.ts";
+import type { KnowledgeStore } from "../knowledge/knowledge-store.ts";
+import type { JobProcessor } from "./job-queue.ts";
+import { createIngestDocumentProcessor, INGEST_JOB_TYPE } from "./processors/ingest-document.ts";
+
+/** Every job type the service runs, with its processor: one list for the in-service and standalone workers. */
+export function jobProcessors(config: Config, store: KnowledgeStore): Record<string, JobProcessor> {
+  return {
+    [INGEST_JOB_TYPE]: createIngestDocumentProcessor({
+      store,
+      ingestRoot: config.ingestRoot,
+      maxBytes: config.ingestMaxBytes,
+      fetchTimeoutMs: config.ingestFetchTimeoutMs,
+      chunkSize: config.chunkSize,
+      chunkOverlap: config.chunkOverlap,
+    }),
+  };
+}

@@ -1,0 +1,122 @@
+import { chunkText } from "../../knowledge/chunk-text.ts";
+import { extractText } from "../../knowledge/extract-text.ts";
+import type { KnowledgeStore, StoredDocument } from "../../knowledge/knowledge-store.ts";
+import { type FetchUrlSourceOptions, fetchUrlSource } from "../../knowledge/sources/fetch-url-source.ts";
+import { readFileSource } from "../../knowledge/sources/read-file-source.ts";
+import type { SourceDocument } from "../../knowledge/sources/source-document.ts";
+import { type JobProcessor, PermanentJobError, type RunningJob } from "../job-queue.ts";
+
+export const INGEST_JOB_TYPE = "ingest-document";
+
+/** What `POST /ingest` enqueues. */
+export type IngestPayload = { source: string; text?: string };
+
+export type IngestResult = {
+  document_id: string;
+  source: string;
+  content_type: string;
+  bytes: number;
+  characters: number;
+  chunks: number;
+};
+
+export type IngestDocumentOptions = {
+  store: KnowledgeStore;
+  ingestRoot: string;
+  maxBytes: number;
+  fetchTimeoutMs: number;
+  chunkSize: number;
+  chunkOverlap: number;
+  /** Chunks written per step; progress and cancellation are checked between steps. */
+  batchSize?: number;
+  /** Only tests set these (a fake resolver, a local server allowed). */
+  fetch?: Pick<FetchUrlSourceOptions, "resolve" | "isAllowedAddress">;
+};
+
+/** Whether `source` names a URL (then fetched) rather than a path under INGEST_ROOT. */
+export function isUrlSource(source: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(source);
+}
+
+/**
+ * Reads a source (inline text, a file under INGEST_ROOT, or a public URL), extracts its text,
+ * chunks it and stores it in the knowledge store, replacing the source's previous document.
+ * The document id derives from the job id, so a retried job rewrites the same document and a
+ * job that already published it (its worker died right after) just answers the result again.
+ */
+export function createIngestDocumentProcessor(options: IngestDocumentOptions): JobProcessor {
+  const batchSize = options.batchSize ?? 32;
+  return async (job: RunningJob): Promise<IngestResult> => {
+    const payload = job.payload as IngestPayload;
+    const documentId = `doc_${job.id}`;
+    const published = await options.store.getDocument(documentId);
+    if (published?.state === "ready") return resultOf(published);
+
+    await job.reportProgress(5);
+    const raw = await readSource(payload, options, job.signal);
+    await job.reportProgress(30);
+    const text = extractText(raw.body, raw.contentType);
+    if (text.length === 0) throw new PermanentJobError("The source holds no readable text.");
+    const chunks = chunkText(text, { size: options.chunkSize, overlap: options.chunkOverlap });
+    await job.reportProgress(35);
+
+    await options.store.beginDocument({
+      id: documentId,
+      source: payload.source,
+      contentType: raw.contentType,
+      bytes: raw.body.length,
+      characters: text.length,
+      jobId: job.id,
+    });
+    // Progress follows the chunks stored, from 35 to 99; 100 is the completed job.
+    for (let first = 0; first < chunks.length; first += batchSize) {
+      await options.store.appendChunks(documentId, first, chunks.slice(first, first + batchSize));
+      const stored = Math.min(chunks.length, first + batchSize);
+      await job.reportProgress(35 + (64 * stored) / chunks.length);
+    }
+    return resultOf(await options.store.publishDocument(documentId));
+  };
+}
+
+async function readSource(
+  payload: IngestPayload,
+  options: IngestDocumentOptions,
+  signal: AbortSignal,
+): Promise<SourceDocument> {
+  if (typeof payload.text === "string") {
+    const body = Buffer.from(payload.text, "utf8");
+    if (body.length > options.maxBytes) {
+      throw new PermanentJobError(`The text is larger than ${options.maxBytes} bytes.`);
+    }
+    return { source: payload.source, body, contentType: inlineType(payload.source) };
+  }
+  signal.throwIfAborted();
+  if (isUrlSource(payload.source)) {
+    return fetchUrlSource(payload.source, {
+      maxBytes: options.maxBytes,
+      timeoutMs: options.fetchTimeoutMs,
+      ...options.fetch,
+    });
+  }
+  return readFileSource(payload.source, { ingestRoot: options.ingestRoot, maxBytes: options.maxBytes });
+}
+
+/** Inline text is plain unless its name says Markdown, HTML or JSON. */
+function inlineType(name: string): string {
+  const lower = name.toLowerCase();
+  if (lower.endsWith(".md") || lower.endsWith(".markdown")) return "text/markdown";
+  if (lower.endsWith(".html") || lower.endsWith(".htm")) return "text/html";
+  if (lower.endsWith(".json")) return "application/json";
+  return "text/plain";
+}
+
+function resultOf(document: StoredDocument): IngestResult {
+  return {
+    document_id: document.id,
+    source: document.source,
+    content_type: document.contentType,
+    bytes: document.bytes,
+    characters: document.characters,
+    chunks: document.chunks,
+  };
+}

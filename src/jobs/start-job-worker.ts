@@ -1,0 +1,31 @@
+import type { Logger } from "pino";
+import type { Config } from "../config.ts";
+import type { KnowledgeStore } from "../knowledge/knowledge-store.ts";
+import { jobProcessors } from "./job-processors.ts";
+import type { JobProcessor, JobQueue, JobWorker, JobWorkerOptions } from "./job-queue.ts";
+
+export type StartJobWorkerOptions = {
+  config: Config;
+  jobQueue: JobQueue;
+  knowledgeStore: KnowledgeStore;
+  logger: Logger;
+  /** Extra or replacement processors (tests add job types of their own). */
+  processors?: Record<string, JobProcessor>;
+  onJobFinished?: JobWorkerOptions["onJobFinished"];
+};
+
+/** Runs the service's processors on `JOB_CONCURRENCY` slots, logging each job's end. */
+export function startJobWorker(options: StartJobWorkerOptions): JobWorker {
+  const { config, logger } = options;
+  const worker = options.jobQueue.startWorker({
+    concurrency: config.jobConcurrency,
+    processors: { ...jobProcessors(config, options.knowledgeStore), ...options.processors },
+    onJobFinished: (type, state, durationMs) => {
+      logger.info({ job_type: type, state, duration_ms: Math.round(durationMs) }, "job finished");
+      options.onJobFinished?.(type, state, durationMs);
+    },
+    onError: (error, jobId) => logger.error({ err: error, job_id: jobId }, "job worker error"),
+  });
+  logger.info({ queue: options.jobQueue.kind, concurrency: config.jobConcurrency }, "job worker started");
+  return worker;
+}

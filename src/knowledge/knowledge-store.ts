@@ -1,0 +1,50 @@
+/** A document as the knowledge store keeps it. */
+export type StoredDocument = {
+  id: string;
+  source: string;
+  contentType: string;
+  bytes: number;
+  characters: number;
+  chunks: number;
+  /** `writing` while its chunks are being stored; only `ready` documents are searched. */
+  state: "writing" | "ready";
+  jobId: string;
+  createdAt: number;
+};
+
+export type NewDocument = Omit<StoredDocument, "chunks" | "state" | "createdAt">;
+
+export type SearchHit = {
+  documentId: string;
+  source: string;
+  chunkIndex: number;
+  text: string;
+  /** Higher is more relevant; comparable only within one store. */
+  score: number;
+};
+
+/**
+ * Where ingested documents live, chunked and searchable. SQLite FTS5 by default, PostgreSQL full
+ * text search when DATABASE_URL is set; both pass test/knowledge/knowledge-store-conformance.ts.
+ * A document is written in three steps so a large one can report progress and a crash leaves
+ * nothing searchable: begin, append chunks, publish.
+ */
+export type KnowledgeStore = {
+  readonly kind: "sqlite" | "postgres";
+  /** Starts (or restarts, dropping any partial write) the document with this id. */
+  beginDocument(document: NewDocument): Promise<void>;
+  appendChunks(documentId: string, firstIndex: number, chunks: readonly string[]): Promise<void>;
+  /** Makes the document searchable and removes older documents of the same source, atomically. */
+  publishDocument(documentId: string): Promise<StoredDocument>;
+  getDocument(id: string): Promise<StoredDocument | undefined>;
+  /** Ready documents of a source (at most one once publishing is done). */
+  documentsForSource(source: string): Promise<StoredDocument[]>;
+  search(query: string, options?: { limit?: number }): Promise<SearchHit[]>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+};
+
+/** The words of a free-text query, for stores that need them quoted (no operators get through). */
+export function queryTerms(query: string): string[] {
+  return [...new Set(query.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [])].slice(0, 32);
+}

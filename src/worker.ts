@@ -1,0 +1,79 @@
+import { existsSync, readFileSync } from "node:fs";
+import { parseEnv } from "node:util";
+import { type Config, ConfigError, loadConfig, secretValues } from "./config.ts";
+import { createJobQueue } from "./jobs/create-job-queue.ts";
+import type { JobProcessor, JobQueue } from "./jobs/job-queue.ts";
+import { startJobWorker } from "./jobs/start-job-worker.ts";
+import { createKnowledgeStore } from "./knowledge/create-knowledge-store.ts";
+import type { KnowledgeStore } from "./knowledge/knowledge-store.ts";
+import { createLogger } from "./observability/create-logger.ts";
+
+export type WorkerProcessOptions = {
+  /** Extra job types (the fault tests add their own). */
+  processors?: (config: Config) => Record<string, JobProcessor>;
+  knowledgeStore?: (config: Config) => KnowledgeStore;
+  /** A queue other than the configured one (tests give each run a queue of its own). */
+  jobQueue?: (config: Config) => JobQueue;
+};
+
+/**
+ * `npm run worker`: a job worker with no HTTP server, for running workers apart from the API
+ * (`RUN_WORKER=false` on the API replicas). On SIGTERM/SIGINT running jobs get the shutdown
+ * window to finish; what is left goes back to the queue, then the process exits.
+ */
+export async function runWorkerProcess(options: WorkerProcessOptions = {}): Promise<void> {
+  let config: Config;
+  try {
+    const fromFile = existsSync(".env") ? parseEnv(readFileSync(".env", "utf8")) : {};
+    config = loadConfig({ ...fromFile, ...process.env });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const logger = createLogger({
+    level: config.logLevel,
+    secrets: secretValues(config),
+    pretty: process.stdout.isTTY === true,
+  });
+  const jobQueue = options.jobQueue?.(config) ?? createJobQueue(config);
+  const knowledgeStore = options.knowledgeStore?.(config) ?? createKnowledgeStore(config);
+  const worker = startJobWorker({
+    config,
+    jobQueue,
+    knowledgeStore,
+    logger,
+    processors: options.processors?.(config),
+  });
+
+  let stopping = false;
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    process.on(signal, () => {
+      if (stopping) process.exit(1);
+      stopping = true;
+      logger.info(
+        { signal, timeout_ms: config.shutdownTimeoutMs },
+        "worker stopping: finishing running jobs",
+      );
+      worker
+        .stop({ timeoutMs: Math.max(0, config.shutdownTimeoutMs - 2000) })
+        .then(() => Promise.all([jobQueue.close(), knowledgeStore.close()]))
+        .then(
+          () => {
+            logger.info("worker stopped");
+            process.exit(0);
+          },
+          (error: unknown) => {
+            logger.error({ err: error }, "worker shutdown failed");
+            process.exit(1);
+          },
+        );
+    });
+  }
+}
+
+if (import.meta.main) {
+  await runWorkerProcess();
+}

@@ -1,0 +1,330 @@
+// One behaviour, two queues: every JobQueue implementation must pass these tests unchanged.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import {
+  type JobFinishedState,
+  type JobQueue,
+  type JobRecord,
+  type JobWorker,
+  PermanentJobError,
+} from "../../src/jobs/job-queue.ts";
+import { waitFor } from "../support/wait-for.ts";
+
+export type QueueTuning = { attempts?: number; leaseMs?: number; backoffMs?: number };
+export type QueueFactory = (
+  tuning?: QueueTuning,
+) => Promise<{ queue: JobQueue; destroy: () => Promise<void> }>;
+
+type TestContext = { after: (callback: () => unknown) => void };
+
+async function open(factory: QueueFactory, t: TestContext, tuning?: QueueTuning) {
+  const { queue, destroy } = await factory({ attempts: 3, leaseMs: 2000, backoffMs: 50, ...tuning });
+  const workers: JobWorker[] = [];
+  t.after(async () => {
+    await Promise.all(workers.map((worker) => worker.stop({ timeoutMs: 0 })));
+    await destroy();
+  });
+  return { queue, workers };
+}
+
+function finished(queue: JobQueue, id: string): Promise<JobRecord> {
+  return waitFor(`job ${id} to finish`, async () => {
+    const job = await queue.get(id);
+    return job && ["completed", "failed", "cancelled"].includes(job.status) ? job : undefined;
+  });
+}
+
+/** A result written once per job id, as a real processor writes its output. */
+class ResultLog {
+  readonly runs = new Map<string, number>();
+  record(id: string): void {
+    this.runs.set(id, (this.runs.get(id) ?? 0) + 1);
+  }
+}
+
+export function describeJobQueueConformance(name: string, factory: QueueFactory): void {
+  describe(`JobQueue conformance: ${name}`, () => {
+    test("enqueue answers a queued record that get reads back; an unknown id is undefined", async (t) => {
+      const { queue } = await open(factory, t);
+      const job = await queue.enqueue({ type: "echo", payload: { word: "hi" }, source: "hello.txt" });
+      assert.equal(job.status, "queued");
+      assert.equal(job.progress, 0);
+      const read = await queue.get(job.id);
+      assert.ok(read);
+      assert.equal(read.id, job.id);
+      assert.equal(read.status, "queued");
+      assert.equal(read.type, "echo");
+      assert.equal(read.source, "hello.txt");
+      assert.deepEqual(read.payload, { word: "hi" });
+      assert.ok(read.createdAt > Date.now() - 60_000 && read.createdAt <= Date.now());
+      assert.equal(await queue.get("00000000-0000-0000-0000-000000000000"), undefined);
+      assert.equal((await queue.counts()).queued, 1);
+    });
+
+    test("a worker runs the job, stores its result and reports the outcome and duration", async (t) => {
+      const { queue, workers } = await open(factory, t);
+      const outcomes: [string, JobFinishedState][] = [];
+      workers.push(
+        queue.startWorker({
+          concurrency: 2,
+          processors: { echo: async (job) => ({ echoed: (job.payload as { word: string }).word }) },
+          onJobFinished: (type, state, durationMs) => {
+            assert.ok(durationMs >= 0);
+            outcomes.push([type, state]);
+          },
+        }),
+      );
+      const job = await queue.enqueue({ type: "echo", payload: { word: "hi" } });
+      const done = await finished(queue, job.id);
+      assert.equal(done.status, "completed");
+      assert.equal(done.progress, 100);
+      assert.deepEqual(done.result, { echoed: "hi" });
+      assert.equal(done.error, null);
+      assert.ok(done.updatedAt >= done.createdAt);
+      await waitFor("the finish callback", () => outcomes.length === 1);
+      assert.deepEqual(outcomes, [["echo", "completed"]]);
+    });
+
+    test("progress never goes backwards and subscribers see it until the final state", async (t) => {
+      const { queue, workers } = await open(factory, t);
+      const job = await queue.enqueue({ type: "steps", payload: null });
+      const seen: JobRecord[] = [];
+      const unsubscribe = queue.subscribe(job.id, (record) => seen.push(record));
+      t.after(unsubscribe);
+      workers.push(
+        queue.startWorker({
+          concurrency: 1,
+          processors: {
+            steps: async (running) => {
+              for (const percent of [30, 10, 60, 40, 80]) {
+                await running.reportProgress(percent);
+                await sleep(120);
+              }
+              return "done";
+            },
+          },
+        }),
+      );
+      await waitFor("the final event", () => seen.at(-1)?.status === "completed");
+      const progress = seen.map((record) => record.progress);
+      assert.deepEqual(
+        progress,
+        [...progress].sort((a, b) => a - b),
+        `progress went backwards: ${progress}`,
+      );
+      assert.ok(progress.includes(60), `intermediate progress seen: ${progress}`);
+      assert.equal(seen.at(-1)?.progress, 100);
+    });
+
+    test("a failing job is retried with backoff and completes on a later attempt", async (t) => {
+      const { queue, workers } = await open(factory, t, { attempts: 3, backoffMs: 100 });
+      const attempts: number[] = [];
+      const startedAt: number[] = [];
+      workers.push(
+        queue.startWorker({
+          concurrency: 1,
+          processors: {
+            flaky: async (job) => {
+              attempts.push(job.attempt);
+              startedAt.push(Date.now());
+              if (job.attempt < 3) throw new Error("transient");
+              return "third time lucky";
+            },
+          },
+        }),
+      );
+      const job = await queue.enqueue({ type: "flaky", payload: null });
+      const done = await finished(queue, job.id);
+      assert.equal(done.status, "completed");
+      assert.deepEqual(attempts, [1, 2, 3]);
+      assert.equal(done.attempts, 3);
+      // Exponential: the second wait is at least the doubled base.
+      assert.ok(startedAt[1] - startedAt[0] >= 90, `first backoff ${startedAt[1] - startedAt[0]} ms`);
+      assert.ok(startedAt[2] - startedAt[1] >= 180, `second backoff ${startedAt[2] - startedAt[1]} ms`);
+    });
+
+    test("a job fails after its attempts; a permanent error fails at once; internals stay hidden", async (t) => {
+      const { queue, workers } = await open(factory, t, { attempts: 2, backoffMs: 20 });
+      const runs = new ResultLog();
+      workers.push(
+        queue.startWorker({
+          concurrency: 2,
+          processors: {
+            broken: async (job) => {
+              runs.record(job.id);
+              throw new Error("password=hunter2 at /srv/db.ts");
+            },
+            refused: async (job) => {
+              runs.record(job.id);
+              throw new PermanentJobError("The source is not allowed.");
+            },
+          },
+        }),
+      );
+      const broken = await queue.enqueue({ type: "broken", payload: null });
+      const refused = await queue.enqueue({ type: "refused", payload: null });
+      const unknown = await queue.enqueue({ type: "no-such-type", payload: null });
+      const brokenDone = await finished(queue, broken.id);
+      assert.equal(brokenDone.status, "failed");
+      assert.equal(runs.runs.get(broken.id), 2);
+      assert.doesNotMatch(brokenDone.error ?? "", /hunter2/);
+      const refusedDone = await finished(queue, refused.id);
+      assert.equal(refusedDone.status, "failed");
+      assert.equal(refusedDone.error, "The source is not allowed.");
+      assert.equal(runs.runs.get(refused.id), 1);
+      const unknownDone = await finished(queue, unknown.id);
+      assert.equal(unknownDone.status, "failed");
+      assert.match(unknownDone.error ?? "", /no-such-type/);
+    });
+
+    test("a queued job is cancelled at once and never runs", async (t) => {
+      const { queue, workers } = await open(factory, t);
+      const runs = new ResultLog();
+      const job = await queue.enqueue({ type: "echo", payload: null });
+      const cancelled = await queue.cancel(job.id);
+      assert.equal(cancelled?.status, "cancelled");
+      assert.equal((await queue.get(job.id))?.status, "cancelled");
+      const other = await queue.enqueue({ type: "echo", payload: null });
+      workers.push(
+        queue.startWorker({
+          concurrency: 2,
+          processors: { echo: async (running) => runs.record(running.id) },
+        }),
+      );
+      await finished(queue, other.id);
+      await sleep(200);
+      assert.equal(runs.runs.has(job.id), false);
+      assert.equal((await queue.get(job.id))?.status, "cancelled");
+      assert.equal((await queue.counts()).cancelled, 1);
+      assert.equal(await queue.cancel("00000000-0000-0000-0000-000000000000"), undefined);
+    });
+
+    test("a running job stops at its next step once cancelled", async (t) => {
+      const { queue, workers } = await open(factory, t);
+      let steps = 0;
+      let sawAbort = false;
+      workers.push(
+        queue.startWorker({
+          concurrency: 1,
+          processors: {
+            long: async (job) => {
+              job.signal.addEventListener("abort", () => {
+                sawAbort = true;
+              });
+              for (let step = 1; step <= 100; step += 1) {
+                steps = step;
+                await job.reportProgress(step);
+                await sleep(50);
+              }
+              return "should not finish";
+            },
+          },
+        }),
+      );
+      const job = await queue.enqueue({ type: "long", payload: null });
+      await waitFor("the job to make progress", async () => ((await queue.get(job.id))?.progress ?? 0) >= 3);
+      const answer = await queue.cancel(job.id);
+      assert.equal(answer?.status, "running");
+      const done = await finished(queue, job.id);
+      assert.equal(done.status, "cancelled");
+      assert.ok(steps < 100, `stopped after ${steps} steps`);
+      assert.ok(done.progress >= 3 && done.progress < 100);
+      assert.ok(sawAbort, "the processor's signal aborted");
+    });
+
+    test("list filters by status and pages newest first; counts by state", async (t) => {
+      const { queue } = await open(factory, t);
+      const ids: string[] = [];
+      for (let index = 0; index < 5; index += 1) {
+        ids.push((await queue.enqueue({ type: "echo", payload: { index } })).id);
+        await sleep(3);
+      }
+      await queue.cancel(ids[0]);
+      const firstPage = await queue.list({ status: "queued", limit: 2, offset: 0 });
+      assert.equal(firstPage.total, 4);
+      assert.deepEqual(
+        firstPage.jobs.map((job) => job.id),
+        [ids[4], ids[3]],
+      );
+      const secondPage = await queue.list({ status: "queued", limit: 2, offset: 2 });
+      assert.deepEqual(
+        secondPage.jobs.map((job) => job.id),
+        [ids[2], ids[1]],
+      );
+      const cancelled = await queue.list({ status: "cancelled", limit: 10, offset: 0 });
+      assert.deepEqual(
+        cancelled.jobs.map((job) => job.id),
+        [ids[0]],
+      );
+      const everything = await queue.list({ limit: 10, offset: 0 });
+      assert.equal(everything.total, 5);
+      assert.equal(everything.jobs.length, 5);
+      assert.deepEqual(await queue.counts(), {
+        queued: 4,
+        running: 0,
+        completed: 0,
+        failed: 0,
+        cancelled: 1,
+      });
+    });
+
+    test("stop lets a running job finish within the window: it runs once", async (t) => {
+      const { queue, workers } = await open(factory, t);
+      const runs = new ResultLog();
+      const worker = queue.startWorker({
+        concurrency: 1,
+        processors: {
+          slow: async (job) => {
+            runs.record(job.id);
+            await sleep(400);
+            return "finished";
+          },
+        },
+      });
+      const job = await queue.enqueue({ type: "slow", payload: null });
+      await waitFor("the job to start", () => runs.runs.has(job.id));
+      await worker.stop({ timeoutMs: 5000 });
+      assert.equal((await queue.get(job.id))?.status, "completed");
+      const next = queue.startWorker({
+        concurrency: 1,
+        processors: { slow: async (running) => runs.record(running.id) },
+      });
+      workers.push(next);
+      await sleep(300);
+      assert.equal(runs.runs.get(job.id), 1);
+    });
+
+    test("past the shutdown window a running job goes back to the queue and another worker completes it", async (t) => {
+      const { queue, workers } = await open(factory, t);
+      const worker = queue.startWorker({
+        concurrency: 1,
+        processors: {
+          stuck: async (job) => {
+            if (job.attempt === 1 && job.source !== "second") {
+              await new Promise((resolve) => job.signal.addEventListener("abort", resolve));
+              throw new Error("interrupted");
+            }
+            return "done";
+          },
+        },
+      });
+      const job = await queue.enqueue({ type: "stuck", payload: null });
+      await waitFor("the job to run", async () => (await queue.get(job.id))?.status === "running");
+      const stoppedAt = Date.now();
+      await worker.stop({ timeoutMs: 300 });
+      assert.ok(Date.now() - stoppedAt < 3000);
+      const returned = await queue.get(job.id);
+      assert.equal(returned?.status, "queued");
+      workers.push(
+        queue.startWorker({
+          concurrency: 1,
+          processors: { stuck: async () => "done by the second worker" },
+        }),
+      );
+      const done = await finished(queue, job.id);
+      assert.equal(done.status, "completed");
+      assert.equal(done.result, "done by the second worker");
+    });
+  });
+}

@@ -1,0 +1,268 @@
+import assert from "node:assert/strict";
+import { mkdirSync, writeFileSync } from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { test } from "node:test";
+import { startJobWorker } from "../../src/jobs/start-job-worker.ts";
+import { buildTestApp } from "../support/build-test-app.ts";
+import { waitFor } from "../support/wait-for.ts";
+
+type StatusBody = {
+  job_id: string;
+  status: string;
+  progress: number;
+  source: string | null;
+  result?: Record<string, unknown>;
+  error?: string;
+  created_at: string;
+  updated_at: string;
+};
+
+async function appWithWorker(
+  t: { after: (callback: () => unknown) => void },
+  options: { worker?: boolean } = {},
+) {
+  const built = await buildTestApp({
+    environment: { CHUNK_SIZE: "200", CHUNK_OVERLAP: "40", LOG_LEVEL: "silent" },
+  });
+  const { app, config } = built;
+  mkdirSync(config.ingestRoot, { recursive: true });
+  const worker =
+    options.worker === false
+      ? undefined
+      : startJobWorker({
+          config,
+          jobQueue: app.jobQueue,
+          knowledgeStore: app.knowledgeStore,
+          logger: app.log as never,
+        });
+  t.after(async () => {
+    await worker?.stop({ timeoutMs: 0 });
+    await app.close();
+  });
+  return built;
+}
+
+async function finalStatus(
+  app: Awaited<ReturnType<typeof buildTestApp>>["app"],
+  id: string,
+): Promise<StatusBody> {
+  return waitFor(`job ${id} to finish`, async () => {
+    const body = (await app.inject({ method: "GET", url: `/status/${id}` })).json() as StatusBody;
+    return ["completed", "failed", "cancelled"].includes(body.status) ? body : undefined;
+  });
+}
+
+test("POST /ingest with inline text answers 202 and a Location; /status follows it to a stored, searchable document", async (t) => {
+  const { app } = await appWithWorker(t);
+  const text = Array.from(
+    { length: 12 },
+    (_, index) =>
+      `Paragraph ${index} talks about lighthouse keepers and their lamps. It has a second sentence.`,
+  ).join("\n\n");
+  const response = await app.inject({
+    method: "POST",
+    url: "/ingest",
+    payload: { source: "notes.txt", text },
+  });
+  assert.equal(response.statusCode, 202);
+  const body = response.json() as { job_id: string; status: string };
+  assert.equal(body.status, "queued");
+  assert.equal(response.headers.location, `/status/${body.job_id}`);
+
+  const done = await finalStatus(app, body.job_id);
+  assert.equal(done.status, "completed", JSON.stringify(done));
+  assert.equal(done.progress, 100);
+  assert.equal(done.source, "notes.txt");
+  assert.ok(Date.parse(done.created_at) <= Date.parse(done.updated_at));
+  assert.equal(done.result?.source, "notes.txt");
+  assert.equal(done.result?.content_type, "text/plain");
+  assert.equal(done.result?.bytes, Buffer.byteLength(text));
+  assert.equal(done.result?.characters, text.length);
+  assert.ok((done.result?.chunks as number) > 3, `chunks: ${done.result?.chunks}`);
+  assert.equal(done.error, undefined);
+
+  const hits = await app.knowledgeStore.search("lighthouse lamps");
+  assert.ok(hits.length > 0);
+  assert.equal(hits[0].documentId, done.result?.document_id);
+});
+
+test("file sources under INGEST_ROOT ingest as Markdown, HTML (scripts and styles dropped) and JSON", async (t) => {
+  const { app, config } = await appWithWorker(t);
+  mkdirSync(path.join(config.ingestRoot, "docs"), { recursive: true });
+  writeFileSync(path.join(config.ingestRoot, "docs", "guide.md"), "# Guide\n\nThe walrus sings at dawn.");
+  writeFileSync(
+    path.join(config.ingestRoot, "page.html"),
+    "<html><head><style>body{color:red}</style></head><body><h1>Orchids</h1><script>var secretToken=1</script><p>Orchids bloom &amp; fade.</p></body></html>",
+  );
+  writeFileSync(
+    path.join(config.ingestRoot, "data.json"),
+    JSON.stringify({ animal: "pangolin", facts: ["scaly"] }),
+  );
+  const expectations: [string, string, string][] = [
+    ["docs/guide.md", "text/markdown", "walrus"],
+    ["page.html", "text/html", "orchids"],
+    ["data.json", "application/json", "pangolin"],
+  ];
+  for (const [source, contentType, word] of expectations) {
+    const { job_id } = (await app.inject({ method: "POST", url: "/ingest", payload: { source } })).json();
+    const done = await finalStatus(app, job_id);
+    assert.equal(done.status, "completed", `${source}: ${JSON.stringify(done)}`);
+    assert.equal(done.result?.content_type, contentType);
+    const hits = await app.knowledgeStore.search(word);
+    assert.equal(hits[0]?.source, source);
+  }
+  const html = await app.knowledgeStore.search("orchids");
+  assert.match(html[0].text, /Orchids bloom & fade\./);
+  assert.doesNotMatch(html[0].text, /secretToken|color:red/);
+  assert.deepEqual(await app.knowledgeStore.search("secretToken"), []);
+});
+
+test("re-ingesting a source replaces its document", async (t) => {
+  const { app } = await appWithWorker(t);
+  const first = (
+    await app.inject({
+      method: "POST",
+      url: "/ingest",
+      payload: { source: "faq", text: "Old answer about zebras." },
+    })
+  ).json();
+  const firstDone = await finalStatus(app, first.job_id);
+  const second = (
+    await app.inject({
+      method: "POST",
+      url: "/ingest",
+      payload: { source: "faq", text: "New answer about giraffes." },
+    })
+  ).json();
+  const secondDone = await finalStatus(app, second.job_id);
+  assert.notEqual(firstDone.result?.document_id, secondDone.result?.document_id);
+  const documents = await app.knowledgeStore.documentsForSource("faq");
+  assert.deepEqual(
+    documents.map((document) => document.id),
+    [secondDone.result?.document_id],
+  );
+  assert.deepEqual(await app.knowledgeStore.search("zebras"), []);
+  assert.equal((await app.knowledgeStore.search("giraffes")).length, 1);
+});
+
+test("hostile sources: bad paths are refused at once; a loopback URL fails its job without a connection", async (t) => {
+  const { app } = await appWithWorker(t);
+  let connections = 0;
+  const canary = http.createServer((_request, response) => response.end("secret"));
+  canary.on("connection", () => {
+    connections += 1;
+  });
+  await new Promise<void>((resolve) => canary.listen(0, "127.0.0.1", resolve));
+  t.after(() => new Promise((resolve) => canary.close(resolve)));
+  const port = (canary.address() as AddressInfo).port;
+
+  for (const source of ["/etc/passwd", "../outside.txt", "%2e%2e/outside.txt", "ftp://example.com/file"]) {
+    const response = await app.inject({ method: "POST", url: "/ingest", payload: { source } });
+    assert.equal(response.statusCode, 400, source);
+    assert.equal(response.json().error.code, "VALIDATION_FAILED");
+  }
+  const { job_id } = (
+    await app.inject({ method: "POST", url: "/ingest", payload: { source: `http://0x7f.1:${port}/` } })
+  ).json();
+  const done = await finalStatus(app, job_id);
+  assert.equal(done.status, "failed");
+  assert.match(done.error ?? "", /non-public address/);
+  assert.equal(connections, 0);
+});
+
+test("GET /status of an unknown job answers 404 with job_id and not_found", async (t) => {
+  const { app } = await appWithWorker(t, { worker: false });
+  const response = await app.inject({ method: "GET", url: "/status/nope-123" });
+  assert.equal(response.statusCode, 404);
+  assert.deepEqual(response.json(), { job_id: "nope-123", status: "not_found" });
+});
+
+test("GET /jobs filters by status and pages; POST /jobs/{id}/cancel cancels a queued job", async (t) => {
+  const { app } = await appWithWorker(t, { worker: false });
+  const ids: string[] = [];
+  for (let index = 0; index < 3; index += 1) {
+    ids.push(
+      (
+        await app.inject({ method: "POST", url: "/ingest", payload: { source: `n${index}`, text: "x" } })
+      ).json().job_id,
+    );
+  }
+  const cancelled = await app.inject({ method: "POST", url: `/jobs/${ids[0]}/cancel` });
+  assert.equal(cancelled.statusCode, 200);
+  assert.equal(cancelled.json().status, "cancelled");
+  assert.equal((await app.inject({ method: "GET", url: `/status/${ids[0]}` })).json().status, "cancelled");
+
+  const queued = (await app.inject({ method: "GET", url: "/jobs?status=queued&limit=1" })).json();
+  assert.equal(queued.total, 2);
+  assert.equal(queued.jobs.length, 1);
+  assert.equal(queued.jobs[0].job_id, ids[2]);
+  const nextPage = (await app.inject({ method: "GET", url: "/jobs?status=queued&limit=1&offset=1" })).json();
+  assert.equal(nextPage.jobs[0].job_id, ids[1]);
+  assert.equal((await app.inject({ method: "GET", url: "/jobs" })).json().total, 3);
+  assert.equal((await app.inject({ method: "GET", url: "/jobs?status=bogus" })).statusCode, 400);
+  assert.equal((await app.inject({ method: "POST", url: "/jobs/unknown/cancel" })).statusCode, 404);
+});
+
+test("cancelling a completed job is a 409", async (t) => {
+  const { app } = await appWithWorker(t);
+  const { job_id } = (
+    await app.inject({ method: "POST", url: "/ingest", payload: { source: "a", text: "done soon" } })
+  ).json();
+  await finalStatus(app, job_id);
+  const response = await app.inject({ method: "POST", url: `/jobs/${job_id}/cancel` });
+  assert.equal(response.statusCode, 409);
+  assert.equal(response.json().error.code, "CONFLICT");
+});
+
+test("GET /status/{id}/events streams progress until the final state, never backwards", async (t) => {
+  const { app } = await appWithWorker(t, { worker: false });
+  const address = await app.listen({ port: 0, host: "127.0.0.1" });
+  const text = Array.from({ length: 400 }, (_, index) => `Sentence number ${index} about otters.`).join(
+    "\n\n",
+  );
+  const { job_id } = (
+    await app.inject({ method: "POST", url: "/ingest", payload: { source: "otters", text } })
+  ).json();
+
+  const frames: StatusBody[] = [];
+  const streamed = new Promise<string>((resolve, reject) => {
+    http
+      .get(`${address}/status/${job_id}/events`, (response) => {
+        assert.equal(response.headers["content-type"], "text/event-stream; charset=utf-8");
+        let raw = "";
+        response.setEncoding("utf8");
+        response.on("data", (chunk) => {
+          raw += chunk;
+        });
+        response.on("end", () => resolve(raw));
+      })
+      .on("error", reject);
+  });
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const { config } = app;
+  const worker = startJobWorker({
+    config,
+    jobQueue: app.jobQueue,
+    knowledgeStore: app.knowledgeStore,
+    logger: app.log as never,
+  });
+  t.after(() => worker.stop({ timeoutMs: 0 }));
+  const raw = await streamed;
+  for (const block of raw.split("\n\n")) {
+    const data = block.split("\n").find((line) => line.startsWith("data: "));
+    if (data) frames.push(JSON.parse(data.slice(6)));
+  }
+  assert.ok(raw.startsWith("event: status\n"));
+  assert.equal(frames[0].status, "queued");
+  assert.equal(frames.at(-1)?.status, "completed");
+  const progress = frames.map((frame) => frame.progress);
+  assert.deepEqual(
+    progress,
+    [...progress].sort((a, b) => a - b),
+  );
+
+  const missing = await app.inject({ method: "GET", url: "/status/unknown/events" });
+  assert.equal(missing.statusCode, 404);
+});

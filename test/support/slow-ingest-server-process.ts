@@ -1,0 +1,25 @@
+// The real server process whose knowledge store pauses between chunk batches, so a test can
+// kill it with SIGKILL in the middle of an ingestion.
+import { setTimeout as sleep } from "node:timers/promises";
+import { loadConfig } from "../../src/config.ts";
+import { createKnowledgeStore } from "../../src/knowledge/create-knowledge-store.ts";
+import type { KnowledgeStore } from "../../src/knowledge/knowledge-store.ts";
+import { main } from "../../src/server.ts";
+
+const store = createKnowledgeStore(loadConfig(process.env));
+const slowStore: KnowledgeStore = {
+  kind: store.kind,
+  beginDocument: (document) => store.beginDocument(document),
+  appendChunks: async (documentId, firstIndex, chunks) => {
+    await sleep(Number(process.env.SLOW_BATCH_MS ?? 200));
+    return store.appendChunks(documentId, firstIndex, chunks);
+  },
+  publishDocument: (documentId) => store.publishDocument(documentId),
+  getDocument: (id) => store.getDocument(id),
+  documentsForSource: (source) => store.documentsForSource(source),
+  search: (query, options) => store.search(query, options),
+  ping: () => store.ping(),
+  close: () => store.close(),
+};
+
+await main({ knowledgeStore: slowStore });
