@@ -9,9 +9,15 @@ import { errorHandlerPlugin } from "./http/error-handler.ts";
 import { openApiPlugin } from "./http/openapi.ts";
 import { requestIdFor } from "./http/request-id.ts";
 import { requestLoggingPlugin } from "./http/request-logging.ts";
+import { StreamSlots } from "./http/stream-slots.ts";
 import { createValidatorCompiler } from "./http/validator-compiler.ts";
 import { Lifecycle } from "./lifecycle.ts";
+import { createProviders } from "./llm/create-providers.ts";
+import { type LlmCallObserver, noopLlmCallObserver } from "./llm/llm-call-observer.ts";
+import { createModelRegistry, type ModelRegistry } from "./llm/model-registry.ts";
 import { createLogger } from "./observability/create-logger.ts";
+import { chatRoutes } from "./routes/chat.ts";
+import { openAIRoutes } from "./routes/openai.ts";
 import { systemRoutes } from "./routes/system.ts";
 
 export type AppOptions = {
@@ -20,9 +26,19 @@ export type AppOptions = {
   logger?: Logger;
   /** Shared with the process so a signal can start draining. */
   lifecycle?: Lifecycle;
+  /** Defaults to the AI SDK providers configured by `config` (`LLM_MODEL`, `OPENAI_BASE_URL`, ...). */
+  modelRegistry?: ModelRegistry;
+  /** Told about every model call (metrics, traces); defaults to one that ignores them. */
+  llmCallObserver?: LlmCallObserver;
 };
 
-export type App = FastifyInstance & { lifecycle: Lifecycle; config: Config };
+export type App = FastifyInstance & {
+  lifecycle: Lifecycle;
+  config: Config;
+  modelRegistry: ModelRegistry;
+  /** The open streams (`active`) and their cap, for metrics. */
+  streamSlots: StreamSlots;
+};
 
 /**
  * The whole service as one Fastify instance. It never listens: `server.ts` does that, and tests
@@ -52,6 +68,12 @@ export async function buildApp(options: AppOptions): Promise<App> {
 
   app.decorate("config", config);
   app.decorate("lifecycle", lifecycle);
+  const modelRegistry =
+    options.modelRegistry ??
+    createModelRegistry({ defaultModel: config.llmModel, providers: createProviders({ config }) });
+  const streamSlots = new StreamSlots(config.maxConcurrentStreams);
+  app.decorate("modelRegistry", modelRegistry);
+  app.decorate("streamSlots", streamSlots);
 
   await app.register(requestLoggingPlugin);
   await app.register(errorHandlerPlugin);
@@ -63,6 +85,14 @@ export async function buildApp(options: AppOptions): Promise<App> {
     lifecycle,
     describe: () => ({ version: packageJson.version, docs: "/docs" }),
   });
+  const chatDependencies = {
+    config,
+    modelRegistry,
+    llmCallObserver: options.llmCallObserver ?? noopLlmCallObserver,
+    streamSlots,
+  };
+  await app.register(chatRoutes, chatDependencies);
+  await app.register(openAIRoutes, chatDependencies);
 
   app.addHook("onReady", async () => lifecycle.markReady());
   return app as unknown as App;

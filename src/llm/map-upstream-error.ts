@@ -1,0 +1,57 @@
+import { APICallError } from "@ai-sdk/provider";
+import { ServiceError } from "../http/service-error.ts";
+import { retryAfterMs } from "./retry-after-ms.ts";
+
+/**
+ * Any failure of a model call to the error the client sees. Upstream bodies and messages stay in
+ * `cause` (for the log): they can echo keys, prompts or internal addresses.
+ */
+export function mapUpstreamError(error: unknown): ServiceError {
+  if (error instanceof ServiceError) return error;
+  const statusCode = upstreamStatus(error);
+  if (statusCode === 429) {
+    const waitMs = APICallError.isInstance(error) ? retryAfterMs(error.responseHeaders) : undefined;
+    return new ServiceError({
+      code: "UPSTREAM_RATE_LIMITED",
+      message: "The model provider is rate limiting requests; retry later.",
+      retryAfterSeconds: Math.max(1, Math.ceil((waitMs ?? 1000) / 1000)),
+      cause: error,
+    });
+  }
+  if (statusCode === 401 || statusCode === 403) {
+    return new ServiceError({
+      code: "UPSTREAM_AUTH_FAILED",
+      message: "The model provider refused the service's credentials; check its API key.",
+      cause: error,
+    });
+  }
+  if (statusCode !== undefined && statusCode >= 400 && statusCode < 500 && statusCode !== 408) {
+    return new ServiceError({
+      code: "UPSTREAM_BAD_REQUEST",
+      message: `The model provider refused the request (status ${statusCode}); check the model name and parameters.`,
+      cause: error,
+    });
+  }
+  if (statusCode !== undefined) {
+    return new ServiceError({
+      code: "UPSTREAM_ERROR",
+      message: `The model provider failed (status ${statusCode}).`,
+      cause: error,
+    });
+  }
+  if (APICallError.isInstance(error)) {
+    return new ServiceError({
+      code: "UPSTREAM_ERROR",
+      message: "The model provider could not be reached.",
+      cause: error,
+    });
+  }
+  return new ServiceError({ code: "UPSTREAM_ERROR", message: "The model provider failed.", cause: error });
+}
+
+/** The HTTP status an upstream failure carries: from the response, or from an error event in its stream. */
+export function upstreamStatus(error: unknown): number | undefined {
+  if (APICallError.isInstance(error)) return error.statusCode;
+  const statusCode = (error as { statusCode?: unknown } | null)?.statusCode;
+  return typeof statusCode === "number" ? statusCode : undefined;
+}
