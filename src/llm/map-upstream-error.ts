@@ -51,7 +51,9 @@ export function mapUpstreamError(error: unknown): ServiceError {
 
 /** The HTTP status an upstream failure carries: from the response, or from an error event in its stream. */
 export function upstreamStatus(error: unknown): number | undefined {
-  if (APICallError.isInstance(error)) return error.statusCode;
-  const statusCode = (error as { statusCode?: unknown } | null)?.statusCode;
-  return typeof statusCode === "number" ? statusCode : undefined;
+  const statusCode = APICallError.isInstance(error)
+    ? error.statusCode
+    : (error as { statusCode?: unknown } | null)?.statusCode;
+  // A body that broke off after a 200 is a connection failure, not an answer with a status.
+  return typeof statusCode === "number" && statusCode >= 400 ? statusCode : undefined;
 }

@@ -141,20 +141,16 @@ async function answer(
   response.flushHeaders();
   if (script.firstChunkDelayMs) await sleep(script.firstChunkDelayMs);
   await write(response, format.start(model, usage));
-  for (let index = 0; index < deltas.length; index += 1) {
+  for (let index = 0; index <= deltas.length; index += 1) {
+    if (index > 0 && script.chunkDelayMs) await sleep(script.chunkDelayMs);
     if (script.stallAfter === index) return; // the connection stays open, silent
     if (script.dieAfter === index) {
       response.socket?.destroy();
       return;
     }
-    if (index > 0 && script.chunkDelayMs) await sleep(script.chunkDelayMs);
+    if (index === deltas.length) break;
     await write(response, format.delta(model, deltas[index]));
     record.deltasWritten += 1;
-  }
-  if (script.stallAfter === deltas.length) return;
-  if (script.dieAfter === deltas.length) {
-    response.socket?.destroy();
-    return;
   }
   response.end(format.end(model, usage));
 }
