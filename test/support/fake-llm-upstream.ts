@@ -159,7 +159,15 @@ async function answer(
 async function write(response: ServerResponse, text: string): Promise<void> {
   if (response.destroyed) throw new Error("closed");
   if (!response.write(text)) {
-    await Promise.race([once(response, "drain"), once(response, "close")]);
+    await new Promise<void>((resolve) => {
+      const settle = () => {
+        response.off("drain", settle);
+        response.off("close", settle);
+        resolve();
+      };
+      response.on("drain", settle);
+      response.on("close", settle);
+    });
     if (response.destroyed) throw new Error("closed");
   }
 }
