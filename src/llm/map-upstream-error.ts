@@ -39,9 +39,10 @@ export function mapUpstreamError(error: unknown): ServiceError {
       cause: error,
     });
   }
-  if (APICallError.isInstance(error)) {
+  // No status at all: the connection failed before any answer (refused, reset, DNS).
+  if (APICallError.isInstance(error) && error.statusCode === undefined) {
     return new ServiceError({
-      code: "UPSTREAM_ERROR",
+      code: "UPSTREAM_UNAVAILABLE",
       message: "The model provider could not be reached.",
       cause: error,
     });

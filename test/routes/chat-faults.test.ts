@@ -200,3 +200,17 @@ test("the /v1 stream answers an upstream failure before the first delta with an 
     "type",
   ]);
 });
+
+test("an upstream that cannot be reached is retried, then a 503 UPSTREAM_UNAVAILABLE", async (t) => {
+  const { observer, calls } = recordingObserver();
+  // Port 9 (discard) has no listener here: every connection is refused.
+  const { post } = await startChatTestApp(t, {
+    llmCallObserver: observer,
+    environment: { OPENAI_BASE_URL: "http://127.0.0.1:9/v1", LLM_MAX_RETRIES: "1" },
+  });
+  const response = await post("/chat", { message: "hi" });
+  assert.equal(response.status, 503);
+  assert.equal((await readJson(response)).error.code, "UPSTREAM_UNAVAILABLE");
+  assert.deepEqual(calls[0].retries, ["connection_error"]);
+  assert.equal(calls[0].end?.errorType, "UPSTREAM_UNAVAILABLE");
+});
