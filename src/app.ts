@@ -9,19 +9,25 @@ import { errorHandlerPlugin } from "./http/error-handler.ts";
 import { openApiPlugin } from "./http/openapi.ts";
 import { requestIdFor } from "./http/request-id.ts";
 import { requestLoggingPlugin } from "./http/request-logging.ts";
+import { StreamSlots } from "./http/stream-slots.ts";
 import { createValidatorCompiler } from "./http/validator-compiler.ts";
 import { createJobQueue } from "./jobs/create-job-queue.ts";
 import type { JobQueue } from "./jobs/job-queue.ts";
 import { createKnowledgeStore } from "./knowledge/create-knowledge-store.ts";
 import type { KnowledgeStore } from "./knowledge/knowledge-store.ts";
 import { Lifecycle } from "./lifecycle.ts";
+import { createProviders } from "./llm/create-providers.ts";
 import type { LlmCallObserver } from "./llm/llm-call-observer.ts";
+import { createModelRegistry, type ModelRegistry } from "./llm/model-registry.ts";
+import { combineObservers } from "./observability/combine-observers.ts";
 import { createLogger } from "./observability/create-logger.ts";
 import { createObservability } from "./observability/create-observability.ts";
 import type { JobQueueDepthSource, MetricsRegistry } from "./observability/metrics-registry.ts";
 import { requestObservationPlugin } from "./observability/request-observation.ts";
+import { chatRoutes } from "./routes/chat.ts";
 import { jobRoutes } from "./routes/jobs.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
+import { openAIRoutes } from "./routes/openai.ts";
 import { systemRoutes } from "./routes/system.ts";
 import { traceCheckRoutes } from "./routes/trace-check.ts";
 
@@ -39,6 +45,10 @@ export type AppOptions = {
   jobQueue?: JobQueue;
   /** Defaults to the store chosen by config; one passed in is closed by its owner, not the app. */
   knowledgeStore?: KnowledgeStore;
+  /** Defaults to the AI SDK providers configured by `config` (`LLM_MODEL`, `OPENAI_BASE_URL`, ...). */
+  modelRegistry?: ModelRegistry;
+  /** Told about every model call too, besides the app's own metrics, log line and traces. */
+  llmCallObserver?: LlmCallObserver;
 };
 
 export type App = FastifyInstance & {
@@ -50,6 +60,9 @@ export type App = FastifyInstance & {
   llmCallObserver: LlmCallObserver;
   jobQueue: JobQueue;
   knowledgeStore: KnowledgeStore;
+  modelRegistry: ModelRegistry;
+  /** The open streams (`active`) and their cap, for metrics. */
+  streamSlots: StreamSlots;
 };
 
 /**
@@ -80,6 +93,12 @@ export async function buildApp(options: AppOptions): Promise<App> {
 
   app.decorate("config", config);
   app.decorate("lifecycle", lifecycle);
+  const modelRegistry =
+    options.modelRegistry ??
+    createModelRegistry({ defaultModel: config.llmModel, providers: createProviders({ config }) });
+  const streamSlots = new StreamSlots(config.maxConcurrentStreams);
+  app.decorate("modelRegistry", modelRegistry);
+  app.decorate("streamSlots", streamSlots);
 
   const observability = await createObservability({
     config,
@@ -88,7 +107,10 @@ export async function buildApp(options: AppOptions): Promise<App> {
     jobQueueDepth: options.jobQueueDepth,
   });
   app.decorate("metrics", observability.metrics);
-  app.decorate("llmCallObserver", observability.llmCallObserver);
+  const llmCallObserver = options.llmCallObserver
+    ? combineObservers([observability.llmCallObserver, options.llmCallObserver])
+    : observability.llmCallObserver;
+  app.decorate("llmCallObserver", llmCallObserver);
   app.addHook("onClose", () => observability.close());
 
   await app.register(requestLoggingPlugin);
@@ -119,6 +141,14 @@ export async function buildApp(options: AppOptions): Promise<App> {
     if (!options.knowledgeStore) await knowledgeStore.close();
   });
   await app.register(jobRoutes, { jobQueue, pingIntervalMs: config.streamPingMs });
+  const chatDependencies = {
+    config,
+    modelRegistry,
+    llmCallObserver,
+    streamSlots,
+  };
+  await app.register(chatRoutes, chatDependencies);
+  await app.register(openAIRoutes, chatDependencies);
 
   app.addHook("onReady", async () => lifecycle.markReady());
   return app as unknown as App;

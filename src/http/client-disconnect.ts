@@ -1,0 +1,22 @@
+import type { ServerResponse } from "node:http";
+
+/** The abort reason when the client went away before its response was complete. */
+export class ClientDisconnectedError extends Error {
+  constructor() {
+    super("The client disconnected before the response was complete.");
+    this.name = "ClientDisconnectedError";
+  }
+}
+
+/**
+ * An abort signal that fires when the client disconnects before the response finished.
+ * Fastify's `request.signal` aborts as soon as a POST body has been read, so watch the response
+ * socket's `close` instead: after a complete response `writableFinished` is already true.
+ */
+export function watchClientDisconnect(response: ServerResponse): AbortSignal {
+  const controller = new AbortController();
+  response.once("close", () => {
+    if (!response.writableFinished) controller.abort(new ClientDisconnectedError());
+  });
+  return controller.signal;
+}

@@ -1,0 +1,60 @@
+import { APICallError } from "@ai-sdk/provider";
+import { ServiceError } from "../http/service-error.ts";
+import { retryAfterMs } from "./retry-after-ms.ts";
+
+/**
+ * Any failure of a model call to the error the client sees. Upstream bodies and messages stay in
+ * `cause` (for the log): they can echo keys, prompts or internal addresses.
+ */
+export function mapUpstreamError(error: unknown): ServiceError {
+  if (error instanceof ServiceError) return error;
+  const statusCode = upstreamStatus(error);
+  if (statusCode === 429) {
+    const waitMs = APICallError.isInstance(error) ? retryAfterMs(error.responseHeaders) : undefined;
+    return new ServiceError({
+      code: "UPSTREAM_RATE_LIMITED",
+      message: "The model provider is rate limiting requests; retry later.",
+      retryAfterSeconds: Math.max(1, Math.ceil((waitMs ?? 1000) / 1000)),
+      cause: error,
+    });
+  }
+  if (statusCode === 401 || statusCode === 403) {
+    return new ServiceError({
+      code: "UPSTREAM_AUTH_FAILED",
+      message: "The model provider refused the service's credentials; check its API key.",
+      cause: error,
+    });
+  }
+  if (statusCode !== undefined && statusCode >= 400 && statusCode < 500 && statusCode !== 408) {
+    return new ServiceError({
+      code: "UPSTREAM_BAD_REQUEST",
+      message: `The model provider refused the request (status ${statusCode}); check the model name and parameters.`,
+      cause: error,
+    });
+  }
+  if (statusCode !== undefined) {
+    return new ServiceError({
+      code: "UPSTREAM_ERROR",
+      message: `The model provider failed (status ${statusCode}).`,
+      cause: error,
+    });
+  }
+  // No status at all: the connection failed before any answer (refused, reset, DNS).
+  if (APICallError.isInstance(error) && error.statusCode === undefined) {
+    return new ServiceError({
+      code: "UPSTREAM_UNAVAILABLE",
+      message: "The model provider could not be reached.",
+      cause: error,
+    });
+  }
+  return new ServiceError({ code: "UPSTREAM_ERROR", message: "The model provider failed.", cause: error });
+}
+
+/** The HTTP status an upstream failure carries: from the response, or from an error event in its stream. */
+export function upstreamStatus(error: unknown): number | undefined {
+  const statusCode = APICallError.isInstance(error)
+    ? error.statusCode
+    : (error as { statusCode?: unknown } | null)?.statusCode;
+  // A body that broke off after a 200 is a connection failure, not an answer with a status.
+  return typeof statusCode === "number" && statusCode >= 400 ? statusCode : undefined;
+}

@@ -1,0 +1,91 @@
+import type { LanguageModelV4 } from "@ai-sdk/provider";
+import { ConfigError } from "../config.ts";
+import { ServiceError } from "../http/service-error.ts";
+import { type ModelFactory, type ProviderName, ProviderNames } from "./create-providers.ts";
+
+export type ResolvedModel = Readonly<{
+  /** As shown to clients: `provider:model`, or `echo` for the built-in model. */
+  name: string;
+  provider: ProviderName;
+  /** The model as the provider knows it, without the prefix. */
+  modelId: string;
+  languageModel: LanguageModelV4;
+}>;
+
+export type ModelRegistry = {
+  readonly defaultModel: ResolvedModel;
+  /** `provider:model`, a bare model of the default provider, or nothing for the default. */
+  resolve(name?: string): ResolvedModel;
+  /** The models this instance is configured to serve (`GET /v1/models`). */
+  list(): readonly ResolvedModel[];
+};
+
+export type ModelRegistryOptions = {
+  /** `LLM_MODEL`. */
+  defaultModel: string;
+  providers: Record<ProviderName, ModelFactory>;
+};
+
+/** Clients choose model names, so the cache of built models is bounded. */
+const CACHE_LIMIT = 256;
+
+/** Turns `provider:model` into an AI SDK language model. */
+export function createModelRegistry(options: ModelRegistryOptions): ModelRegistry {
+  const cache = new Map<string, ResolvedModel>();
+
+  const build = (provider: ProviderName, modelId: string): ResolvedModel => {
+    const name = provider === "echo" && modelId === "echo" ? "echo" : `${provider}:${modelId}`;
+    let model = cache.get(name);
+    if (model === undefined) {
+      if (cache.size >= CACHE_LIMIT) cache.clear();
+      model = Object.freeze({ name, provider, modelId, languageModel: options.providers[provider](modelId) });
+      cache.set(name, model);
+    }
+    return model;
+  };
+
+  const parse = (name: string, defaultProvider: ProviderName | undefined): ResolvedModel | string => {
+    if (name === "echo") return build("echo", "echo");
+    const colon = name.indexOf(":");
+    if (colon < 0) {
+      return defaultProvider === undefined
+        ? `Model "${name}" names no provider.`
+        : build(defaultProvider, name);
+    }
+    const provider = name.slice(0, colon);
+    const modelId = name.slice(colon + 1);
+    if (!isProviderName(provider)) {
+      return `Model "${name}" has an unknown provider "${provider}"; use one of ${ProviderNames.join(", ")}, as in "openai:gpt-4o-mini".`;
+    }
+    if (modelId.length === 0) return `Model "${name}" names no model after "${provider}:".`;
+    return build(provider, modelId);
+  };
+
+  const configured = parse(options.defaultModel, undefined);
+  if (typeof configured === "string") {
+    throw new ConfigError(
+      "LLM_MODEL",
+      `must be provider:model (${ProviderNames.join(", ")}) or echo: ${configured}`,
+    );
+  }
+  const defaultModel = configured;
+
+  return {
+    defaultModel,
+    resolve(name) {
+      if (name === undefined || name === "") return defaultModel;
+      const resolved = parse(name, defaultModel.provider);
+      if (typeof resolved === "string") {
+        throw new ServiceError({ code: "UNKNOWN_MODEL", message: resolved, param: "model" });
+      }
+      return resolved;
+    },
+    list() {
+      return defaultModel.name === "echo" ? [defaultModel] : [defaultModel, build("echo", "echo")];
+    },
+  };
+}
+
+function isProviderName(value: string): value is ProviderName {
+  return (ProviderNames as readonly string[]).includes(value);
+}

@@ -1,0 +1,43 @@
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { createResponseStream } from "../http/response-stream.ts";
+import { createSseWriter, SSE_HEADERS, type SseWriter } from "../http/sse-writer.ts";
+import type { ChatDependencies, StreamProtocol } from "./model-call.ts";
+
+/**
+ * `POST /chat/stream`: `event: meta` with the request id at once, a `data:` event per text delta,
+ * `event: usage`, and `data: [DONE]` last; a failure is `event: error` then `data: [DONE]`.
+ */
+export function chatEventStream(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  dependencies: ChatDependencies,
+): StreamProtocol {
+  let writer: SseWriter;
+  return {
+    open() {
+      const stream = createResponseStream(reply, {
+        headers: SSE_HEADERS,
+        stallMs: dependencies.config.streamStallMs,
+      });
+      writer = createSseWriter(stream, { pingMs: dependencies.config.streamPingMs });
+      writer.event("meta", `request_id=${request.id}`);
+    },
+    text: (delta) => writer.data(delta),
+    finish(result) {
+      writer.event(
+        "usage",
+        JSON.stringify({
+          prompt_tokens: result.usage.inputTokens,
+          completion_tokens: result.usage.outputTokens,
+          total_tokens: result.usage.totalTokens,
+          finish_reason: result.finishReason,
+        }),
+      );
+      writer.end("data: [DONE]\n\n");
+    },
+    fail(error) {
+      writer.event("error", `${error.code}: ${error.message}`);
+      writer.end("data: [DONE]\n\n");
+    },
+  };
+}

@@ -1,0 +1,145 @@
+import { type FastifyPluginAsyncTypebox, type Static, Type } from "@fastify/type-provider-typebox";
+import type { ChatInput } from "../llm/chat-input.ts";
+import type { LlmCallMessage } from "../llm/llm-call-observer.ts";
+import { chatEventStream } from "./chat-event-stream.ts";
+import { chatTextStream } from "./chat-text-stream.ts";
+import { type ChatDependencies, generateModelCall, streamModelCall } from "./model-call.ts";
+
+const ChatMessage = Type.Object({
+  role: Type.Union([Type.Literal("system"), Type.Literal("user"), Type.Literal("assistant")]),
+  content: Type.String(),
+});
+
+export const ChatBody = Type.Object({
+  message: Type.Optional(Type.String({ description: "The user's message" })),
+  messages: Type.Optional(
+    Type.Array(ChatMessage, {
+      description: "The conversation so far; `message`, when also given, follows it",
+    }),
+  ),
+  system: Type.Optional(Type.String({ description: "A system prompt" })),
+  model: Type.Optional(
+    Type.String({ maxLength: 200, description: "`provider:model`, or a model of the default provider" }),
+  ),
+  temperature: Type.Optional(Type.Number({ minimum: 0, maximum: 2 })),
+  max_tokens: Type.Optional(Type.Integer({ minimum: 1 })),
+  top_p: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+  stop: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String(), { maxItems: 4 })])),
+});
+type ChatBodyType = Static<typeof ChatBody>;
+
+const Usage = Type.Object({
+  prompt_tokens: Type.Integer(),
+  completion_tokens: Type.Integer(),
+  total_tokens: Type.Integer(),
+});
+
+const ChatReply = Type.Object({
+  reply: Type.String(),
+  model: Type.String(),
+  usage: Usage,
+  finish_reason: Type.String(),
+  request_id: Type.String(),
+});
+
+/** `POST /chat`, `/chat/stream` (Server-Sent Events) and `/chat/stream-text` (plain text). */
+export const chatRoutes: FastifyPluginAsyncTypebox<ChatDependencies> = async (app, dependencies) => {
+  app.post(
+    "/chat",
+    {
+      schema: {
+        tags: ["chat"],
+        summary: "Chat: the whole reply as JSON",
+        body: ChatBody,
+        response: { 200: ChatReply },
+      },
+    },
+    async (request, reply) => {
+      const called = await generateModelCall({
+        dependencies,
+        request,
+        reply,
+        kind: "chat",
+        input: toChatInput(request.body),
+      });
+      if (called === undefined) return reply;
+      const { model, result } = called;
+      return {
+        reply: result.text,
+        model: model.name,
+        usage: {
+          prompt_tokens: result.usage.inputTokens,
+          completion_tokens: result.usage.outputTokens,
+          total_tokens: result.usage.totalTokens,
+        },
+        finish_reason: result.finishReason,
+        request_id: request.id,
+      };
+    },
+  );
+
+  app.post(
+    "/chat/stream",
+    {
+      schema: {
+        tags: ["chat"],
+        summary: "Chat streamed as Server-Sent Events",
+        description:
+          "`event: meta` / `data: request_id=<id>` first, a `data:` event per text chunk (a chunk with newlines spans several `data:` lines), `event: usage`, then `data: [DONE]`. A failure after the start is `event: error` / `data: <ErrorType>: <message>` then `data: [DONE]`.",
+        body: ChatBody,
+      },
+    },
+    async (request, reply) => {
+      await streamModelCall({
+        dependencies,
+        request,
+        reply,
+        kind: "chat_stream_sse",
+        input: toChatInput(request.body),
+        protocol: chatEventStream(request, reply, dependencies),
+      });
+      return reply;
+    },
+  );
+
+  app.post(
+    "/chat/stream-text",
+    {
+      schema: {
+        tags: ["chat"],
+        summary: "Chat streamed as plain text",
+        description:
+          "`[request_id=<id>]` on the first line, then the text as it arrives; a failure appends `\\n[ERROR] <ErrorType>: <message>\\n`.",
+        body: ChatBody,
+      },
+    },
+    async (request, reply) => {
+      await streamModelCall({
+        dependencies,
+        request,
+        reply,
+        kind: "chat_stream_text",
+        input: toChatInput(request.body),
+        protocol: chatTextStream(request, reply, dependencies),
+      });
+      return reply;
+    },
+  );
+};
+
+function toChatInput(body: ChatBodyType): ChatInput {
+  const messages: LlmCallMessage[] = [];
+  if (body.system !== undefined) messages.push({ role: "system", content: body.system });
+  if (body.messages !== undefined) messages.push(...body.messages);
+  if (body.message !== undefined) messages.push({ role: "user", content: body.message });
+  return {
+    model: body.model,
+    messages,
+    parameters: {
+      temperature: body.temperature,
+      maxTokens: body.max_tokens,
+      topP: body.top_p,
+      stop: typeof body.stop === "string" ? [body.stop] : body.stop,
+    },
+  };
+}

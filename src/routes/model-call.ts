@@ -1,0 +1,170 @@
+import type { FastifyReply, FastifyRequest } from "fastify";
+import type { Config } from "../config.ts";
+import { watchClientDisconnect } from "../http/client-disconnect.ts";
+import { routeLabel } from "../http/route-label.ts";
+import { ServiceError } from "../http/service-error.ts";
+import type { StreamSlots } from "../http/stream-slots.ts";
+import { toServiceError } from "../http/to-service-error.ts";
+import { type ChatInput, checkChatLimits } from "../llm/chat-input.ts";
+import type { CompletionRequest, CompletionResult } from "../llm/completion-request.ts";
+import { generateCompletion } from "../llm/generate-completion.ts";
+import type { LlmCallHandle, LlmCallKind, LlmCallObserver } from "../llm/llm-call-observer.ts";
+import type { ModelRegistry, ResolvedModel } from "../llm/model-registry.ts";
+import { streamCompletion } from "../llm/stream-completion.ts";
+
+/** What the chat routes need from the app. */
+export type ChatDependencies = {
+  config: Config;
+  modelRegistry: ModelRegistry;
+  llmCallObserver: LlmCallObserver;
+  streamSlots: StreamSlots;
+};
+
+export type ModelCallOptions = {
+  dependencies: ChatDependencies;
+  request: FastifyRequest;
+  reply: FastifyReply;
+  kind: LlmCallKind;
+  input: ChatInput;
+};
+
+/** How one endpoint frames a streamed reply. */
+export type StreamProtocol = {
+  /** Before the model is called: send what must go out at once (headers, a first frame), or nothing. */
+  open(): void;
+  text(delta: string): Promise<void> | undefined;
+  finish(result: CompletionResult): void;
+  /** The call failed: an HTTP error if nothing was sent yet, else the protocol's error frame. */
+  fail(error: ServiceError): void;
+};
+
+/**
+ * A non-streaming model call for a route: checks, observes, and stops the upstream call when the
+ * client leaves (then answers undefined, as there is no one left to answer).
+ */
+export async function generateModelCall(
+  options: ModelCallOptions,
+): Promise<{ model: ResolvedModel; result: CompletionResult & { text: string } } | undefined> {
+  const model = prepare(options);
+  const signal = watchClientDisconnect(options.reply.raw);
+  const handle = startCall(options, model, false);
+  try {
+    const result = await generateCompletion(completionRequest(options, model, signal, handle));
+    handle.chunk();
+    handle.end({
+      outcome: "success",
+      responseModel: result.responseModel,
+      finishReason: result.finishReason,
+      inputTokens: result.usage.inputTokens,
+      outputTokens: result.usage.outputTokens,
+      output: result.text,
+    });
+    return { model, result };
+  } catch (error) {
+    if (signal.aborted) {
+      handle.end({ outcome: "client_disconnected", output: "" });
+      options.reply.hijack();
+      return undefined;
+    }
+    const serviceError = toServiceError(error);
+    handle.end({ outcome: "error", errorType: serviceError.code, output: "" });
+    throw serviceError;
+  }
+}
+
+/**
+ * A streaming model call: takes a stream slot, lets `protocol` frame the reply, and always ends
+ * the stream (a failure after the first byte is an error frame) and frees the slot.
+ */
+export async function streamModelCall(
+  options: ModelCallOptions & { protocol: StreamProtocol },
+): Promise<void> {
+  const { dependencies, request, reply, protocol } = options;
+  const model = prepare(options);
+  const release = dependencies.streamSlots.tryAcquire();
+  if (release === undefined) {
+    throw new ServiceError({
+      code: "TOO_MANY_STREAMS",
+      message: `This instance is serving its limit of ${dependencies.streamSlots.limit} streams; retry shortly.`,
+      retryAfterSeconds: 1,
+    });
+  }
+  const signal = watchClientDisconnect(reply.raw);
+  const handle = startCall(options, model, true);
+  let output = "";
+  try {
+    protocol.open();
+    const result = await streamCompletion(completionRequest(options, model, signal, handle), (delta) => {
+      output += delta;
+      handle.chunk();
+      return protocol.text(delta);
+    });
+    protocol.finish(result);
+    handle.end({
+      outcome: "success",
+      responseModel: result.responseModel,
+      finishReason: result.finishReason,
+      inputTokens: result.usage.inputTokens,
+      outputTokens: result.usage.outputTokens,
+      output,
+    });
+  } catch (error) {
+    if (signal.aborted) {
+      handle.end({ outcome: "client_disconnected", output });
+      // Nothing can be sent any more; keep Fastify from trying.
+      if (!reply.sent) reply.hijack();
+      return;
+    }
+    const serviceError = toServiceError(error);
+    const logLevel = serviceError.code === "INTERNAL_ERROR" ? "error" : "warn";
+    request.log[logLevel](
+      { err: serviceError.cause ?? serviceError, code: serviceError.code },
+      "model call failed",
+    );
+    protocol.fail(serviceError);
+    handle.end({ outcome: "error", errorType: serviceError.code, output });
+  } finally {
+    release();
+  }
+}
+
+function prepare(options: ModelCallOptions): ResolvedModel {
+  checkChatLimits(options.input, options.dependencies.config);
+  return options.dependencies.modelRegistry.resolve(options.input.model);
+}
+
+function startCall(options: ModelCallOptions, model: ResolvedModel, streaming: boolean): LlmCallHandle {
+  const { request, input } = options;
+  return options.dependencies.llmCallObserver.start({
+    requestId: request.id,
+    kind: options.kind,
+    path: routeLabel(request),
+    method: request.method,
+    provider: model.provider,
+    model: model.modelId,
+    streaming,
+    messages: input.messages,
+    parameters: input.parameters,
+  });
+}
+
+function completionRequest(
+  options: ModelCallOptions,
+  model: ResolvedModel,
+  signal: AbortSignal,
+  handle: LlmCallHandle,
+): CompletionRequest {
+  const { config } = options.dependencies;
+  return {
+    model,
+    messages: options.input.messages,
+    parameters: options.input.parameters,
+    signal,
+    handle,
+    limits: {
+      timeoutMs: config.llmTimeoutMs,
+      idleTimeoutMs: config.llmIdleTimeoutMs,
+      maxRetries: config.llmMaxRetries,
+    },
+  };
+}

@@ -1,0 +1,112 @@
+import assert from "node:assert/strict";
+import { request as httpRequest } from "node:http";
+import { test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { App } from "../../src/app.ts";
+import { startChatTestApp } from "../support/chat-test-app.ts";
+import { readJson } from "../support/read-json.ts";
+
+const STREAMS = [
+  { path: "/chat/stream", body: { message: "hi" } },
+  { path: "/chat/stream-text", body: { message: "hi" } },
+  { path: "/v1/chat/completions", body: { stream: true, messages: [{ role: "user", content: "hi" }] } },
+];
+
+async function waitForNoActiveStreams(app: App, timeoutMs = 2000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (app.streamSlots.active > 0 && Date.now() < deadline) await sleep(10);
+  assert.equal(app.streamSlots.active, 0);
+}
+
+for (const stream of STREAMS) {
+  test(`${stream.path}: a client that disconnects mid-stream aborts the upstream within 1 s`, async (t) => {
+    const { address, upstream, app } = await startChatTestApp(t);
+    upstream.script({
+      deltas: Array.from({ length: 200 }, (_, index) => `token${index} `),
+      chunkDelayMs: 20,
+    });
+    const controller = new AbortController();
+    const response = await fetch(`${address}${stream.path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(stream.body),
+      signal: controller.signal,
+    });
+    const reader = response.body!.getReader();
+    let received = "";
+    while (!received.includes("token1")) received += new TextDecoder().decode((await reader.read()).value);
+    assert.equal(app.streamSlots.active, 1);
+    const disconnectedAt = Date.now();
+    controller.abort();
+    const record = await upstream.waitForAbort(0, 1000);
+    assert.ok(record.abortedAt! - disconnectedAt < 1000);
+    assert.ok(record.deltasWritten < 200, "the upstream stopped generating");
+    await waitForNoActiveStreams(app);
+  });
+}
+
+test("/chat: a client that disconnects while waiting aborts the upstream within 1 s", async (t) => {
+  const { address, upstream } = await startChatTestApp(t);
+  upstream.script({ firstChunkDelayMs: 5000 });
+  const controller = new AbortController();
+  const pending = fetch(`${address}/chat`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ message: "hi" }),
+    signal: controller.signal,
+  }).catch(() => undefined);
+  while (upstream.requests.length === 0) await sleep(10);
+  const disconnectedAt = Date.now();
+  controller.abort();
+  await pending;
+  const record = await upstream.waitForAbort(0, 1000);
+  assert.ok(record.abortedAt! - disconnectedAt < 1000);
+});
+
+test("a client that stops reading holds the upstream back, and is cut after STREAM_STALL_MS", async (t) => {
+  const { address, upstream, app } = await startChatTestApp(t, { environment: { STREAM_STALL_MS: "1500" } });
+  const delta = "x".repeat(4096);
+  const deltaCount = 16_000; // 64 MiB if nothing held it back
+  upstream.script({ deltas: Array.from({ length: deltaCount }, () => delta) });
+  const url = new URL(`${address}/chat/stream-text`);
+  const clientRequest = httpRequest(url, { method: "POST", headers: { "content-type": "application/json" } });
+  clientRequest.on("error", () => {});
+  clientRequest.on("response", (response) => {
+    response.on("error", () => {});
+    // Takes the first bytes, then never reads again.
+    response.once("data", () => response.pause());
+  });
+  clientRequest.end(JSON.stringify({ message: "hi" }));
+
+  await sleep(1000);
+  const written = upstream.requests[0]?.deltasWritten ?? 0;
+  // Socket buffers on both hops hold a few MiB at most; the rest waits upstream.
+  assert.ok(written * delta.length < 16 * 1024 * 1024, `upstream wrote ${written} deltas`);
+  assert.ok(written < deltaCount);
+  const heapUsed = process.memoryUsage().heapUsed;
+  await sleep(300);
+  assert.ok(process.memoryUsage().heapUsed - heapUsed < 32 * 1024 * 1024, "memory does not keep growing");
+
+  await upstream.waitForAbort(0, 4000);
+  await waitForNoActiveStreams(app);
+  clientRequest.destroy();
+});
+
+test("MAX_CONCURRENT_STREAMS: past the cap a stream is a 429 with Retry-After; slots come back", async (t) => {
+  const { post, upstream, app } = await startChatTestApp(t, { environment: { MAX_CONCURRENT_STREAMS: "1" } });
+  upstream.script({ firstChunkDelayMs: 600, deltas: ["slow"] }, { deltas: ["next"] });
+  const first = post("/chat/stream", { message: "hi" });
+  while (app.streamSlots.active === 0) await sleep(5);
+
+  const refused = await post("/chat/stream-text", { message: "hi" });
+  assert.equal(refused.status, 429);
+  assert.equal(refused.headers.get("retry-after"), "1");
+  assert.equal((await readJson(refused)).error.code, "TOO_MANY_STREAMS");
+  // Non-streaming calls do not take a stream slot.
+  assert.equal((await post("/chat", { message: "hi", model: "echo" })).status, 200);
+
+  assert.match(await (await first).text(), /data: slow\n\n/);
+  await waitForNoActiveStreams(app);
+  assert.equal((await post("/chat/stream", { message: "hi" })).status, 200);
+  await waitForNoActiveStreams(app);
+});

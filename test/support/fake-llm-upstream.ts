@@ -1,0 +1,272 @@
+import { once } from "node:events";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+
+/** What the fake does with one request. Every request takes the next script; the last one repeats. */
+export type UpstreamScript = {
+  /** The reply, as the text deltas it streams (a JSON reply joins them). */
+  deltas?: readonly string[];
+  /** Before the first chunk (streams) or the whole reply (JSON); headers go out at once on streams. */
+  firstChunkDelayMs?: number;
+  /** Between two deltas. */
+  chunkDelayMs?: number;
+  /** After this many deltas, send nothing more and keep the connection open. */
+  stallAfter?: number;
+  /** After this many deltas, destroy the socket. */
+  dieAfter?: number;
+  /** Answer with this error status (and `headers`) instead of a reply. */
+  status?: number;
+  headers?: Record<string, string>;
+  /** Put in error bodies, so tests can check it never reaches clients. */
+  errorMessage?: string;
+};
+
+export type RecordedRequest = {
+  path: string;
+  headers: IncomingMessage["headers"];
+  body: Record<string, unknown>;
+  receivedAt: number;
+  /** The caller went away before the response was complete. */
+  aborted: boolean;
+  abortedAt?: number;
+  /** Deltas written into the socket (for streams). */
+  deltasWritten: number;
+};
+
+export type FakeLlmUpstream = {
+  /** The base URL for OPENAI_BASE_URL and ANTHROPIC_BASE_URL (`.../v1`). */
+  baseUrl: string;
+  requests: RecordedRequest[];
+  script(...scripts: UpstreamScript[]): void;
+  /** Resolves once request `index` has been aborted by the caller; rejects after `timeoutMs`. */
+  waitForAbort(index: number, timeoutMs: number): Promise<RecordedRequest>;
+  close(): Promise<void>;
+};
+
+export const DEFAULT_DELTAS = ["Hello", " from the", " fake upstream."];
+
+/**
+ * A real HTTP server that plays an LLM provider: OpenAI Chat Completions (JSON and SSE) at
+ * `/v1/chat/completions` and Anthropic Messages (JSON and SSE) at `/v1/messages`.
+ */
+export async function startFakeLlmUpstream(): Promise<FakeLlmUpstream> {
+  let scripts: UpstreamScript[] = [{}];
+  const requests: RecordedRequest[] = [];
+
+  const server = createServer(async (request, response) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    const body = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as Record<string, unknown>;
+    const record: RecordedRequest = {
+      path: request.url ?? "",
+      headers: request.headers,
+      body,
+      receivedAt: Date.now(),
+      aborted: false,
+      deltasWritten: 0,
+    };
+    requests.push(record);
+    response.once("close", () => {
+      if (!response.writableFinished) {
+        record.aborted = true;
+        record.abortedAt = Date.now();
+      }
+    });
+    const script = scripts.length > 1 ? scripts.shift()! : scripts[0];
+    try {
+      await answer(request, response, body, script, record);
+    } catch {
+      // The caller went away mid-answer; the record says so.
+    }
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    baseUrl: `http://127.0.0.1:${port}/v1`,
+    requests,
+    script(...next) {
+      scripts = next.length > 0 ? next : [{}];
+    },
+    async waitForAbort(index, timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        const record = requests[index];
+        if (record?.aborted) return record;
+        await sleep(10);
+      }
+      throw new Error(`upstream request ${index} was not aborted within ${timeoutMs} ms`);
+    },
+    async close() {
+      server.closeAllConnections();
+      server.close();
+      await once(server, "close");
+    },
+  };
+}
+
+async function answer(
+  request: IncomingMessage,
+  response: ServerResponse,
+  body: Record<string, unknown>,
+  script: UpstreamScript,
+  record: RecordedRequest,
+): Promise<void> {
+  const anthropic = request.url?.endsWith("/messages") === true;
+  if (script.status !== undefined) {
+    if (script.firstChunkDelayMs) await sleep(script.firstChunkDelayMs);
+    const message = script.errorMessage ?? "fake upstream failure";
+    const errorBody = anthropic
+      ? { type: "error", error: { type: "api_error", message } }
+      : { error: { message, type: "server_error", code: null } };
+    response.writeHead(script.status, { "content-type": "application/json", ...script.headers });
+    response.end(JSON.stringify(errorBody));
+    return;
+  }
+  const deltas = script.deltas ?? DEFAULT_DELTAS;
+  const format = anthropic ? anthropicFormat : openAIFormat;
+  const model = String(body.model ?? "fake-model");
+  const usage = { input: 7, output: deltas.length };
+
+  if (body.stream !== true) {
+    if (script.firstChunkDelayMs) await sleep(script.firstChunkDelayMs);
+    response.writeHead(200, { "content-type": "application/json" });
+    response.end(JSON.stringify(format.json(model, deltas.join(""), usage)));
+    return;
+  }
+
+  response.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+  response.flushHeaders();
+  if (script.firstChunkDelayMs) await sleep(script.firstChunkDelayMs);
+  await write(response, format.start(model, usage));
+  for (let index = 0; index <= deltas.length; index += 1) {
+    if (index > 0 && script.chunkDelayMs) await sleep(script.chunkDelayMs);
+    if (script.stallAfter === index) return; // the connection stays open, silent
+    if (script.dieAfter === index) {
+      response.socket?.destroy();
+      return;
+    }
+    if (index === deltas.length) break;
+    await write(response, format.delta(model, deltas[index]));
+    record.deltasWritten += 1;
+  }
+  response.end(format.end(model, usage));
+}
+
+/** Honours backpressure like a real server, so a caller that stops reading stops the fake too. */
+async function write(response: ServerResponse, text: string): Promise<void> {
+  if (response.destroyed) throw new Error("closed");
+  if (!response.write(text)) {
+    await new Promise<void>((resolve) => {
+      const settle = () => {
+        response.off("drain", settle);
+        response.off("close", settle);
+        resolve();
+      };
+      response.on("drain", settle);
+      response.on("close", settle);
+    });
+    if (response.destroyed) throw new Error("closed");
+  }
+}
+
+type Usage = { input: number; output: number };
+
+const openAIFormat = {
+  json: (model: string, text: string, usage: Usage) => ({
+    id: "chatcmpl-fake",
+    object: "chat.completion",
+    created: 1_700_000_000,
+    model,
+    choices: [{ index: 0, message: { role: "assistant", content: text }, finish_reason: "stop" }],
+    usage: {
+      prompt_tokens: usage.input,
+      completion_tokens: usage.output,
+      total_tokens: usage.input + usage.output,
+    },
+  }),
+  start: (model: string) => sse(openAIChunk(model, { role: "assistant", content: "" }, null)),
+  delta: (model: string, text: string) => sse(openAIChunk(model, { content: text }, null)),
+  end: (model: string, usage: Usage) =>
+    sse(openAIChunk(model, {}, "stop")) +
+    sse({
+      id: "chatcmpl-fake",
+      object: "chat.completion.chunk",
+      created: 1_700_000_000,
+      model,
+      choices: [],
+      usage: {
+        prompt_tokens: usage.input,
+        completion_tokens: usage.output,
+        total_tokens: usage.input + usage.output,
+      },
+    }) +
+    "data: [DONE]\n\n",
+};
+
+function openAIChunk(model: string, delta: object, finishReason: string | null) {
+  return {
+    id: "chatcmpl-fake",
+    object: "chat.completion.chunk",
+    created: 1_700_000_000,
+    model,
+    choices: [{ index: 0, delta, finish_reason: finishReason }],
+  };
+}
+
+const anthropicFormat = {
+  json: (model: string, text: string, usage: Usage) => ({
+    id: "msg_fake",
+    type: "message",
+    role: "assistant",
+    model,
+    content: [{ type: "text", text }],
+    stop_reason: "end_turn",
+    stop_sequence: null,
+    usage: { input_tokens: usage.input, output_tokens: usage.output },
+  }),
+  start: (model: string, usage: Usage) =>
+    sse(
+      {
+        type: "message_start",
+        message: {
+          id: "msg_fake",
+          type: "message",
+          role: "assistant",
+          model,
+          content: [],
+          stop_reason: null,
+          stop_sequence: null,
+          usage: { input_tokens: usage.input, output_tokens: 1 },
+        },
+      },
+      "message_start",
+    ) +
+    sse(
+      { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } },
+      "content_block_start",
+    ) +
+    sse({ type: "ping" }, "ping"),
+  delta: (_model: string, text: string) =>
+    sse(
+      { type: "content_block_delta", index: 0, delta: { type: "text_delta", text } },
+      "content_block_delta",
+    ),
+  end: (_model: string, usage: Usage) =>
+    sse({ type: "content_block_stop", index: 0 }, "content_block_stop") +
+    sse(
+      {
+        type: "message_delta",
+        delta: { stop_reason: "end_turn", stop_sequence: null },
+        usage: { output_tokens: usage.output },
+      },
+      "message_delta",
+    ) +
+    sse({ type: "message_stop" }, "message_stop"),
+};
+
+function sse(data: object, event?: string): string {
+  return `${event ? `event: ${event}\n` : ""}data: ${JSON.stringify(data)}\n\n`;
+}
