@@ -101,18 +101,27 @@ function readEnvironment(): Record<string, string | undefined> {
 /** The process: config from the environment, listen, and drain on SIGTERM/SIGINT, then exit. */
 export async function main(options: StartServerOptions = {}): Promise<void> {
   let config: Config;
+  let server: RunningServer;
   try {
     config = loadConfig(readEnvironment());
+    server = await startServer(config, options);
   } catch (error) {
+    // Bad configuration is one line naming the variable, not a stack trace.
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);
       process.exit(1);
     }
     throw error;
   }
-
-  const server = await startServer(config, options);
   server.app.log.info({ address: server.address, model: config.llmModel }, "listening");
+  if (config.llmModel === "echo" || config.llmModel.startsWith("echo:")) {
+    server.app.log.info(
+      "Answering with the built-in echo model, which repeats your message. To use a real model set " +
+        "LLM_MODEL (openai:gpt-4o-mini, anthropic:claude-sonnet-4-5, ollama:llama3.2) and its key " +
+        "(OPENAI_API_KEY, ANTHROPIC_API_KEY); OPENAI_BASE_URL points the openai provider at any " +
+        "Chat Completions server.",
+    );
+  }
 
   let signalled = false;
   for (const signal of ["SIGTERM", "SIGINT"] as const) {

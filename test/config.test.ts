@@ -45,3 +45,23 @@ test("the server refuses to start on bad config with one line naming the variabl
   assert.equal(lines.length, 1, result.stderr);
   assert.match(lines[0], /PORT/);
 });
+
+test("an unknown provider in LLM_MODEL stops start-up with one line naming LLM_MODEL", () => {
+  const result = spawnSync(process.execPath, ["src/server.ts"], {
+    env: {
+      PATH: process.env.PATH,
+      PORT: "0",
+      LLM_MODEL: "bogus:model",
+      DATA_DIR: "/tmp/llm-api-config-test",
+    },
+    encoding: "utf8",
+    timeout: 15_000,
+  });
+  assert.equal(result.status, 1);
+  const lines = result.stderr
+    .trim()
+    .split("\n")
+    .filter((line) => !line.includes("ExperimentalWarning") && !line.includes("--trace-warnings"));
+  assert.equal(lines.length, 1, result.stderr);
+  assert.match(lines[0], /LLM_MODEL/);
+});
