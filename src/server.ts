@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { parseEnv } from "node:util";
+import type { Logger } from "pino";
 import { type App, type AppOptions, buildApp } from "./app.ts";
 import { type Config, ConfigError, loadConfig, secretValues } from "./config.ts";
 import { createJobQueue } from "./jobs/create-job-queue.ts";
@@ -10,6 +11,7 @@ import { createLogger } from "./observability/create-logger.ts";
 
 export type RunningServer = {
   app: App;
+  logger: Logger;
   /** Where it listens, e.g. `http://127.0.0.1:8000`. */
   address: string;
   /** Drains and closes; resolves once everything is closed or the shutdown window ran out. */
@@ -55,7 +57,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
     });
     return closing;
   };
-  return { app, address, shutdown };
+  return { app, logger, address, shutdown };
 }
 
 /**
@@ -132,14 +134,25 @@ export async function main(options: StartServerOptions = {}): Promise<void> {
       }
       signalled = true;
       server.shutdown(signal).then(
-        () => process.exit(0),
+        () => exitAfterFlushingLogs(server.logger, 0),
         (error: unknown) => {
           server.app.log.error({ err: error }, "shutdown failed");
-          process.exit(1);
+          exitAfterFlushingLogs(server.logger, 1);
         },
       );
     });
   }
+}
+
+/** Log lines are written asynchronously; the last ones (why and how we shut down) must not be lost. */
+function exitAfterFlushingLogs(logger: Logger, code: number): void {
+  const exit = () => process.exit(code);
+  const timer = setTimeout(exit, 1000);
+  timer.unref();
+  logger.flush(() => {
+    clearTimeout(timer);
+    exit();
+  });
 }
 
 if (import.meta.main) {
