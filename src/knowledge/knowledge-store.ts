@@ -19,9 +19,16 @@ export type SearchHit = {
   source: string;
   chunkIndex: number;
   text: string;
+  /** The best-matching passage of the chunk, matched words between `**`. */
+  snippet: string;
   /** Higher is more relevant; comparable only within one store. */
   score: number;
 };
+
+export type DocumentPage = { documents: StoredDocument[]; total: number };
+
+/** Matched words in snippets are wrapped in this, the same in every store (Markdown bold). */
+export const SNIPPET_MARK = "**";
 
 /**
  * Where ingested documents live, chunked and searchable. SQLite FTS5 by default, PostgreSQL full
@@ -39,6 +46,11 @@ export type KnowledgeStore = {
   getDocument(id: string): Promise<StoredDocument | undefined>;
   /** Ready documents of a source (at most one once publishing is done). */
   documentsForSource(source: string): Promise<StoredDocument[]>;
+  /** Every document, ready or still being written, newest first. */
+  listDocuments(options: { limit: number; offset: number }): Promise<DocumentPage>;
+  /** Removes a document and its chunks; false when there was no such document. */
+  deleteDocument(id: string): Promise<boolean>;
+  /** Chunks of ready documents that hold any of the query's words, best first. */
   search(query: string, options?: { limit?: number }): Promise<SearchHit[]>;
   ping(): Promise<void>;
   close(): Promise<void>;
