@@ -149,7 +149,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     llmCallObserver,
     streamSlots,
   };
-  await app.register(chatRoutes, chatDependencies);
+  await app.register(chatRoutes, { ...chatDependencies, knowledgeStore });
   await app.register(openAIRoutes, chatDependencies);
 
   app.addHook("onReady", async () => lifecycle.markReady());

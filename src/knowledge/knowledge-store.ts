@@ -56,7 +56,21 @@ export type KnowledgeStore = {
   close(): Promise<void>;
 };
 
+/**
+ * English words too common to say what a question is about. PostgreSQL's `english` configuration
+ * drops such words itself; SQLite FTS5 does not, and without this list "When does the office
+ * open?" would match every chunk that says "the".
+ */
+const STOP_WORDS = new Set(
+  (
+    "a an and are as at be been but by can could did do does doing for from had has have how i if in " +
+    "into is it its me my of on or our so than that the their them then there these they this those " +
+    "to us was we were what when where which who whom why will with would you your"
+  ).split(" "),
+);
+
 /** The words of a free-text query, for stores that need them quoted (no operators get through). */
 export function queryTerms(query: string): string[] {
-  return [...new Set(query.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [])].slice(0, 32);
+  const words = query.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+  return [...new Set(words)].filter((word) => !STOP_WORDS.has(word)).slice(0, 32);
 }

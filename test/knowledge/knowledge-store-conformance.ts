@@ -95,6 +95,13 @@ export function describeKnowledgeStoreConformance(name: string, factory: StoreFa
       assert.equal((await store.search("otter zeppelin")).length, 2);
       assert.equal((await store.search("river", { limit: 1 })).length, 1);
       assert.deepEqual(await store.search("zeppelin"), []);
+      // Words like "the" say nothing about the question: alone they match nothing, and beside
+      // other words they do not drag in chunks that only share them.
+      assert.deepEqual(await store.search("the and"), []);
+      assert.deepEqual(
+        (await store.search("where do the mountains")).map((hit) => hit.chunkIndex),
+        [2],
+      );
     });
 
     test("query syntax is taken as plain words: quotes, operators and punctuation never fail a search", async (t) => {
