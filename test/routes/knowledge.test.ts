@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { startJobWorker } from "../../src/jobs/start-job-worker.ts";
 import { PostgresKnowledgeStore } from "../../src/knowledge/stores/postgres-knowledge-store.ts";
 import { buildTestApp } from "../support/build-test-app.ts";
 import { knowledgeStores, storeDocument } from "../support/knowledge-stores.ts";
+import { waitFor } from "../support/wait-for.ts";
 
 type TestContext = { after: (callback: () => unknown) => void };
 
@@ -63,6 +65,40 @@ for (const [name, openStore] of Object.entries(knowledgeStores)) {
       assert.equal(limited.results.length, 1);
       const nothing = (await app.inject({ method: "GET", url: "/knowledge/search?q=zeppelin" })).json();
       assert.deepEqual(nothing, { query: "zeppelin", results: [] });
+    });
+
+    test("a document ingested through POST /ingest is listed and found by /knowledge/search", async (t) => {
+      const { app } = await appWithStore(t);
+      const worker = startJobWorker({
+        config: app.config,
+        jobQueue: app.jobQueue,
+        knowledgeStore: app.knowledgeStore,
+        logger: app.log as never,
+      });
+      t.after(() => worker.stop({ timeoutMs: 0 }));
+      const text = Array.from({ length: 30 }, (_, index) => `Note ${index} about the cormorant colony.`).join(
+        "\n\n",
+      );
+      const { job_id } = (
+        await app.inject({ method: "POST", url: "/ingest", payload: { source: "birds.txt", text } })
+      ).json();
+      const done = await waitFor(`job ${job_id} to complete`, async () => {
+        const status = (await app.inject({ method: "GET", url: `/status/${job_id}` })).json();
+        return status.status === "completed" || status.status === "failed" ? status : undefined;
+      });
+      assert.equal(done.status, "completed", JSON.stringify(done));
+      const listed = (await app.inject({ method: "GET", url: "/knowledge/documents" })).json();
+      assert.deepEqual(
+        listed.documents.map((document: { document_id: string; state: string }) => [
+          document.document_id,
+          document.state,
+        ]),
+        [[done.result.document_id, "ready"]],
+      );
+      const found = (await app.inject({ method: "GET", url: "/knowledge/search?q=cormorants" })).json();
+      assert.ok(found.results.length > 0);
+      assert.equal(found.results[0].document_id, done.result.document_id);
+      assert.equal(found.results[0].source, "birds.txt");
     });
 
     test("a missing, blank or over-long query and an out-of-range limit are 400 VALIDATION_FAILED", async (t) => {
