@@ -26,6 +26,7 @@ import type { JobQueueDepthSource, MetricsRegistry } from "./observability/metri
 import { requestObservationPlugin } from "./observability/request-observation.ts";
 import { chatRoutes } from "./routes/chat.ts";
 import { jobRoutes } from "./routes/jobs.ts";
+import { knowledgeRoutes } from "./routes/knowledge.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { openAIRoutes } from "./routes/openai.ts";
 import { systemRoutes } from "./routes/system.ts";
@@ -141,13 +142,14 @@ export async function buildApp(options: AppOptions): Promise<App> {
     if (!options.knowledgeStore) await knowledgeStore.close();
   });
   await app.register(jobRoutes, { jobQueue, pingIntervalMs: config.streamPingMs });
+  await app.register(knowledgeRoutes, { knowledgeStore });
   const chatDependencies = {
     config,
     modelRegistry,
     llmCallObserver,
     streamSlots,
   };
-  await app.register(chatRoutes, chatDependencies);
+  await app.register(chatRoutes, { ...chatDependencies, knowledgeStore });
   await app.register(openAIRoutes, chatDependencies);
 
   app.addHook("onReady", async () => lifecycle.markReady());

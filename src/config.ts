@@ -35,6 +35,7 @@ export type Config = Readonly<{
   dataDir: string;
   redisUrl: string | undefined;
   databaseUrl: string | undefined;
+  databasePoolSize: number;
   ingestRoot: string;
   runWorker: boolean;
   jobConcurrency: number;
@@ -107,6 +108,8 @@ export function loadConfig(environment: Environment): Config {
     dataDir,
     redisUrl: read.optionalUrl("REDIS_URL"),
     databaseUrl: read.optionalUrl("DATABASE_URL"),
+    // Per process: replicas times workers times this must stay under the server's max_connections.
+    databasePoolSize: read.integer("DATABASE_POOL_SIZE", 10, { min: 1, max: 1000 }),
     ingestRoot: path.resolve(read.string("INGEST_ROOT", path.join(dataDir, "ingest"))),
     runWorker: read.boolean("RUN_WORKER", true),
     jobConcurrency: read.integer("JOB_CONCURRENCY", 4, { min: 1, max: 256 }),

@@ -1,9 +1,16 @@
 import path from "node:path";
 import type { Config } from "../config.ts";
 import type { KnowledgeStore } from "./knowledge-store.ts";
+import { PostgresKnowledgeStore } from "./stores/postgres-knowledge-store.ts";
 import { SqliteKnowledgeStore } from "./stores/sqlite-knowledge-store.ts";
 
-/** SQLite FTS5 in DATA_DIR (PostgreSQL full-text search when DATABASE_URL is set, once it exists). */
+/** PostgreSQL full-text search when DATABASE_URL is set (shared by every replica), else SQLite FTS5 in DATA_DIR. */
 export function createKnowledgeStore(config: Config): KnowledgeStore {
+  if (config.databaseUrl) {
+    return new PostgresKnowledgeStore({
+      connectionString: config.databaseUrl,
+      maxConnections: config.databasePoolSize,
+    });
+  }
   return new SqliteKnowledgeStore({ file: path.join(config.dataDir, "knowledge.sqlite") });
 }

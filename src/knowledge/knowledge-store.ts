@@ -19,9 +19,16 @@ export type SearchHit = {
   source: string;
   chunkIndex: number;
   text: string;
+  /** The best-matching passage of the chunk, matched words between `**`. */
+  snippet: string;
   /** Higher is more relevant; comparable only within one store. */
   score: number;
 };
+
+export type DocumentPage = { documents: StoredDocument[]; total: number };
+
+/** Matched words in snippets are wrapped in this, the same in every store (Markdown bold). */
+export const SNIPPET_MARK = "**";
 
 /**
  * Where ingested documents live, chunked and searchable. SQLite FTS5 by default, PostgreSQL full
@@ -39,12 +46,31 @@ export type KnowledgeStore = {
   getDocument(id: string): Promise<StoredDocument | undefined>;
   /** Ready documents of a source (at most one once publishing is done). */
   documentsForSource(source: string): Promise<StoredDocument[]>;
+  /** Every document, ready or still being written, newest first. */
+  listDocuments(options: { limit: number; offset: number }): Promise<DocumentPage>;
+  /** Removes a document and its chunks; false when there was no such document. */
+  deleteDocument(id: string): Promise<boolean>;
+  /** Chunks of ready documents that hold any of the query's words, best first. */
   search(query: string, options?: { limit?: number }): Promise<SearchHit[]>;
   ping(): Promise<void>;
   close(): Promise<void>;
 };
 
+/**
+ * English words too common to say what a question is about. PostgreSQL's `english` configuration
+ * drops such words itself; SQLite FTS5 does not, and without this list "When does the office
+ * open?" would match every chunk that says "the".
+ */
+const STOP_WORDS = new Set(
+  (
+    "a an and are as at be been but by can could did do does doing for from had has have how i if in " +
+    "into is it its me my of on or our so than that the their them then there these they this those " +
+    "to us was we were what when where which who whom why will with would you your"
+  ).split(" "),
+);
+
 /** The words of a free-text query, for stores that need them quoted (no operators get through). */
 export function queryTerms(query: string): string[] {
-  return [...new Set(query.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [])].slice(0, 32);
+  const words = query.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+  return [...new Set(words)].filter((word) => !STOP_WORDS.has(word)).slice(0, 32);
 }

@@ -6,11 +6,13 @@ import type { ChatDependencies, StreamProtocol } from "./model-call.ts";
 /**
  * `POST /chat/stream`: `event: meta` with the request id at once, a `data:` event per text delta,
  * `event: usage`, and `data: [DONE]` last; a failure is `event: error` then `data: [DONE]`.
+ * A grounded chat sends `event: sources` (JSON) right after `meta`.
  */
 export function chatEventStream(
   request: FastifyRequest,
   reply: FastifyReply,
   dependencies: ChatDependencies,
+  sources?: readonly unknown[],
 ): StreamProtocol {
   let writer: SseWriter;
   return {
@@ -21,6 +23,7 @@ export function chatEventStream(
       });
       writer = createSseWriter(stream, { pingMs: dependencies.config.streamPingMs });
       writer.event("meta", `request_id=${request.id}`);
+      if (sources !== undefined) writer.event("sources", JSON.stringify({ sources }));
     },
     text: (delta) => writer.data(delta),
     finish(result) {

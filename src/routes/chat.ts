@@ -1,5 +1,7 @@
 import { type FastifyPluginAsyncTypebox, type Static, Type } from "@fastify/type-provider-typebox";
-import type { ChatInput } from "../llm/chat-input.ts";
+import { type GroundingSource, groundChatInput } from "../knowledge/ground-chat-input.ts";
+import type { KnowledgeStore } from "../knowledge/knowledge-store.ts";
+import { type ChatInput, checkChatLimits } from "../llm/chat-input.ts";
 import type { LlmCallMessage } from "../llm/llm-call-observer.ts";
 import { chatEventStream } from "./chat-event-stream.ts";
 import { chatTextStream } from "./chat-text-stream.ts";
@@ -9,6 +11,10 @@ const ChatMessage = Type.Object({
   role: Type.Union([Type.Literal("system"), Type.Literal("user"), Type.Literal("assistant")]),
   content: Type.String(),
 });
+
+/** Chunks of context when `knowledge` is `true`, and the most a request may ask for. */
+export const DEFAULT_KNOWLEDGE_LIMIT = 5;
+export const MAX_KNOWLEDGE_LIMIT = 20;
 
 export const ChatBody = Type.Object({
   message: Type.Optional(Type.String({ description: "The user's message" })),
@@ -25,6 +31,20 @@ export const ChatBody = Type.Object({
   max_tokens: Type.Optional(Type.Integer({ minimum: 1 })),
   top_p: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
   stop: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String(), { maxItems: 4 })])),
+  knowledge: Type.Optional(
+    Type.Union(
+      [
+        Type.Boolean(),
+        Type.Object(
+          { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_KNOWLEDGE_LIMIT })) },
+          { additionalProperties: false },
+        ),
+      ],
+      {
+        description: `Ground the reply on the knowledge base: \`true\` (${DEFAULT_KNOWLEDGE_LIMIT} chunks) or \`{"limit": n}\` (1-${MAX_KNOWLEDGE_LIMIT}). Chunks matching the last user message go to the model as context, and the reply names them in \`sources\`.`,
+      },
+    ),
+  ),
 });
 type ChatBodyType = Static<typeof ChatBody>;
 
@@ -34,16 +54,44 @@ const Usage = Type.Object({
   total_tokens: Type.Integer(),
 });
 
+const Source = Type.Object({
+  document_id: Type.String(),
+  source: Type.String(),
+  chunk_index: Type.Integer(),
+  score: Type.Number(),
+});
+
 const ChatReply = Type.Object({
   reply: Type.String(),
   model: Type.String(),
   usage: Usage,
   finish_reason: Type.String(),
   request_id: Type.String(),
+  sources: Type.Optional(
+    Type.Array(Source, { description: "with `knowledge`: the chunks given to the model, best first" }),
+  ),
 });
 
+export type ChatRoutesOptions = ChatDependencies & { knowledgeStore: KnowledgeStore };
+
 /** `POST /chat`, `/chat/stream` (Server-Sent Events) and `/chat/stream-text` (plain text). */
-export const chatRoutes: FastifyPluginAsyncTypebox<ChatDependencies> = async (app, dependencies) => {
+export const chatRoutes: FastifyPluginAsyncTypebox<ChatRoutesOptions> = async (app, options) => {
+  const { knowledgeStore, ...dependencies } = options;
+
+  /** The model's input, with knowledge-base context when the body asks for it. */
+  const prepareInput = async (body: ChatBodyType) => {
+    const input = toChatInput(body);
+    const limit = knowledgeLimit(body.knowledge);
+    if (limit === undefined) return { input, sources: undefined };
+    // A request that will be refused anyway does not cost a search.
+    checkChatLimits(input, dependencies.config);
+    return groundChatInput(input, {
+      store: knowledgeStore,
+      limit,
+      maxContextChars: dependencies.config.maxMessageChars,
+    });
+  };
+
   app.post(
     "/chat",
     {
@@ -55,13 +103,8 @@ export const chatRoutes: FastifyPluginAsyncTypebox<ChatDependencies> = async (ap
       },
     },
     async (request, reply) => {
-      const called = await generateModelCall({
-        dependencies,
-        request,
-        reply,
-        kind: "chat",
-        input: toChatInput(request.body),
-      });
+      const { input, sources } = await prepareInput(request.body);
+      const called = await generateModelCall({ dependencies, request, reply, kind: "chat", input });
       if (called === undefined) return reply;
       const { model, result } = called;
       return {
@@ -74,6 +117,7 @@ export const chatRoutes: FastifyPluginAsyncTypebox<ChatDependencies> = async (ap
         },
         finish_reason: result.finishReason,
         request_id: request.id,
+        ...(sources === undefined ? {} : { sources: sources.map(sourceBody) }),
       };
     },
   );
@@ -85,18 +129,19 @@ export const chatRoutes: FastifyPluginAsyncTypebox<ChatDependencies> = async (ap
         tags: ["chat"],
         summary: "Chat streamed as Server-Sent Events",
         description:
-          "`event: meta` / `data: request_id=<id>` first, a `data:` event per text chunk (a chunk with newlines spans several `data:` lines), `event: usage`, then `data: [DONE]`. A failure after the start is `event: error` / `data: <ErrorType>: <message>` then `data: [DONE]`.",
+          '`event: meta` / `data: request_id=<id>` first (with `knowledge`, then `event: sources` / `data: {"sources": [...]}`), a `data:` event per text chunk (a chunk with newlines spans several `data:` lines), `event: usage`, then `data: [DONE]`. A failure after the start is `event: error` / `data: <ErrorType>: <message>` then `data: [DONE]`.',
         body: ChatBody,
       },
     },
     async (request, reply) => {
+      const { input, sources } = await prepareInput(request.body);
       await streamModelCall({
         dependencies,
         request,
         reply,
         kind: "chat_stream_sse",
-        input: toChatInput(request.body),
-        protocol: chatEventStream(request, reply, dependencies),
+        input,
+        protocol: chatEventStream(request, reply, dependencies, sources?.map(sourceBody)),
       });
       return reply;
     },
@@ -114,18 +159,34 @@ export const chatRoutes: FastifyPluginAsyncTypebox<ChatDependencies> = async (ap
       },
     },
     async (request, reply) => {
+      const { input } = await prepareInput(request.body);
       await streamModelCall({
         dependencies,
         request,
         reply,
         kind: "chat_stream_text",
-        input: toChatInput(request.body),
+        input,
         protocol: chatTextStream(request, reply, dependencies),
       });
       return reply;
     },
   );
 };
+
+function knowledgeLimit(knowledge: ChatBodyType["knowledge"]): number | undefined {
+  if (knowledge === undefined || knowledge === false) return undefined;
+  if (knowledge === true) return DEFAULT_KNOWLEDGE_LIMIT;
+  return knowledge.limit ?? DEFAULT_KNOWLEDGE_LIMIT;
+}
+
+function sourceBody(source: GroundingSource) {
+  return {
+    document_id: source.documentId,
+    source: source.source,
+    chunk_index: source.chunkIndex,
+    score: source.score,
+  };
+}
 
 function toChatInput(body: ChatBodyType): ChatInput {
   const messages: LlmCallMessage[] = [];

@@ -1,12 +1,17 @@
 import type { DatabaseSync } from "node:sqlite";
 import { inTransaction, openSqliteDatabase } from "../../storage/open-sqlite-database.ts";
 import {
+  type DocumentPage,
   type KnowledgeStore,
   type NewDocument,
   queryTerms,
   type SearchHit,
+  SNIPPET_MARK,
   type StoredDocument,
 } from "../knowledge-store.ts";
+
+/** Words of context around the matches in a snippet. */
+const SNIPPET_TOKENS = 24;
 
 type DocumentRow = {
   id: string;
@@ -124,6 +129,24 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
     return rows.map(toDocument);
   }
 
+  async listDocuments(options: { limit: number; offset: number }): Promise<DocumentPage> {
+    const rows = this.#database
+      .prepare("SELECT * FROM documents ORDER BY created_at DESC, id LIMIT ? OFFSET ?")
+      .all(options.limit, options.offset) as DocumentRow[];
+    const { total } = this.#database.prepare("SELECT count(*) AS total FROM documents").get() as {
+      total: number;
+    };
+    return { documents: rows.map(toDocument), total };
+  }
+
+  async deleteDocument(id: string): Promise<boolean> {
+    return inTransaction(this.#database, () => {
+      if (!this.#row(id)) return false;
+      this.#removeDocument(id);
+      return true;
+    });
+  }
+
   async search(query: string, options: { limit?: number } = {}): Promise<SearchHit[]> {
     const terms = queryTerms(query);
     if (terms.length === 0) return [];
@@ -132,25 +155,28 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
     const rows = this.#database
       .prepare(
         `SELECT chunks.document_id, chunks.chunk_index, chunks.text, documents.source,
-                bm25(chunks_fts) AS rank
+                bm25(chunks_fts) AS rank,
+                snippet(chunks_fts, 0, ?, ?, '…', ?) AS snippet
          FROM chunks_fts
          JOIN chunks ON chunks.id = chunks_fts.rowid
          JOIN documents ON documents.id = chunks.document_id AND documents.state = 'ready'
          WHERE chunks_fts MATCH ?
-         ORDER BY rank LIMIT ?`,
+         ORDER BY rank, chunks.document_id, chunks.chunk_index LIMIT ?`,
       )
-      .all(match, options.limit ?? 5) as {
+      .all(SNIPPET_MARK, SNIPPET_MARK, SNIPPET_TOKENS, match, options.limit ?? 5) as {
       document_id: string;
       chunk_index: number;
       text: string;
       source: string;
       rank: number;
+      snippet: string;
     }[];
     return rows.map((row) => ({
       documentId: row.document_id,
       source: row.source,
       chunkIndex: row.chunk_index,
       text: row.text,
+      snippet: row.snippet,
       // bm25() is lower for better matches; turn it into "higher is better".
       score: -row.rank,
     }));

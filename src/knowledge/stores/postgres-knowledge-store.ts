@@ -1,0 +1,329 @@
+import pg from "pg";
+import {
+  type DocumentPage,
+  type KnowledgeStore,
+  type NewDocument,
+  queryTerms,
+  type SearchHit,
+  SNIPPET_MARK,
+  type StoredDocument,
+} from "../knowledge-store.ts";
+
+export type PostgresKnowledgeStoreOptions = {
+  connectionString: string;
+  /** Tables go in this schema (created when missing) instead of the connection's default. */
+  schema?: string;
+  /** Connections this process keeps open at most. */
+  maxConnections?: number;
+  /** How long to wait for a connection before a query (and so `ping`) fails. */
+  connectionTimeoutMs?: number;
+};
+
+/** The text search configuration: English stemming, like the SQLite store's porter tokenizer. */
+const TEXT_SEARCH_CONFIG = "english";
+
+/**
+ * Advisory lock keys, as (namespace, key) pairs so they cannot collide with each other: one for
+ * the migrations, one per source for publishing.
+ */
+const MIGRATION_LOCK = [0x6b6e_6f77, 0] as const;
+const SOURCE_LOCK_NAMESPACE = 0x6b6e_7372;
+
+/**
+ * Each step runs once per database, in order, recorded in `knowledge_migrations`. Append new steps;
+ * never edit one that has shipped.
+ */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE knowledge_documents (
+     id text PRIMARY KEY,
+     source text NOT NULL,
+     content_type text NOT NULL,
+     bytes bigint NOT NULL,
+     characters bigint NOT NULL,
+     chunk_count integer NOT NULL DEFAULT 0,
+     state text NOT NULL CHECK (state IN ('writing', 'ready')),
+     job_id text NOT NULL,
+     created_at timestamptz NOT NULL DEFAULT clock_timestamp()
+   );
+   CREATE INDEX knowledge_documents_by_source ON knowledge_documents (source, state);
+   CREATE INDEX knowledge_documents_by_age ON knowledge_documents (created_at DESC, id);
+   CREATE TABLE knowledge_chunks (
+     document_id text NOT NULL REFERENCES knowledge_documents (id) ON DELETE CASCADE,
+     chunk_index integer NOT NULL,
+     text text NOT NULL,
+     search_vector tsvector GENERATED ALWAYS AS (to_tsvector('${TEXT_SEARCH_CONFIG}', text)) STORED,
+     PRIMARY KEY (document_id, chunk_index)
+   );
+   CREATE INDEX knowledge_chunks_search ON knowledge_chunks USING gin (search_vector);`,
+];
+
+type DocumentRow = {
+  id: string;
+  source: string;
+  content_type: string;
+  bytes: string;
+  characters: string;
+  chunk_count: number;
+  state: "writing" | "ready";
+  job_id: string;
+  created_at: Date;
+};
+
+/**
+ * The shared knowledge store: documents and chunks in PostgreSQL, searched with full-text search
+ * (a generated `tsvector` column under a GIN index, ranked with `ts_rank`). Every replica may use
+ * the same database; the tables are created on first use.
+ */
+export class PostgresKnowledgeStore implements KnowledgeStore {
+  readonly kind = "postgres" as const;
+  readonly #pool: pg.Pool;
+  readonly #schema: string | undefined;
+  #migrated: Promise<void> | undefined;
+
+  constructor(options: PostgresKnowledgeStoreOptions) {
+    this.#schema = options.schema;
+    this.#pool = new pg.Pool({
+      connectionString: options.connectionString,
+      max: options.maxConnections ?? 10,
+      connectionTimeoutMillis: options.connectionTimeoutMs ?? 5000,
+      // Every connection of the pool sees the schema first, so the queries need no prefix.
+      options: options.schema ? `-c search_path=${quoteIdentifier(options.schema)}` : undefined,
+      application_name: "llm-api-service",
+    });
+    // An idle connection the server dropped (a restart, a failover) must not crash the process;
+    // the pool replaces it and the next query reports any lasting problem.
+    this.#pool.on("error", () => {});
+  }
+
+  async beginDocument(document: NewDocument): Promise<void> {
+    await this.#transaction(async (client) => {
+      // The chunks of an earlier attempt go with it (ON DELETE CASCADE).
+      await client.query("DELETE FROM knowledge_documents WHERE id = $1", [document.id]);
+      await client.query(
+        `INSERT INTO knowledge_documents (id, source, content_type, bytes, characters, state, job_id)
+         VALUES ($1, $2, $3, $4, $5, 'writing', $6)`,
+        [
+          document.id,
+          document.source,
+          document.contentType,
+          document.bytes,
+          document.characters,
+          document.jobId,
+        ],
+      );
+    });
+  }
+
+  async appendChunks(documentId: string, firstIndex: number, chunks: readonly string[]): Promise<void> {
+    if (chunks.length === 0) return;
+    await this.#migrate();
+    // Written again after a retry: the same index replaces, so a chunk is never stored twice.
+    await this.#pool.query(
+      `INSERT INTO knowledge_chunks (document_id, chunk_index, text)
+       SELECT $1, $2::integer + ordinality::integer - 1, text
+       FROM unnest($3::text[]) WITH ORDINALITY AS batch (text, ordinality)
+       ON CONFLICT (document_id, chunk_index) DO UPDATE SET text = excluded.text`,
+      [documentId, firstIndex, chunks],
+    );
+  }
+
+  async publishDocument(documentId: string): Promise<StoredDocument> {
+    return this.#transaction(async (client) => {
+      const found = await client.query<{ source: string }>(
+        "SELECT source FROM knowledge_documents WHERE id = $1",
+        [documentId],
+      );
+      if (found.rowCount === 0) throw new Error(`document ${documentId} was not begun`);
+      const { source } = found.rows[0];
+      // Two documents of one source published at once take turns, so exactly one survives
+      // (without the lock each would delete the other's row and deadlock).
+      await client.query("SELECT pg_advisory_xact_lock($1, hashtext($2))", [SOURCE_LOCK_NAMESPACE, source]);
+      const still = await client.query("SELECT 1 FROM knowledge_documents WHERE id = $1 FOR UPDATE", [
+        documentId,
+      ]);
+      if (still.rowCount === 0) throw new Error(`document ${documentId} was removed while publishing`);
+      await client.query("DELETE FROM knowledge_documents WHERE source = $1 AND id <> $2", [
+        source,
+        documentId,
+      ]);
+      const published = await client.query<DocumentRow>(
+        `UPDATE knowledge_documents SET state = 'ready',
+           chunk_count = (SELECT count(*) FROM knowledge_chunks WHERE document_id = $1)
+         WHERE id = $1 RETURNING *`,
+        [documentId],
+      );
+      return toDocument(published.rows[0]);
+    });
+  }
+
+  async getDocument(id: string): Promise<StoredDocument | undefined> {
+    await this.#migrate();
+    const result = await this.#pool.query<DocumentRow>("SELECT * FROM knowledge_documents WHERE id = $1", [
+      id,
+    ]);
+    return result.rows[0] ? toDocument(result.rows[0]) : undefined;
+  }
+
+  async documentsForSource(source: string): Promise<StoredDocument[]> {
+    await this.#migrate();
+    const result = await this.#pool.query<DocumentRow>(
+      "SELECT * FROM knowledge_documents WHERE source = $1 AND state = 'ready' ORDER BY created_at, id",
+      [source],
+    );
+    return result.rows.map(toDocument);
+  }
+
+  async listDocuments(options: { limit: number; offset: number }): Promise<DocumentPage> {
+    await this.#migrate();
+    const result = await this.#pool.query<DocumentRow & { total: string }>(
+      `SELECT *, count(*) OVER () AS total FROM knowledge_documents
+       ORDER BY created_at DESC, id LIMIT $1 OFFSET $2`,
+      [options.limit, options.offset],
+    );
+    // A page past the end has no rows to carry the total; count apart only then.
+    const total =
+      result.rows.length > 0
+        ? Number(result.rows[0].total)
+        : Number(
+            (await this.#pool.query<{ total: string }>("SELECT count(*) AS total FROM knowledge_documents"))
+              .rows[0].total,
+          );
+    return { documents: result.rows.map(toDocument), total };
+  }
+
+  async deleteDocument(id: string): Promise<boolean> {
+    await this.#migrate();
+    const result = await this.#pool.query("DELETE FROM knowledge_documents WHERE id = $1", [id]);
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async search(query: string, options: { limit?: number } = {}): Promise<SearchHit[]> {
+    // The query's words joined by `or`: like the SQLite store, a chunk needs any word, not all,
+    // and ranking puts chunks with more of them first. Only letters and digits get through, so no
+    // websearch syntax (quotes, `-`) comes from the user; `or` itself would read as an operator.
+    const terms = queryTerms(query).filter((term) => term !== "or");
+    if (terms.length === 0) return [];
+    await this.#migrate();
+    const result = await this.#pool.query<{
+      document_id: string;
+      chunk_index: number;
+      text: string;
+      source: string;
+      score: number;
+      snippet: string;
+    }>(
+      // Ranked and cut first, so ts_headline (slow: it re-parses the text) runs only on the page.
+      `WITH query AS (SELECT websearch_to_tsquery($1::regconfig, $2) AS terms),
+       best AS (
+         SELECT chunks.document_id, chunks.chunk_index, chunks.text, documents.source,
+                ts_rank(chunks.search_vector, query.terms) AS score
+         FROM query, knowledge_chunks AS chunks
+         JOIN knowledge_documents AS documents
+           ON documents.id = chunks.document_id AND documents.state = 'ready'
+         WHERE chunks.search_vector @@ query.terms
+         ORDER BY score DESC, chunks.document_id, chunks.chunk_index
+         LIMIT $3
+       )
+       SELECT best.*, ts_headline($1::regconfig, best.text, query.terms, $4) AS snippet
+       FROM best, query
+       ORDER BY best.score DESC, best.document_id, best.chunk_index`,
+      [
+        TEXT_SEARCH_CONFIG,
+        terms.join(" or "),
+        options.limit ?? 5,
+        `StartSel="${SNIPPET_MARK}", StopSel="${SNIPPET_MARK}", MinWords=12, MaxWords=30, MaxFragments=2, FragmentDelimiter=" … "`,
+      ],
+    );
+    return result.rows.map((row) => ({
+      documentId: row.document_id,
+      source: row.source,
+      chunkIndex: row.chunk_index,
+      text: row.text,
+      snippet: row.snippet,
+      score: row.score,
+    }));
+  }
+
+  async ping(): Promise<void> {
+    await this.#migrate();
+    await this.#pool.query("SELECT 1");
+  }
+
+  async close(): Promise<void> {
+    if (!this.#pool.ended) await this.#pool.end();
+  }
+
+  /** Creates the tables once per process; a failure is retried by the next call. */
+  #migrate(): Promise<void> {
+    this.#migrated ??= this.#runMigrations().catch((error: unknown) => {
+      this.#migrated = undefined;
+      throw error;
+    });
+    return this.#migrated;
+  }
+
+  async #runMigrations(): Promise<void> {
+    const client = await this.#pool.connect();
+    try {
+      await client.query("BEGIN");
+      // Replicas starting together queue here: concurrent CREATE TABLE IF NOT EXISTS can still
+      // fail on the catalog's unique index, and a step must not run twice.
+      await client.query("SELECT pg_advisory_xact_lock($1, $2)", [...MIGRATION_LOCK]);
+      if (this.#schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(this.#schema)}`);
+      await client.query(
+        `CREATE TABLE IF NOT EXISTS knowledge_migrations (
+           version integer PRIMARY KEY,
+           applied_at timestamptz NOT NULL DEFAULT now()
+         )`,
+      );
+      const applied = await client.query<{ version: number }>(
+        "SELECT coalesce(max(version), 0) AS version FROM knowledge_migrations",
+      );
+      for (let version = applied.rows[0].version + 1; version <= MIGRATIONS.length; version += 1) {
+        await client.query(MIGRATIONS[version - 1]);
+        await client.query("INSERT INTO knowledge_migrations (version) VALUES ($1)", [version]);
+      }
+      await client.query("COMMIT");
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async #transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    await this.#migrate();
+    const client = await this.#pool.connect();
+    try {
+      await client.query("BEGIN");
+      const result = await work(client);
+      await client.query("COMMIT");
+      return result;
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+}
+
+function quoteIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+function toDocument(row: DocumentRow): StoredDocument {
+  return {
+    id: row.id,
+    source: row.source,
+    contentType: row.content_type,
+    // bigint columns arrive as strings, as they may exceed a JavaScript number in general.
+    bytes: Number(row.bytes),
+    characters: Number(row.characters),
+    chunks: row.chunk_count,
+    state: row.state,
+    jobId: row.job_id,
+    createdAt: row.created_at.getTime(),
+  };
+}

@@ -1,0 +1,143 @@
+import { type FastifyPluginAsyncTypebox, Type } from "@fastify/type-provider-typebox";
+import { ServiceError } from "../http/service-error.ts";
+import type { KnowledgeStore, StoredDocument } from "../knowledge/knowledge-store.ts";
+import { knowledgeStoreUnavailable } from "../knowledge/knowledge-store-unavailable.ts";
+
+export type KnowledgeRoutesOptions = { knowledgeStore: KnowledgeStore };
+
+/** Longest search query; a question, not a document. */
+export const MAX_QUERY_CHARS = 1000;
+
+const SearchResult = Type.Object({
+  document_id: Type.String(),
+  source: Type.String(),
+  chunk_index: Type.Integer({ minimum: 0 }),
+  text: Type.String({ description: "the whole chunk" }),
+  snippet: Type.String({ description: "the best-matching passage, matched words between `**`" }),
+  score: Type.Number({ description: "higher is more relevant; comparable within one response" }),
+});
+
+const DocumentBody = Type.Object({
+  document_id: Type.String(),
+  source: Type.String(),
+  content_type: Type.String(),
+  bytes: Type.Integer(),
+  characters: Type.Integer(),
+  chunks: Type.Integer(),
+  state: Type.Union([Type.Literal("writing"), Type.Literal("ready")], {
+    description: "`writing` while its job stores it; only `ready` documents are searched",
+  }),
+  job_id: Type.String(),
+  created_at: Type.String({ format: "date-time" }),
+});
+
+function documentBody(document: StoredDocument) {
+  return {
+    document_id: document.id,
+    source: document.source,
+    content_type: document.contentType,
+    bytes: document.bytes,
+    characters: document.characters,
+    chunks: document.chunks,
+    state: document.state,
+    job_id: document.jobId,
+    created_at: new Date(document.createdAt).toISOString(),
+  };
+}
+
+/** `GET /knowledge/search`, `GET /knowledge/documents`, `DELETE /knowledge/documents/{id}`. */
+export const knowledgeRoutes: FastifyPluginAsyncTypebox<KnowledgeRoutesOptions> = async (app, options) => {
+  const store = options.knowledgeStore;
+
+  app.get(
+    "/knowledge/search",
+    {
+      schema: {
+        tags: ["knowledge"],
+        summary: "Full-text search of the ingested documents",
+        description:
+          "Chunks holding any of the query's words, best first. Query syntax is not interpreted: quotes and operators are plain words.",
+        querystring: Type.Object({
+          q: Type.String({ minLength: 1, maxLength: MAX_QUERY_CHARS }),
+          limit: Type.Integer({ minimum: 1, maximum: 50, default: 10 }),
+        }),
+        response: {
+          200: Type.Object({ query: Type.String(), results: Type.Array(SearchResult) }),
+        },
+      },
+    },
+    async (request) => {
+      const { q: query, limit } = request.query;
+      if (query.trim() === "") {
+        throw new ServiceError({ code: "VALIDATION_FAILED", message: "querystring.q is blank", param: "q" });
+      }
+      const hits = await store.search(query, { limit }).catch((error: unknown) => {
+        throw knowledgeStoreUnavailable(error);
+      });
+      return {
+        query,
+        results: hits.map((hit) => ({
+          document_id: hit.documentId,
+          source: hit.source,
+          chunk_index: hit.chunkIndex,
+          text: hit.text,
+          snippet: hit.snippet,
+          score: hit.score,
+        })),
+      };
+    },
+  );
+
+  app.get(
+    "/knowledge/documents",
+    {
+      schema: {
+        tags: ["knowledge"],
+        summary: "The stored documents, newest first",
+        querystring: Type.Object({
+          limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+          offset: Type.Integer({ minimum: 0, maximum: 100_000, default: 0 }),
+        }),
+        response: {
+          200: Type.Object({
+            documents: Type.Array(DocumentBody),
+            total: Type.Integer(),
+            limit: Type.Integer(),
+            offset: Type.Integer(),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const { limit, offset } = request.query;
+      const page = await store.listDocuments({ limit, offset }).catch((error: unknown) => {
+        throw knowledgeStoreUnavailable(error);
+      });
+      return { documents: page.documents.map(documentBody), total: page.total, limit, offset };
+    },
+  );
+
+  app.delete(
+    "/knowledge/documents/:id",
+    {
+      schema: {
+        tags: ["knowledge"],
+        summary: "Delete a document and its chunks",
+        params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) }),
+        response: { 204: Type.Null({ description: "deleted; no body" }) },
+      },
+    },
+    async (request, reply) => {
+      const deleted = await store.deleteDocument(request.params.id).catch((error: unknown) => {
+        throw knowledgeStoreUnavailable(error);
+      });
+      if (!deleted) {
+        throw new ServiceError({
+          code: "NOT_FOUND",
+          message: `No document has the id ${request.params.id}.`,
+        });
+      }
+      return reply.code(204).send(null);
+    },
+  );
+};

@@ -1,0 +1,241 @@
+// One behaviour, two stores: every KnowledgeStore implementation must pass these tests unchanged.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { KnowledgeStore, NewDocument } from "../../src/knowledge/knowledge-store.ts";
+
+export type StoreFactory = () => Promise<{ store: KnowledgeStore; destroy: () => Promise<void> }>;
+
+type TestContext = { after: (callback: () => unknown) => void };
+
+async function open(factory: StoreFactory, t: TestContext): Promise<KnowledgeStore> {
+  const { store, destroy } = await factory();
+  t.after(() => destroy());
+  return store;
+}
+
+function newDocument(id: string, source: string, overrides: Partial<NewDocument> = {}): NewDocument {
+  return {
+    id,
+    source,
+    contentType: "text/plain",
+    bytes: 100,
+    characters: 100,
+    jobId: id.replace(/^doc_/, ""),
+    ...overrides,
+  };
+}
+
+/** Begins, writes and publishes a document the way the ingest processor does. */
+async function ingest(store: KnowledgeStore, id: string, source: string, chunks: readonly string[]) {
+  await store.beginDocument(newDocument(id, source));
+  await store.appendChunks(id, 0, chunks);
+  return store.publishDocument(id);
+}
+
+export function describeKnowledgeStoreConformance(name: string, factory: StoreFactory): void {
+  describe(`KnowledgeStore conformance: ${name}`, () => {
+    test("a document is searchable only once published; a hit carries its source, chunk, text, snippet and score", async (t) => {
+      const store = await open(factory, t);
+      await store.beginDocument(
+        newDocument("doc_1", "keepers.md", { contentType: "text/markdown", bytes: 321, characters: 300 }),
+      );
+      await store.appendChunks("doc_1", 0, [
+        "Lighthouse keepers trimmed the lamps every night.",
+        "Fog horns sounded when ships came near.",
+      ]);
+      const writing = await store.getDocument("doc_1");
+      assert.equal(writing?.state, "writing");
+      assert.deepEqual(await store.search("lamps"), []);
+      assert.deepEqual(await store.documentsForSource("keepers.md"), []);
+
+      const published = await store.publishDocument("doc_1");
+      assert.equal(published.state, "ready");
+      assert.equal(published.chunks, 2);
+      assert.equal(published.source, "keepers.md");
+      assert.equal(published.contentType, "text/markdown");
+      assert.equal(published.bytes, 321);
+      assert.equal(published.characters, 300);
+      assert.equal(published.jobId, "1");
+      assert.ok(Math.abs(published.createdAt - Date.now()) < 60_000, `createdAt ${published.createdAt}`);
+      assert.deepEqual(await store.getDocument("doc_1"), published);
+      assert.deepEqual(await store.documentsForSource("keepers.md"), [published]);
+
+      const hits = await store.search("lamps");
+      assert.equal(hits.length, 1);
+      const [hit] = hits;
+      assert.equal(hit.documentId, "doc_1");
+      assert.equal(hit.source, "keepers.md");
+      assert.equal(hit.chunkIndex, 0);
+      assert.equal(hit.text, "Lighthouse keepers trimmed the lamps every night.");
+      assert.match(hit.snippet, /\*\*lamps\*\*/);
+      assert.ok(Number.isFinite(hit.score) && hit.score > 0, `score ${hit.score}`);
+      assert.equal(await store.getDocument("doc_unknown"), undefined);
+    });
+
+    test("search stems words, needs any word not all, ranks the better match first and honours the limit", async (t) => {
+      const store = await open(factory, t);
+      await ingest(store, "doc_a", "a.txt", [
+        "The otter swims in the river.",
+        "Otters and beavers share the river; the otter eats fish and the beaver eats bark.",
+        "Mountains have snow.",
+      ]);
+      // "swimming" finds "swims", "otters" finds "otter": both stores stem English.
+      assert.deepEqual(
+        (await store.search("swimming")).map((hit) => hit.chunkIndex),
+        [0],
+      );
+      const both = await store.search("otters beavers");
+      assert.deepEqual(
+        both.map((hit) => hit.chunkIndex),
+        [1, 0],
+      );
+      assert.ok(both[0].score > both[1].score);
+      // A query word found nowhere does not hide the chunks that hold the others.
+      assert.equal((await store.search("otter zeppelin")).length, 2);
+      assert.equal((await store.search("river", { limit: 1 })).length, 1);
+      assert.deepEqual(await store.search("zeppelin"), []);
+      // Words like "the" say nothing about the question: alone they match nothing, and beside
+      // other words they do not drag in chunks that only share them.
+      assert.deepEqual(await store.search("the and"), []);
+      assert.deepEqual(
+        (await store.search("where do the mountains")).map((hit) => hit.chunkIndex),
+        [2],
+      );
+    });
+
+    test("query syntax is taken as plain words: quotes, operators and punctuation never fail a search", async (t) => {
+      const store = await open(factory, t);
+      await ingest(store, "doc_q", "q.txt", ["Cats chase mice near the barn."]);
+      for (const query of [
+        '"cats',
+        "cats -mice",
+        "cats OR NOT (mice",
+        "cats* AND barn:",
+        "NEAR(cats mice)",
+        "cats & | ! <-> mice",
+        "or",
+        "'; DROP TABLE chunks; --",
+      ]) {
+        const hits = await store.search(query);
+        assert.ok(Array.isArray(hits), query);
+      }
+      assert.equal((await store.search("cats -mice")).length, 1);
+      assert.deepEqual(await store.search(""), []);
+      assert.deepEqual(await store.search("  ?! ... "), []);
+      assert.equal((await store.search("CATS")).length, 1);
+    });
+
+    test("publishing a new document of a source replaces the older one, its chunks and its words", async (t) => {
+      const store = await open(factory, t);
+      await ingest(store, "doc_old", "faq", ["Old answer about zebras.", "More about zebras."]);
+      const newer = await ingest(store, "doc_new", "faq", ["New answer about giraffes."]);
+      assert.deepEqual(await store.documentsForSource("faq"), [newer]);
+      assert.equal(await store.getDocument("doc_old"), undefined);
+      assert.deepEqual(await store.search("zebras"), []);
+      assert.deepEqual(
+        (await store.search("giraffes")).map((hit) => hit.documentId),
+        ["doc_new"],
+      );
+      // Another source is left alone.
+      await ingest(store, "doc_other", "other", ["Zebras elsewhere."]);
+      assert.equal((await store.search("giraffes")).length, 1);
+      assert.equal((await store.search("zebras")).length, 1);
+    });
+
+    test("the old document stays searchable while its replacement is being written", async (t) => {
+      const store = await open(factory, t);
+      await ingest(store, "doc_v1", "guide", ["Version one mentions walruses."]);
+      await store.beginDocument(newDocument("doc_v2", "guide"));
+      await store.appendChunks("doc_v2", 0, ["Version two mentions narwhals."]);
+      assert.equal((await store.search("walruses")).length, 1);
+      assert.deepEqual(await store.search("narwhals"), []);
+      await store.publishDocument("doc_v2");
+      assert.deepEqual(await store.search("walruses"), []);
+      assert.equal((await store.search("narwhals")).length, 1);
+    });
+
+    test("writes are idempotent by job: a retried begin drops the partial write, a rewritten chunk is stored once", async (t) => {
+      const store = await open(factory, t);
+      await store.beginDocument(newDocument("doc_job", "retry.txt"));
+      await store.appendChunks("doc_job", 0, ["First try about penguins.", "Half written."]);
+      // The worker died; the retried job begins the same document again.
+      await store.beginDocument(newDocument("doc_job", "retry.txt"));
+      await store.appendChunks("doc_job", 0, ["Second try about puffins."]);
+      // Its worker dies after a batch was written, and the batch is written again.
+      await store.appendChunks("doc_job", 0, ["Second try about puffins."]);
+      await store.appendChunks("doc_job", 1, ["Tail about puffins."]);
+      const published = await store.publishDocument("doc_job");
+      assert.equal(published.chunks, 2);
+      assert.deepEqual(await store.search("penguins"), []);
+      assert.deepEqual((await store.search("puffins")).map((hit) => hit.chunkIndex).sort(), [0, 1]);
+      // Publishing again (a job that died after publishing) changes nothing.
+      const again = await store.publishDocument("doc_job");
+      assert.equal(again.chunks, 2);
+      assert.equal((await store.search("puffins")).length, 2);
+    });
+
+    test("publishing a document that was never begun fails", async (t) => {
+      const store = await open(factory, t);
+      await assert.rejects(store.publishDocument("doc_missing"), /doc_missing/);
+    });
+
+    test("two documents of one source published at once leave exactly one", async (t) => {
+      const store = await open(factory, t);
+      for (const id of ["doc_x", "doc_y"]) {
+        await store.beginDocument(newDocument(id, "race"));
+        await store.appendChunks(id, 0, [`Race entry ${id} about herons.`]);
+      }
+      const outcomes = await Promise.allSettled([
+        store.publishDocument("doc_x"),
+        store.publishDocument("doc_y"),
+      ]);
+      assert.ok(outcomes.some((outcome) => outcome.status === "fulfilled"));
+      assert.equal((await store.documentsForSource("race")).length, 1);
+      assert.equal((await store.search("herons")).length, 1);
+    });
+
+    test("listDocuments pages newest first with the total; deleteDocument removes a document and its chunks", async (t) => {
+      const store = await open(factory, t);
+      for (const index of [1, 2, 3]) {
+        await ingest(store, `doc_${index}`, `source-${index}`, [`Document ${index} about kestrels.`]);
+        // Distinct creation times, so "newest first" has one answer.
+        await sleep(5);
+      }
+      await store.beginDocument(newDocument("doc_4", "source-4"));
+
+      const first = await store.listDocuments({ limit: 2, offset: 0 });
+      assert.equal(first.total, 4);
+      assert.deepEqual(
+        first.documents.map((document) => [document.id, document.state]),
+        [
+          ["doc_4", "writing"],
+          ["doc_3", "ready"],
+        ],
+      );
+      const second = await store.listDocuments({ limit: 2, offset: 2 });
+      assert.deepEqual(
+        second.documents.map((document) => document.id),
+        ["doc_2", "doc_1"],
+      );
+      const past = await store.listDocuments({ limit: 2, offset: 10 });
+      assert.deepEqual(past, { documents: [], total: 4 });
+
+      assert.equal(await store.deleteDocument("doc_2"), true);
+      assert.equal(await store.deleteDocument("doc_2"), false);
+      assert.equal(await store.deleteDocument("doc_never"), false);
+      assert.equal(await store.getDocument("doc_2"), undefined);
+      assert.deepEqual((await store.search("kestrels")).map((hit) => hit.documentId).sort(), [
+        "doc_1",
+        "doc_3",
+      ]);
+      assert.equal((await store.listDocuments({ limit: 10, offset: 0 })).total, 3);
+    });
+
+    test("ping answers while the store is usable", async (t) => {
+      const store = await open(factory, t);
+      await store.ping();
+      assert.ok(store.kind === "sqlite" || store.kind === "postgres");
+    });
+  });
+}

@@ -1,0 +1,77 @@
+import assert from "node:assert/strict";
+import { before, test } from "node:test";
+import pg from "pg";
+import { PostgresKnowledgeStore } from "../../src/knowledge/stores/postgres-knowledge-store.ts";
+import {
+  dropSchema,
+  requirePostgres,
+  TEST_DATABASE_URL,
+  uniqueSchemaName,
+} from "../support/require-postgres.ts";
+import { describeKnowledgeStoreConformance } from "./knowledge-store-conformance.ts";
+
+before(() => requirePostgres());
+
+describeKnowledgeStoreConformance("PostgreSQL full-text search", async () => {
+  // A schema of its own per test, dropped afterwards.
+  const schema = uniqueSchemaName();
+  const store = new PostgresKnowledgeStore({
+    connectionString: TEST_DATABASE_URL,
+    schema,
+    maxConnections: 4,
+  });
+  return {
+    store,
+    destroy: async () => {
+      await store.close();
+      await dropSchema(schema);
+    },
+  };
+});
+
+test("replicas starting at once migrate one schema once, and all of them can write and search", async (t) => {
+  const schema = uniqueSchemaName();
+  const replicas = Array.from(
+    { length: 4 },
+    () => new PostgresKnowledgeStore({ connectionString: TEST_DATABASE_URL, schema, maxConnections: 2 }),
+  );
+  t.after(async () => {
+    await Promise.all(replicas.map((replica) => replica.close()));
+    await dropSchema(schema);
+  });
+  await Promise.all(replicas.map((replica) => replica.ping()));
+
+  const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  await client.connect();
+  t.after(() => client.end());
+  const versions = await client.query(`SELECT version FROM "${schema}".knowledge_migrations`);
+  assert.deepEqual(versions.rows, [{ version: 1 }]);
+  const indexes = await client.query(
+    "SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND indexname = 'knowledge_chunks_search'",
+    [schema],
+  );
+  assert.match(indexes.rows[0]?.indexdef ?? "", /USING gin \(search_vector\)/);
+
+  await replicas[0].beginDocument({
+    id: "doc_shared",
+    source: "shared",
+    contentType: "text/plain",
+    bytes: 1,
+    characters: 1,
+    jobId: "shared",
+  });
+  await replicas[1].appendChunks("doc_shared", 0, ["Every replica sees the albatross."]);
+  await replicas[2].publishDocument("doc_shared");
+  assert.equal((await replicas[3].search("albatross"))[0]?.documentId, "doc_shared");
+});
+
+test("a store whose server is unreachable fails ping with the connection error, every time it is asked", async (t) => {
+  // Port 1 on loopback refuses at once: no server there.
+  const store = new PostgresKnowledgeStore({
+    connectionString: "postgres://postgres@127.0.0.1:1/test",
+    connectionTimeoutMs: 2000,
+  });
+  t.after(() => store.close());
+  await assert.rejects(store.ping(), /ECONNREFUSED|connect/);
+  await assert.rejects(store.ping(), /ECONNREFUSED|connect/);
+});
