@@ -34,7 +34,7 @@ type Frames = {
 const model = "bench-model";
 const word = "lorem ";
 
-function precomputeFrames(shape: StreamShape): Frames {
+export function precomputeFrames(shape: StreamShape): Frames {
   const created = Math.floor(Date.now() / 1000);
   const base = {
     id: "chatcmpl-bench",
