@@ -7,7 +7,7 @@ export const serviceCore = 0;
 export const loadCore = 1;
 
 /** Pinning needs two cores and `taskset`; without them the run still works, unpinned, and says so. */
-export const canPin = os.availableParallelism() >= 2;
+export const canPin = os.cpus().length >= 2;
 
 /**
  * Runs `file args` on one core with the open-file limit raised to its hard limit: thousands of

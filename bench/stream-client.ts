@@ -11,8 +11,12 @@
  * hold: opens N streams, prints `{"event":"opened"}` and keeps them open until SIGTERM (idle memory).
  * The result is one JSON line, the last on stdout.
  */
+import { spawn } from "node:child_process";
 import http from "node:http";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { loadCore, pinnedCommand } from "./pinned-command.ts";
+import { lastJsonLine, runCommand } from "./run-command.ts";
 import { type Summary, summarize } from "./statistics.ts";
 
 export type StreamClientResult = {
@@ -252,4 +256,87 @@ if (import.meta.main) {
     throw new Error(`unknown --mode ${mode}: closed-loop, burst or hold`);
   }
   process.exit(0);
+}
+
+export type StreamClientOptions = {
+  url: string;
+  body: string;
+  headers?: Record<string, string>;
+  mode: "closed-loop" | "burst" | "hold";
+  connections?: number;
+  durationSeconds?: number;
+  streams?: number;
+  intervalMs: number;
+  timeoutSeconds: number;
+};
+
+function clientCommand(options: StreamClientOptions) {
+  const args = [
+    fileURLToPath(import.meta.url),
+    "--url",
+    options.url,
+    "--body",
+    options.body,
+    "--mode",
+    options.mode,
+    "--interval-ms",
+    String(options.intervalMs),
+    "--timeout-seconds",
+    String(options.timeoutSeconds),
+  ];
+  if (options.connections !== undefined) args.push("--connections", String(options.connections));
+  if (options.durationSeconds !== undefined) args.push("--duration-seconds", String(options.durationSeconds));
+  if (options.streams !== undefined) args.push("--streams", String(options.streams));
+  for (const [name, value] of Object.entries(options.headers ?? {}))
+    args.push("--header", `${name}: ${value}`);
+  return pinnedCommand(loadCore, process.execPath, args);
+}
+
+/** Runs the client as its own process on the load core and returns its result line. */
+export async function runStreamClient(options: StreamClientOptions): Promise<StreamClientResult> {
+  const result = await runCommand(clientCommand(options), {
+    timeoutMs: (options.timeoutSeconds + 30) * 1000,
+  });
+  const parsed = lastJsonLine(result.stdout) as StreamClientResult | undefined;
+  if (!parsed || !("mode" in parsed)) {
+    throw new Error(`stream client printed no result (exit ${result.code}): ${result.stderr.slice(-2000)}`);
+  }
+  return parsed;
+}
+
+export type HeldStreams = { opened: Promise<void>; release: () => Promise<StreamClientResult | undefined> };
+
+/** Starts a client in hold mode: `opened` resolves once every request is sent; `release` closes them all. */
+export function holdStreams(options: StreamClientOptions): HeldStreams {
+  const command = clientCommand({ ...options, mode: "hold" });
+  const child = spawn(command.file, command.args, { stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  let resolveOpened: () => void = () => {};
+  let rejectOpened: (error: Error) => void = () => {};
+  const opened = new Promise<void>((resolve, reject) => {
+    resolveOpened = resolve;
+    rejectOpened = reject;
+  });
+  child.stdout.setEncoding("utf8").on("data", (part: string) => {
+    stdout += part;
+    if (stdout.includes('"event":"opened"')) resolveOpened();
+  });
+  child.stderr.setEncoding("utf8").on("data", (part: string) => {
+    stderr += part;
+  });
+  const exited = new Promise<void>((resolve) =>
+    child.on("exit", () => {
+      rejectOpened(new Error(`stream client exited before opening its streams: ${stderr.slice(-2000)}`));
+      resolve();
+    }),
+  );
+  return {
+    opened,
+    release: async () => {
+      child.kill("SIGTERM");
+      await exited;
+      return lastJsonLine(stdout) as StreamClientResult | undefined;
+    },
+  };
 }

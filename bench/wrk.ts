@@ -32,7 +32,10 @@ export type WrkResult = {
 export function wrkVersion(): string | undefined {
   const result = spawnSync("wrk", ["--version"], { encoding: "utf8" });
   if (result.error) return undefined;
-  return `${result.stdout}${result.stderr}`.split("\n")[0].trim();
+  return `${result.stdout}${result.stderr}`
+    .split("\n")[0]
+    .replace(/ Copyright.*/, "")
+    .trim();
 }
 
 export const wrkMissingMessage =

@@ -1,0 +1,82 @@
+/**
+ * Streams of 20 chunks 10 ms apart over 50 connections (~250 streams/s): the time to the first
+ * chunk with text that the service adds, and how much of its core it uses for that traffic.
+ */
+import { type BenchContext, completionRequest, completionsPath, interleaved } from "../bench-context.ts";
+import { buildAddedRow, buildRow, portkeyName, serviceName } from "../build-row.ts";
+import { coreShare, sampleCpu } from "../process-stats.ts";
+import type { ScenarioResult } from "../results.ts";
+import { runStreamClient, type StreamClientResult } from "../stream-client.ts";
+import { usableTargets } from "../usable-targets.ts";
+
+type Measurement = StreamClientResult & { targetCoreShare: number };
+
+const shape = { chunks: 20, intervalMs: 10, firstChunkDelayMs: 0 };
+
+export async function streamFirstChunk(context: BenchContext): Promise<ScenarioResult> {
+  const scenario = "stream, 20 chunks 10 ms apart, 50 connections";
+  await context.upstream.setShape(shape);
+  const body = completionRequest(true);
+  const { usable, missing } = await usableTargets(
+    [context.upstream, context.service, context.portkey],
+    completionsPath,
+    body,
+    "sse",
+  );
+  context.log(`${scenario}: ${usable.map((target) => target.name).join(", ")}`);
+  const results = await interleaved(context.options.rounds, usable, async (target): Promise<Measurement> => {
+    const before = sampleCpu(target.pid);
+    const result = await runStreamClient({
+      url: `${target.origin}${completionsPath}`,
+      body,
+      headers: target.headers,
+      mode: "closed-loop",
+      connections: 50,
+      durationSeconds: context.options.measureSeconds,
+      intervalMs: shape.intervalMs,
+      timeoutSeconds: context.options.measureSeconds + 60,
+    });
+    return { ...result, targetCoreShare: coreShare(before, sampleCpu(target.pid)) };
+  });
+  const serviceRounds = results.get(serviceName) ?? [];
+  const streamsPerSecond = serviceRounds.map((round) => Math.round(round.streamsPerSecond)).join(", ");
+  const failures = serviceRounds.reduce((sum, round) => sum + round.failed + round.stalledStreams, 0);
+  const common = {
+    scenario,
+    results,
+    serviceMissing: missing.get(serviceName),
+    peers: [portkeyName],
+    unit: "ms",
+  };
+  const rows = [
+    buildAddedRow({
+      ...common,
+      metric: "added time to first chunk p50",
+      target: "≤ 1 ms",
+      total: (round) => round.timeToFirstContentMs.p50,
+      meets: (value) => value <= 1,
+    }),
+    buildAddedRow({
+      ...common,
+      metric: "added time to first chunk p99",
+      target: "≤ 3 ms",
+      total: (round) => round.timeToFirstContentMs.p99,
+      meets: (value) => value <= 3,
+      note: failures > 0 ? `${failures} failed or stalled streams through the service` : undefined,
+    }),
+    buildRow({
+      ...common,
+      metric: "CPU of the target's core",
+      unit: "% of a core",
+      target: "≤ 25 % at ~200 streams/s",
+      pick: (round) => round.targetCoreShare * 100,
+      meets: (value) => value <= 25,
+      note: serviceRounds.length > 0 ? `at ${streamsPerSecond} streams/s per round` : undefined,
+    }),
+  ];
+  return {
+    name: scenario,
+    rows,
+    raw: { results: Object.fromEntries(results), missing: Object.fromEntries(missing) },
+  };
+}
