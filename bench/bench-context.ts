@@ -18,6 +18,8 @@ export type RunOptions = {
 export type UpstreamTarget = TargetProcess & {
   setShape: (shape: Partial<StreamShape>) => Promise<void>;
   openStreams: () => Promise<number>;
+  /** Closes every stream still open at the fake upstream; returns how many there were. */
+  closeStreams: () => Promise<number>;
 };
 
 /** What a scenario gets: the running targets, the options, and where to say what it is doing. */

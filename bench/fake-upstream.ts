@@ -6,7 +6,8 @@
  *   node bench/fake-upstream.ts --port 9001 --chunks 20 --interval-ms 10 --first-chunk-delay-ms 0
  *
  * The stream shape can also be changed at run time (`POST /_bench/config`), so one process serves
- * every scenario and the targets in front of it stay warm; `GET /_bench/stats` counts open streams.
+ * every scenario and the targets in front of it stay warm; `GET /_bench/stats` counts open streams
+ * and `POST /_bench/reset` closes them all.
  */
 import http from "node:http";
 import { parseArgs } from "node:util";
@@ -89,6 +90,7 @@ export function createFakeUpstream(initialShape: StreamShape = defaultStreamShap
   let frames = precomputeFrames(shape);
   let openStreams = 0;
   let requests = 0;
+  const streams = new Set<http.ServerResponse>();
 
   const sendJson = (response: http.ServerResponse, body: Buffer, status = 200): void => {
     response.writeHead(status, { "content-type": "application/json", "content-length": body.length });
@@ -121,8 +123,10 @@ export function createFakeUpstream(initialShape: StreamShape = defaultStreamShap
       const due = startedAt + firstChunkDelayMs + next * intervalMs;
       timer = setTimeout(writeNext, Math.max(0, due - performance.now()));
     };
+    streams.add(response);
     response.on("close", () => {
       clearTimeout(timer);
+      streams.delete(response);
       openStreams--;
     });
     if (firstChunkDelayMs === 0) writeNext();
@@ -152,6 +156,11 @@ export function createFakeUpstream(initialShape: StreamShape = defaultStreamShap
         shape = { ...shape, ...(JSON.parse(body) as Partial<StreamShape>) };
         frames = precomputeFrames(shape);
         sendJson(response, Buffer.from(JSON.stringify(shape)));
+      } else if (request.method === "POST" && url === "/_bench/reset") {
+        // Streams a target failed to cancel would otherwise wait out a ten-minute first-chunk delay.
+        const closed = streams.size;
+        for (const open of streams) open.destroy();
+        sendJson(response, Buffer.from(JSON.stringify({ closed })));
       } else if (request.method === "GET" && url === "/_bench/stats") {
         sendJson(response, Buffer.from(JSON.stringify(stats())));
       } else {

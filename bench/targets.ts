@@ -39,6 +39,10 @@ export async function startUpstream(): Promise<UpstreamTarget> {
       if (!response.ok) throw new Error(`fake upstream refused ${JSON.stringify(shape)}: ${response.status}`);
       await response.arrayBuffer();
     },
+    closeStreams: async () => {
+      const response = await fetch(`${target.origin}/_bench/reset`, { method: "POST" });
+      return ((await response.json()) as { closed: number }).closed;
+    },
     openStreams: async () => {
       const response = await fetch(`${target.origin}/_bench/stats`);
       return ((await response.json()) as { openStreams: number }).openStreams;

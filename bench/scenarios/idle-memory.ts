@@ -23,7 +23,7 @@ type Measurement = {
   rssBeforeBytes: number;
   rssAfterBytes: number;
   bytesPerStream: number;
-  /** Upstream streams still open 10 s after every client disconnected. */
+  /** Upstream streams still open 5 s after every client disconnected. */
   upstreamLeftOpen: number;
 };
 
@@ -39,7 +39,8 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promis
 async function measure(context: BenchContext, target: TargetProcess): Promise<Measurement> {
   const streams = context.options.idleStreams;
   const upstream = context.upstream;
-  await waitFor(async () => (await upstream.openStreams()) === 0, 10_000);
+  // A clean slate: streams another target left open must not count as this target's.
+  await upstream.closeStreams();
   const openBefore = await upstream.openStreams();
   await sleep(1000);
   const rssBeforeBytes = readRssBytes(target.pid);
@@ -59,8 +60,9 @@ async function measure(context: BenchContext, target: TargetProcess): Promise<Me
   await sleep(2000);
   const rssAfterBytes = readRssBytes(target.pid);
   await held.release();
-  await waitFor(async () => (await upstream.openStreams()) <= openBefore, 10_000);
+  await waitFor(async () => (await upstream.openStreams()) <= openBefore, 5000);
   const upstreamLeftOpen = (await upstream.openStreams()) - openBefore;
+  await upstream.closeStreams();
   return {
     streams,
     reachedUpstream,
@@ -94,7 +96,7 @@ export async function idleStreamMemory(context: BenchContext): Promise<ScenarioR
     notes.push(`only ${shortfall} of ${context.options.idleStreams} streams reached the upstream`);
   }
   const leftOpen = Math.max(0, ...serviceRounds.map((round) => round.upstreamLeftOpen));
-  if (leftOpen > 0) notes.push(`${leftOpen} upstream requests still open 10 s after their clients left`);
+  if (leftOpen > 0) notes.push(`${leftOpen} upstream requests still open 5 s after their clients left`);
   const row = buildRow({
     scenario,
     metric: `memory per open stream (${context.options.idleStreams} streams)`,
