@@ -52,3 +52,57 @@ export function openFileLimits(): { soft: number; hard: number } {
   };
   return { soft: read("-Sn"), hard: read("-Hn") };
 }
+
+export type CoreSample = { busyTicks: number; totalTicks: number };
+
+/** Busy and total time of one core from /proc/stat, whoever used it. */
+export function sampleCore(core: number): CoreSample {
+  const line = readFileSync("/proc/stat", "utf8")
+    .split("\n")
+    .find((candidate) => candidate.startsWith(`cpu${core} `));
+  if (!line) return { busyTicks: Number.NaN, totalTicks: Number.NaN };
+  const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = ticks.reduce((sum, value) => sum + value, 0);
+  const idle = ticks[3] + ticks[4];
+  return { busyTicks: total - idle, totalTicks: total };
+}
+
+/** The share of the time the core was busy between two samples: 1 is always busy. */
+export function coreBusyShare(before: CoreSample, after: CoreSample): number {
+  const total = after.totalTicks - before.totalTicks;
+  return total > 0 ? (after.busyTicks - before.busyTicks) / total : Number.NaN;
+}
+
+/**
+ * What a target's core did during a measurement: its own share and everyone's. On a shared machine
+ * the difference is other processes taking time the target could have used.
+ */
+export type CoreUse = { targetShare: number; coreBusy: number };
+
+export function describeCoreUse(label: string, uses: CoreUse[]): string {
+  const busiest = uses.reduce((best, use) => (use.targetShare > best.targetShare ? use : best), uses[0]);
+  const own = Math.round(busiest.targetShare * 100);
+  const all = Math.round(busiest.coreBusy * 100);
+  const others = Math.max(0, all - own);
+  const parts = [`${label} used ${own}% of its core`];
+  if (Number.isFinite(all)) parts.push(`core ${all}% busy in all`);
+  if (others >= 10) parts.push(`other processes took ${others}%`);
+  if (all >= 90 && own >= 90) parts.push("CPU-bound");
+  return parts.join(", ");
+}
+
+/** Runs `work` and adds what the target and its core used meanwhile. */
+export async function withCoreUse<T extends object>(
+  pid: number,
+  core: number,
+  work: () => Promise<T>,
+): Promise<T & CoreUse> {
+  const cpuBefore = sampleCpu(pid);
+  const coreBefore = sampleCore(core);
+  const result = await work();
+  return {
+    ...result,
+    targetShare: coreShare(cpuBefore, sampleCpu(pid)),
+    coreBusy: coreBusyShare(coreBefore, sampleCore(core)),
+  };
+}

@@ -6,6 +6,8 @@ import { type Command, pinnedCommand } from "./pinned-command.ts";
 export type TargetProcess = {
   name: string;
   pid: number;
+  /** The core it is pinned to. */
+  core: number;
   origin: string;
   /** Headers every request to it needs (Portkey's routing headers). */
   headers: Record<string, string>;
@@ -80,6 +82,7 @@ export async function startTarget(options: StartTargetOptions): Promise<TargetPr
     name: options.name,
     // `sh -c 'exec taskset ... node'` replaces itself twice, so the child's pid is the target's.
     pid: child.pid,
+    core: options.core,
     origin,
     headers: options.headers ?? {},
     output: () => output,

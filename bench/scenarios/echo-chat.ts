@@ -5,15 +5,13 @@
  */
 import { type BenchContext, interleaved } from "../bench-context.ts";
 import { bareName, buildRow, serviceName } from "../build-row.ts";
-import { coreShare, sampleCpu } from "../process-stats.ts";
+import { describeCoreUse, withCoreUse } from "../process-stats.ts";
 import { type ScenarioResult, skippedScenario } from "../results.ts";
 import type { TargetProcess } from "../target-process.ts";
-import { runWrk, type WrkResult, wrkMissingMessage } from "../wrk.ts";
+import { runWrk, wrkMissingMessage } from "../wrk.ts";
 
 export const chatPath = "/chat";
 export const chatRequest = JSON.stringify({ message: "Hello from the benchmark" });
-
-type Measurement = WrkResult & { targetCoreShare: number };
 
 export async function echoChat(
   context: BenchContext,
@@ -37,21 +35,20 @@ export async function echoChat(
   }
   const targets: TargetProcess[] = serviceMissing ? [context.bare] : [context.service, context.bare];
   context.log(`${scenario}: ${targets.map((target) => target.name).join(", ")}`);
-  const results = await interleaved(context.options.rounds, targets, async (target): Promise<Measurement> => {
-    const before = sampleCpu(target.pid);
-    const result = await runWrk({
-      url: `${target.origin}${chatPath}`,
-      body: chatRequest,
-      connections: 50,
-      durationSeconds: context.options.measureSeconds,
-    });
-    return { ...result, targetCoreShare: coreShare(before, sampleCpu(target.pid)) };
-  });
+  const results = await interleaved(context.options.rounds, targets, (target) =>
+    withCoreUse(target.pid, target.core, () =>
+      runWrk({
+        url: `${target.origin}${chatPath}`,
+        body: chatRequest,
+        connections: 50,
+        durationSeconds: context.options.measureSeconds,
+      }),
+    ),
+  );
   const serviceRounds = results.get(serviceName) ?? [];
   const notes: string[] = [];
   if (serviceRounds.length > 0) {
-    const busiest = Math.max(...serviceRounds.map((round) => round.targetCoreShare));
-    notes.push(`service core ${Math.round(busiest * 100)}% busy`);
+    notes.push(describeCoreUse("service", serviceRounds));
     const errors = serviceRounds.reduce((sum, round) => sum + round.errors, 0);
     if (errors > 0) notes.push(`${errors} wrk errors`);
   }

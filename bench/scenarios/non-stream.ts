@@ -5,39 +5,35 @@
  */
 import { type BenchContext, completionRequest, completionsPath, interleaved } from "../bench-context.ts";
 import { bareName, buildAddedRow, buildRow, portkeyName, serviceName, upstreamName } from "../build-row.ts";
-import { coreShare, sampleCpu } from "../process-stats.ts";
+import { type CoreUse, describeCoreUse, withCoreUse } from "../process-stats.ts";
 import { type ScenarioResult, skippedScenario } from "../results.ts";
 import type { TargetProcess } from "../target-process.ts";
 import { usableTargets } from "../usable-targets.ts";
 import { runWrk, type WrkResult, wrkMissingMessage } from "../wrk.ts";
 
-type Measurement = WrkResult & { targetCoreShare: number };
+type Measurement = WrkResult & CoreUse;
 
-async function measureWith(
+function measureWith(
   context: BenchContext,
   target: TargetProcess,
   connections: number,
 ): Promise<Measurement> {
-  const before = sampleCpu(target.pid);
-  const result = await runWrk({
-    url: `${target.origin}${completionsPath}`,
-    body: completionRequest(false),
-    headers: target.headers,
-    connections,
-    durationSeconds: context.options.measureSeconds,
-  });
-  return { ...result, targetCoreShare: coreShare(before, sampleCpu(target.pid)) };
+  return withCoreUse(target.pid, target.core, () =>
+    runWrk({
+      url: `${target.origin}${completionsPath}`,
+      body: completionRequest(false),
+      headers: target.headers,
+      connections,
+      durationSeconds: context.options.measureSeconds,
+    }),
+  );
 }
 
-/** Notes what the rounds show about the limit: a saturated core, or errors under load. */
+/** Notes what the rounds show about the limit: a saturated or shared core, or errors under load. */
 function limitNote(results: Map<string, Measurement[]>): string | undefined {
   const rounds = results.get(serviceName);
   if (!rounds || rounds.length === 0) return undefined;
-  const notes: string[] = [];
-  const busiest = Math.max(...rounds.map((round) => round.targetCoreShare));
-  notes.push(
-    `service core ${Math.round(busiest * 100)}% busy${busiest >= 0.9 ? " (CPU-bound on its one core)" : ""}`,
-  );
+  const notes = [describeCoreUse("service", rounds)];
   const errors = rounds.reduce((sum, round) => sum + round.errors, 0);
   if (errors > 0) notes.push(`${errors} wrk errors (non-2xx, timeouts)`);
   return notes.join("; ");
