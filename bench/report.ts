@@ -4,7 +4,7 @@ import type { BenchRun, Row } from "./results.ts";
 export function formatNumber(value: number | null, unit = ""): string {
   if (value === null || !Number.isFinite(value)) return "—";
   const magnitude = Math.abs(value);
-  const digits = magnitude >= 100 ? 0 : magnitude >= 10 ? 1 : 2;
+  const digits = Number.isInteger(value) || magnitude >= 100 ? 0 : magnitude >= 10 ? 1 : 2;
   const text = value.toLocaleString("en-US", {
     minimumFractionDigits: digits,
     maximumFractionDigits: digits,

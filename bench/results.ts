@@ -44,7 +44,8 @@ export function ratioOf(
   baseline: number | null | undefined,
 ): number | null {
   if (value === null || value === undefined || baseline === null || baseline === undefined) return null;
-  if (!Number.isFinite(value) || !Number.isFinite(baseline) || baseline === 0) return null;
+  // A baseline at or below zero (an RSS delta lost in noise) has no meaningful ratio.
+  if (!Number.isFinite(value) || !Number.isFinite(baseline) || baseline <= 0) return null;
   return value / baseline;
 }
 
