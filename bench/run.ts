@@ -59,11 +59,11 @@ const presets: Record<"quick" | "full", RunOptions> = {
     quick: false,
     rounds: 2,
     primeSeconds: 10,
-    measureSeconds: 6,
+    measureSeconds: 5,
     soakSeconds: 600,
     streamRamp: [1000, 2000, 3000, 5000, 8000],
     idleStreams: 2000,
-    jobsTimeoutSeconds: 150,
+    jobsTimeoutSeconds: 120,
   },
 };
 
@@ -279,6 +279,9 @@ writeFileSync(path.join(resultsDirectory, `${baseName}.json`), `${JSON.stringify
 writeFileSync(path.join(resultsDirectory, `${baseName}.md`), markdown);
 process.stdout.write(`\n${markdown}\n`);
 log(`wrote bench/results/${baseName}.json and .md in ${Math.round(run.durationSeconds)} s`);
+if (!options.quick && run.durationSeconds > 20 * 60) {
+  log("this run took longer than the 20-minute budget: shorten --measure-seconds or the stream ramp");
+}
 if (values["update-readme"] ?? (!options.quick && only.size === scenarioKeys.length)) {
   const latest = latestResultsTable(resultsDirectory);
   if (latest) {

@@ -50,7 +50,8 @@ type StreamOutcome = {
   frames: number;
 };
 
-const contentPattern = /"content":"[^"]/;
+// The first frame with text: a role-only first frame (`"content":""`) is not an answer yet.
+const contentPattern = /"content"\s*:\s*"[^"]/;
 
 class Recorder {
   started = 0;
