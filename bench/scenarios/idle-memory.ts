@@ -109,6 +109,15 @@ export async function idleStreamMemory(context: BenchContext): Promise<ScenarioR
     serviceMissing: missing.get(serviceName),
     note: notes.length > 0 ? notes.join("; ") : undefined,
   });
+  // A plain node:http server's per-stream RSS can be smaller than what RSS resolves at this many
+  // streams (page-sized steps, heap slack); a ratio to it would be noise, so none is given.
+  if (row.baseline !== null && row.baseline < 1) {
+    row.ratio = null;
+    for (const peer of row.peers) peer.ratio = null;
+    row.note = [row.note, `baseline ${row.baseline.toFixed(2)} KB/stream is below RSS resolution: no ratio`]
+      .filter(Boolean)
+      .join("; ");
+  }
   return {
     name: scenario,
     rows: [row],
