@@ -5,6 +5,7 @@
  *
  *   node bench/update-readme.ts [bench/results/<name>.md]
  */
+import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
@@ -34,6 +35,9 @@ export function updateReadme(readmePath: string, tablePath: string): void {
     updated = `${readme.trimEnd()}${readme ? "\n\n" : ""}${section}`;
   }
   writeFileSync(readmePath, updated);
+  // Biome formats Markdown too (aligned table columns); format here so `npm run lint` stays clean.
+  const biome = path.join(path.dirname(readmePath), "node_modules", ".bin", "biome");
+  if (existsSync(biome)) spawnSync(biome, ["format", "--write", readmePath], { stdio: "ignore" });
 }
 
 if (import.meta.main) {
