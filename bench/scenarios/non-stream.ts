@@ -51,7 +51,7 @@ export async function nonStreamThroughput(context: BenchContext): Promise<Scenar
   };
   if (!context.wrkAvailable) {
     return skippedScenario(scenario, wrkMissingMessage, [
-      { ...template, metric: "req/s", target: "≥ 0.30x", met: null },
+      { ...template, metric: "throughput", target: "≥ 0.30x", met: null },
     ]);
   }
   await context.upstream.setShape({ chunks: 20, intervalMs: 10, firstChunkDelayMs: 0 });
