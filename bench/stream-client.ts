@@ -16,6 +16,7 @@ import http from "node:http";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { loadCore, pinnedCommand } from "./pinned-command.ts";
+import { type CoreUse, coreBusyShare, coreShare, sampleCore, sampleCpu } from "./process-stats.ts";
 import { lastJsonLine, runCommand } from "./run-command.ts";
 import { type Summary, summarize } from "./statistics.ts";
 
@@ -39,6 +40,8 @@ export type StreamClientResult = {
   streamsPerSecond: number;
   peakOpenStreams: number;
   durationSeconds: number;
+  /** CPU of `--watch-pid` and its core over exactly the measured loop, without this process's start-up. */
+  watched?: CoreUse;
 };
 
 type StreamOptions = { url: URL; body: string; headers: Record<string, string>; agent: http.Agent };
@@ -197,6 +200,8 @@ if (import.meta.main) {
       "interval-ms": { type: "string", default: "10" },
       "stall-factor": { type: "string", default: "10" },
       "timeout-seconds": { type: "string", default: "120" },
+      "watch-pid": { type: "string" },
+      "watch-core": { type: "string" },
     },
   });
   if (!values.url || !values.body) throw new Error("--url and --body are required");
@@ -229,6 +234,9 @@ if (import.meta.main) {
   deadline.unref();
 
   if (mode === "closed-loop") {
+    const watchPid = values["watch-pid"] ? Number(values["watch-pid"]) : undefined;
+    const cpuBefore = watchPid ? sampleCpu(watchPid) : undefined;
+    const coreBefore = values["watch-core"] ? sampleCore(Number(values["watch-core"])) : undefined;
     const endAt = performance.now() + Number(values["duration-seconds"]) * 1000;
     const loop = async (): Promise<void> => {
       while (performance.now() < endAt) {
@@ -238,7 +246,14 @@ if (import.meta.main) {
       }
     };
     await Promise.all(Array.from({ length: connections }, loop));
-    print(resultOf(mode, recorder, elapsedSeconds()));
+    const watched =
+      watchPid && cpuBefore && coreBefore
+        ? {
+            targetShare: coreShare(cpuBefore, sampleCpu(watchPid)),
+            coreBusy: coreBusyShare(coreBefore, sampleCore(Number(values["watch-core"]))),
+          }
+        : undefined;
+    print({ ...resultOf(mode, recorder, elapsedSeconds()), watched });
     agent.destroy();
   } else if (mode === "burst") {
     await Promise.all(await openStreams(streams, Number(values["open-batch"]), open));
@@ -269,6 +284,8 @@ export type StreamClientOptions = {
   streams?: number;
   intervalMs: number;
   timeoutSeconds: number;
+  /** A target process and its core whose CPU use the client reads over its measured loop. */
+  watch?: { pid: number; core: number };
 };
 
 function clientCommand(options: StreamClientOptions) {
@@ -288,6 +305,8 @@ function clientCommand(options: StreamClientOptions) {
   if (options.connections !== undefined) args.push("--connections", String(options.connections));
   if (options.durationSeconds !== undefined) args.push("--duration-seconds", String(options.durationSeconds));
   if (options.streams !== undefined) args.push("--streams", String(options.streams));
+  if (options.watch)
+    args.push("--watch-pid", String(options.watch.pid), "--watch-core", String(options.watch.core));
   for (const [name, value] of Object.entries(options.headers ?? {}))
     args.push("--header", `${name}: ${value}`);
   return pinnedCommand(loadCore, process.execPath, args);

@@ -4,7 +4,7 @@
  */
 import { type BenchContext, completionRequest, completionsPath, interleaved } from "../bench-context.ts";
 import { buildAddedRow, buildRow, portkeyName, serviceName } from "../build-row.ts";
-import { describeCoreUse, withCoreUse } from "../process-stats.ts";
+import { describeCoreUse } from "../process-stats.ts";
 import type { ScenarioResult } from "../results.ts";
 import { runStreamClient } from "../stream-client.ts";
 import { usableTargets } from "../usable-targets.ts";
@@ -22,20 +22,26 @@ export async function streamFirstChunk(context: BenchContext): Promise<ScenarioR
     "sse",
   );
   context.log(`${scenario}: ${usable.map((target) => target.name).join(", ")}`);
-  const results = await interleaved(context.options.rounds, usable, (target) =>
-    withCoreUse(target.pid, target.core, () =>
-      runStreamClient({
-        url: `${target.origin}${completionsPath}`,
-        body,
-        headers: target.headers,
-        mode: "closed-loop",
-        connections: 50,
-        durationSeconds: context.options.measureSeconds,
-        intervalMs: shape.intervalMs,
-        timeoutSeconds: context.options.measureSeconds + 60,
-      }),
-    ),
-  );
+  const results = await interleaved(context.options.rounds, usable, async (target) => {
+    // The client reads the target's CPU itself, over its measured loop only: a window drawn from
+    // here would include the client's own start-up, when the target idles.
+    const result = await runStreamClient({
+      url: `${target.origin}${completionsPath}`,
+      body,
+      headers: target.headers,
+      mode: "closed-loop",
+      connections: 50,
+      durationSeconds: context.options.measureSeconds,
+      intervalMs: shape.intervalMs,
+      timeoutSeconds: context.options.measureSeconds + 60,
+      watch: { pid: target.pid, core: target.core },
+    });
+    return {
+      ...result,
+      targetShare: result.watched?.targetShare ?? Number.NaN,
+      coreBusy: result.watched?.coreBusy ?? Number.NaN,
+    };
+  });
   const serviceRounds = results.get(serviceName) ?? [];
   const streamsPerSecond = serviceRounds.map((round) => Math.round(round.streamsPerSecond)).join(", ");
   const failures = serviceRounds.reduce((sum, round) => sum + round.failed + round.stalledStreams, 0);
