@@ -29,6 +29,8 @@ export type BenchContext = {
   service: TargetProcess;
   bare: TargetProcess;
   portkey: TargetProcess | undefined;
+  /** The `model` of every completions request: the first id the service's `GET /v1/models` lists. */
+  requestModel: string;
   wrkAvailable: boolean;
   openFileLimit: number;
   log: (line: string) => void;
@@ -36,10 +38,13 @@ export type BenchContext = {
 
 export const completionsPath = "/v1/chat/completions";
 
+/** The model the fake upstream is configured as (`LLM_MODEL=openai:bench-model`). */
+export const upstreamModel = "bench-model";
+
 /** The request every completions scenario sends, to every target alike. */
-export function completionRequest(stream: boolean): string {
+export function completionRequest(stream: boolean, model: string): string {
   return JSON.stringify({
-    model: "bench-model",
+    model,
     messages: [{ role: "user", content: "Say hello to the benchmark." }],
     stream,
   });

@@ -20,8 +20,10 @@ export async function probeEndpoint(
       signal: AbortSignal.timeout(30_000),
     });
     const text = await response.text();
-    if (response.status === 404)
+    // An OpenAI-style "model not found" is a 404 too, but from a route that exists.
+    if (response.status === 404 && !/model/i.test(text)) {
       return { ok: false, reason: `skipped: endpoint missing (404 on POST ${path})` };
+    }
     if (!response.ok) {
       return { ok: false, reason: `failed: POST ${path} answered ${response.status}: ${text.slice(0, 200)}` };
     }
@@ -38,5 +40,21 @@ export async function probeEndpoint(
     return { ok: true, body: text };
   } catch (error) {
     return { ok: false, reason: `failed: POST ${path}: ${(error as Error).message}` };
+  }
+}
+
+/**
+ * The model id a client of the service would send: the first one its `GET /v1/models` lists,
+ * as an OpenAI SDK user would pick it. Undefined while that endpoint does not exist.
+ */
+export async function discoverModel(target: TargetProcess): Promise<string | undefined> {
+  try {
+    const response = await fetch(`${target.origin}/v1/models`, { signal: AbortSignal.timeout(10_000) });
+    if (!response.ok) return undefined;
+    const list = (await response.json()) as { data?: { id?: unknown }[] };
+    const id = list.data?.[0]?.id;
+    return typeof id === "string" ? id : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -14,10 +14,16 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { type BenchContext, completionRequest, completionsPath, type RunOptions } from "./bench-context.ts";
+import {
+  type BenchContext,
+  completionRequest,
+  completionsPath,
+  type RunOptions,
+  upstreamModel,
+} from "./bench-context.ts";
 import { machineInfo } from "./machine-info.ts";
 import { canPin, loadCore } from "./pinned-command.ts";
-import { probeEndpoint } from "./probe-endpoint.ts";
+import { discoverModel, probeEndpoint } from "./probe-endpoint.ts";
 import { openFileLimits } from "./process-stats.ts";
 import { renderMarkdown } from "./report.ts";
 import type { BenchRun, ScenarioResult } from "./results.ts";
@@ -179,13 +185,20 @@ try {
   const upstream = await startUpstream();
   track(upstream);
   const openaiService = track(
-    await startService({ upstreamOrigin: upstream.origin, model: "openai:bench-model", scratchDirectory }),
+    await startService({
+      upstreamOrigin: upstream.origin,
+      model: `openai:${upstreamModel}`,
+      scratchDirectory,
+    }),
   );
   const bare = track(await startBare());
   const portkey = portkeyInstalled() ? track(await startPortkey(upstream.origin)) : undefined;
   if (!portkey) log("Portkey not installed under bench/peers/ (see bench/README.md): left out");
+  const requestModel = (await discoverModel(openaiService)) ?? upstreamModel;
+  log(`completions requests use model "${requestModel}"`);
   const context: BenchContext = {
     options,
+    requestModel,
     upstream,
     service: openaiService,
     bare,
@@ -200,8 +213,8 @@ try {
     for (const target of [upstream, openaiService, bare, portkey]) {
       if (!target) continue;
       log(`priming ${target.name} for ${options.primeSeconds} s`);
-      const streams = target === bare ? undefined : completionRequest(true);
-      await prime(target, completionsPath, completionRequest(false), streams);
+      const streams = target === bare ? undefined : completionRequest(true, context.requestModel);
+      await prime(target, completionsPath, completionRequest(false, context.requestModel), streams);
     }
     if (only.has("throughput"))
       scenarios.push(await guarded("throughput", () => nonStreamThroughput(context)));

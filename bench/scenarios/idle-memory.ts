@@ -46,7 +46,7 @@ async function measure(context: BenchContext, target: TargetProcess): Promise<Me
   const rssBeforeBytes = readRssBytes(target.pid);
   const held = holdStreams({
     url: `${target.origin}${completionsPath}`,
-    body: completionRequest(true),
+    body: completionRequest(true, context.requestModel),
     headers: target.headers,
     mode: "hold",
     streams,
@@ -78,7 +78,7 @@ export async function idleStreamMemory(context: BenchContext): Promise<ScenarioR
   const { usable, missing } = await usableTargets(
     [context.upstream, context.service, context.portkey],
     completionsPath,
-    completionRequest(true),
+    completionRequest(true, context.requestModel),
     "sse",
   );
   // Probed with quick streams; then every first chunk waits ten minutes, so the streams stay idle.

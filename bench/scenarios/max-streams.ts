@@ -32,7 +32,7 @@ function failureText(step: Step): string {
 export async function maxConcurrentStreams(context: BenchContext): Promise<ScenarioResult> {
   const scenario = "stream, 64 chunks 20 ms apart";
   await context.upstream.setShape(shape);
-  const body = completionRequest(true);
+  const body = completionRequest(true, context.requestModel);
   const { usable, missing } = await usableTargets(
     [context.upstream, context.service, context.portkey],
     completionsPath,

@@ -21,7 +21,7 @@ function measureWith(
   return withCoreUse(target.pid, target.core, () =>
     runWrk({
       url: `${target.origin}${completionsPath}`,
-      body: completionRequest(false),
+      body: completionRequest(false, context.requestModel),
       headers: target.headers,
       connections,
       durationSeconds: context.options.measureSeconds,
@@ -58,7 +58,7 @@ export async function nonStreamThroughput(context: BenchContext): Promise<Scenar
   const { usable, missing } = await usableTargets(
     [context.upstream, context.service, context.bare, context.portkey],
     completionsPath,
-    completionRequest(false),
+    completionRequest(false, context.requestModel),
     "json",
   );
   context.log(`${scenario}: ${usable.map((target) => target.name).join(", ")}`);
@@ -122,7 +122,7 @@ export async function nonStreamAddedLatency(context: BenchContext): Promise<Scen
   const { usable, missing } = await usableTargets(
     [context.upstream, context.service, context.portkey],
     completionsPath,
-    completionRequest(false),
+    completionRequest(false, context.requestModel),
     "json",
   );
   context.log(`${scenario}: ${usable.map((target) => target.name).join(", ")}`);

@@ -30,13 +30,13 @@ export async function soak(context: BenchContext): Promise<ScenarioResult> {
   const { usable: jsonTargets } = await usableTargets(
     [context.service],
     completionsPath,
-    completionRequest(false),
+    completionRequest(false, context.requestModel),
     "json",
   );
   const { usable: streamTargets, missing } = await usableTargets(
     [context.service],
     completionsPath,
-    completionRequest(true),
+    completionRequest(true, context.requestModel),
     "sse",
   );
   const service = context.service;
@@ -79,7 +79,7 @@ export async function soak(context: BenchContext): Promise<ScenarioResult> {
     jsonTargets.length > 0 && context.wrkAvailable
       ? runWrk({
           url: `${service.origin}${completionsPath}`,
-          body: completionRequest(false),
+          body: completionRequest(false, context.requestModel),
           connections: 10,
           durationSeconds: seconds,
         })
@@ -88,7 +88,7 @@ export async function soak(context: BenchContext): Promise<ScenarioResult> {
     streamTargets.length > 0
       ? runStreamClient({
           url: `${service.origin}${completionsPath}`,
-          body: completionRequest(true),
+          body: completionRequest(true, context.requestModel),
           mode: "closed-loop",
           connections: 50,
           durationSeconds: seconds,

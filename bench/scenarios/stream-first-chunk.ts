@@ -14,7 +14,7 @@ const shape = { chunks: 20, intervalMs: 10, firstChunkDelayMs: 0 };
 export async function streamFirstChunk(context: BenchContext): Promise<ScenarioResult> {
   const scenario = "stream, 20 chunks 10 ms apart, 50 connections";
   await context.upstream.setShape(shape);
-  const body = completionRequest(true);
+  const body = completionRequest(true, context.requestModel);
   const { usable, missing } = await usableTargets(
     [context.upstream, context.service, context.portkey],
     completionsPath,
