@@ -22,7 +22,9 @@ function ticksPerSecond(): number {
 
 /** User plus system CPU time the process has used, from /proc/<pid>/stat (utime + stime). */
 export function sampleCpu(pid: number): CpuSample {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const stat = readProcFile(`/proc/${pid}/stat`);
+  // A target that died mid-measurement has no figure; the run records the crash separately.
+  if (stat === undefined) return { cpuSeconds: Number.NaN, atMs: performance.now() };
   // The command name (field 2) may hold spaces and parentheses, so count fields after its last ")".
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   const userTicks = Number(fields[11]);
@@ -38,10 +40,16 @@ export function coreShare(before: CpuSample, after: CpuSample): number {
 
 /** Resident set size in bytes, from /proc/<pid>/status. */
 export function readRssBytes(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const match = /^VmRSS:\s+(\d+) kB/m.exec(status);
-  if (!match) throw new Error(`no VmRSS for process ${pid}`);
-  return Number(match[1]) * 1024;
+  const match = /^VmRSS:\s+(\d+) kB/m.exec(readProcFile(`/proc/${pid}/status`) ?? "");
+  return match ? Number(match[1]) * 1024 : Number.NaN;
+}
+
+function readProcFile(file: string): string | undefined {
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    return undefined;
+  }
 }
 
 /** The soft and hard open-file limits children get once `pinnedCommand` raised the soft one. */

@@ -63,5 +63,13 @@ export function renderMarkdown(run: BenchRun): string {
       "service minus the fake upstream in the same round; their ratio is the service's total over the " +
       "upstream's. Peers run on core 0 like the service, one target at a time.",
   );
+  if (run.incidents.length > 0) {
+    lines.push(
+      "",
+      "Incidents during the run:",
+      "",
+      ...run.incidents.map((incident) => `- ${incident.replaceAll("\n", " ")}`),
+    );
+  }
   return `${lines.join("\n")}\n`;
 }

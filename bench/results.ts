@@ -37,6 +37,8 @@ export type BenchRun = {
   options: unknown;
   machine: Record<string, unknown>;
   scenarios: ScenarioResult[];
+  /** Crashes and restarts during the run. */
+  incidents: string[];
 };
 
 export function ratioOf(

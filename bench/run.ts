@@ -180,6 +180,8 @@ const openFileLimit = openFileLimits().hard;
 const machine = machineInfo(repositoryRoot);
 const scratchDirectory = mkdtempSync(path.join(os.tmpdir(), "bench-service-"));
 const scenarios: ScenarioResult[] = [];
+/** Crashes and other events a reader of the table must know about. */
+const incidents: string[] = [];
 
 try {
   log(`starting targets (${values.quick ? "quick" : "full"} run, ${options.rounds} rounds)`);
@@ -217,16 +219,51 @@ try {
       const streams = target === bare ? undefined : completionRequest(true, context.requestModel);
       await prime(target, completionsPath, completionRequest(false, context.requestModel), streams);
     }
-    if (only.has("throughput"))
-      scenarios.push(await guarded("throughput", () => nonStreamThroughput(context)));
-    if (only.has("latency")) scenarios.push(await guarded("latency", () => nonStreamAddedLatency(context)));
-    if (only.has("stream")) scenarios.push(await guarded("stream", () => streamFirstChunk(context)));
-    if (only.has("max")) scenarios.push(await guarded("max", () => maxConcurrentStreams(context)));
-    if (only.has("idle")) scenarios.push(await guarded("idle", () => idleStreamMemory(context)));
-    if (only.has("soak")) scenarios.push(await guarded("soak", () => soak(context)));
+    const openaiScenarios: [string, (context: BenchContext) => Promise<ScenarioResult>][] = [
+      ["throughput", nonStreamThroughput],
+      ["latency", nonStreamAddedLatency],
+      ["stream", streamFirstChunk],
+      ["max", maxConcurrentStreams],
+      ["idle", idleStreamMemory],
+      ["soak", soak],
+    ];
+    for (const [key, scenario] of openaiScenarios) {
+      if (!only.has(key)) continue;
+      scenarios.push(await guarded(key, () => scenario(context)));
+      // A crash is a finding, not the end of the run: record it, and give the next scenario a
+      // fresh, primed service so one failure does not blank the rest of the table.
+      const status = context.service.exitStatus();
+      if (status) {
+        const output = context.service.output().trim().split("\n").slice(-5).join("\n");
+        incidents.push(
+          `the service exited during \`${key}\` (${status}) and was restarted; its last output: ${output}`,
+        );
+        log(`service exited during ${key} (${status}); restarting it`);
+        running.delete(context.service);
+        context.service = track(
+          await startService({
+            upstreamOrigin: upstream.origin,
+            model: `openai:${upstreamModel}`,
+            scratchDirectory,
+          }),
+        );
+        await prime(
+          context.service,
+          completionsPath,
+          completionRequest(false, context.requestModel),
+          completionRequest(true, context.requestModel),
+        );
+      }
+      const portkeyStatus = context.portkey?.exitStatus();
+      if (context.portkey && portkeyStatus) {
+        incidents.push(`Portkey exited during \`${key}\` (${portkeyStatus}) and was left out afterwards`);
+        running.delete(context.portkey);
+        context.portkey = undefined;
+      }
+    }
   }
-  await stop(openaiService);
-  await stop(portkey);
+  await stop(context.service);
+  await stop(context.portkey);
   await stop(bare);
 
   if (only.has("echo")) {
@@ -282,6 +319,7 @@ const run: BenchRun = {
       .join(" "),
   },
   scenarios,
+  incidents,
 };
 const resultsDirectory = path.join(repositoryRoot, "bench", "results");
 mkdirSync(resultsDirectory, { recursive: true });

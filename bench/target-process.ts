@@ -13,6 +13,8 @@ export type TargetProcess = {
   headers: Record<string, string>;
   /** The last lines it printed, for the error message when it dies. */
   output: () => string;
+  /** How it ended ("exit code 1", "signal SIGSEGV"), or undefined while it runs. */
+  exitStatus: () => string | undefined;
   stop: () => Promise<void>;
 };
 
@@ -59,8 +61,10 @@ export async function startTarget(options: StartTargetOptions): Promise<TargetPr
   child.stdout?.on("data", keep);
   child.stderr?.on("data", keep);
   let exited = false;
-  child.on("exit", () => {
+  let exitStatus: string | undefined;
+  child.on("exit", (code, signal) => {
     exited = true;
+    exitStatus = signal ? `signal ${signal}` : `exit code ${code}`;
   });
   const origin = `http://127.0.0.1:${options.port}`;
   const deadline = performance.now() + 30_000;
@@ -86,6 +90,7 @@ export async function startTarget(options: StartTargetOptions): Promise<TargetPr
     origin,
     headers: options.headers ?? {},
     output: () => output,
+    exitStatus: () => exitStatus,
     stop: async () => {
       if (exited) return;
       const gone = new Promise<void>((resolve) => child.once("exit", () => resolve()));

@@ -20,7 +20,11 @@ export async function usableTargets(
     if (!target) continue;
     const probe = await probeEndpoint(target, path, body, expect);
     if (probe.ok) usable.push(target);
-    else missing.set(target.name, probe.reason);
+    else {
+      // A target that died earlier in the run fails every probe; say so rather than "fetch failed".
+      const status = target.exitStatus();
+      missing.set(target.name, status ? `failed: ${target.name} had exited (${status})` : probe.reason);
+    }
   }
   return { usable, missing };
 }

@@ -106,7 +106,7 @@ export async function soak(context: BenchContext): Promise<ScenarioResult> {
   const growthMiBPerMinute: Record<string, number> = {};
   for (const [name, series] of Object.entries(samples)) {
     const points = series
-      .filter((sample) => sample.seconds >= warmUpSeconds)
+      .filter((sample) => sample.seconds >= warmUpSeconds && Number.isFinite(sample.rssBytes))
       .map((sample) => ({ x: sample.seconds / 60, y: sample.rssBytes / mebibyte }));
     growthMiBPerMinute[name] = slope(points);
   }
