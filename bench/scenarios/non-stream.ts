@@ -1,0 +1,160 @@
+/**
+ * Non-stream `POST /v1/chat/completions` with wrk: throughput at 50 connections, and the latency
+ * the service adds at 1 connection (through the service minus straight to the fake upstream,
+ * same round).
+ */
+import { type BenchContext, completionRequest, completionsPath, interleaved } from "../bench-context.ts";
+import { bareName, buildAddedRow, buildRow, portkeyName, serviceName, upstreamName } from "../build-row.ts";
+import { type CoreUse, describeCoreUse, withCoreUse } from "../process-stats.ts";
+import { type ScenarioResult, skippedScenario } from "../results.ts";
+import type { TargetProcess } from "../target-process.ts";
+import { usableTargets } from "../usable-targets.ts";
+import { runWrk, type WrkResult, wrkMissingMessage } from "../wrk.ts";
+
+type Measurement = WrkResult & CoreUse;
+
+function measureWith(
+  context: BenchContext,
+  target: TargetProcess,
+  connections: number,
+): Promise<Measurement> {
+  return withCoreUse(target.pid, target.core, () =>
+    runWrk({
+      url: `${target.origin}${completionsPath}`,
+      body: completionRequest(false, context.requestModel),
+      headers: target.headers,
+      connections,
+      durationSeconds: context.options.measureSeconds,
+    }),
+  );
+}
+
+/** Notes what the rounds show about the limit: a saturated or shared core, or errors under load. */
+function limitNote(results: Map<string, Measurement[]>): string | undefined {
+  const rounds = results.get(serviceName);
+  if (!rounds || rounds.length === 0) return undefined;
+  const notes = [describeCoreUse("service", rounds)];
+  const errors = rounds.reduce((sum, round) => sum + round.errors, 0);
+  if (errors > 0) notes.push(`${errors} wrk errors (non-2xx, timeouts)`);
+  return notes.join("; ");
+}
+
+export async function nonStreamThroughput(context: BenchContext): Promise<ScenarioResult> {
+  const scenario = "non-stream, 50 connections";
+  const template = {
+    unit: "req/s",
+    service: null,
+    baseline: null,
+    baselineName: upstreamName,
+    ratio: null,
+    peers: [],
+  };
+  if (!context.wrkAvailable) {
+    return skippedScenario(scenario, wrkMissingMessage, [
+      { ...template, metric: "throughput", target: "≥ 0.30x", met: null },
+    ]);
+  }
+  await context.upstream.setShape({ chunks: 20, intervalMs: 10, firstChunkDelayMs: 0 });
+  const { usable, missing } = await usableTargets(
+    [context.upstream, context.service, context.bare, context.portkey],
+    completionsPath,
+    completionRequest(false, context.requestModel),
+    "json",
+  );
+  context.log(`${scenario}: ${usable.map((target) => target.name).join(", ")}`);
+  const results = await interleaved(context.options.rounds, usable, (target) =>
+    measureWith(context, target, 50),
+  );
+  const common = {
+    scenario,
+    results,
+    serviceMissing: missing.get(serviceName),
+    peers: [bareName, portkeyName],
+  };
+  return {
+    name: scenario,
+    rows: [
+      buildRow({
+        ...common,
+        metric: "throughput",
+        unit: "req/s",
+        target: "≥ 0.30x",
+        pick: (round) => round.requestsPerSecond,
+        meets: (_value, ratio) => ratio !== null && ratio >= 0.3,
+        note: limitNote(results),
+      }),
+      buildRow({
+        ...common,
+        metric: "latency p50",
+        unit: "ms",
+        target: "—",
+        pick: (round) => round.latencyMs.p50,
+      }),
+      buildRow({
+        ...common,
+        metric: "latency p99",
+        unit: "ms",
+        target: "—",
+        pick: (round) => round.latencyMs.p99,
+      }),
+    ],
+    raw: { results: Object.fromEntries(results), missing: Object.fromEntries(missing) },
+  };
+}
+
+export async function nonStreamAddedLatency(context: BenchContext): Promise<ScenarioResult> {
+  const scenario = "non-stream, 1 connection";
+  const template = {
+    unit: "ms",
+    service: null,
+    baseline: null,
+    baselineName: upstreamName,
+    ratio: null,
+    peers: [],
+  };
+  if (!context.wrkAvailable) {
+    return skippedScenario(scenario, wrkMissingMessage, [
+      { ...template, metric: "added latency p50", target: "≤ 0.3 ms", met: null },
+      { ...template, metric: "added latency p99", target: "≤ 1 ms", met: null },
+    ]);
+  }
+  await context.upstream.setShape({ chunks: 20, intervalMs: 10, firstChunkDelayMs: 0 });
+  const { usable, missing } = await usableTargets(
+    [context.upstream, context.service, context.portkey],
+    completionsPath,
+    completionRequest(false, context.requestModel),
+    "json",
+  );
+  context.log(`${scenario}: ${usable.map((target) => target.name).join(", ")}`);
+  const results = await interleaved(context.options.rounds, usable, (target) =>
+    measureWith(context, target, 1),
+  );
+  const common = {
+    scenario,
+    results,
+    serviceMissing: missing.get(serviceName),
+    peers: [portkeyName],
+    unit: "ms",
+  };
+  const rows = [
+    buildAddedRow({
+      ...common,
+      metric: "added latency p50",
+      target: "≤ 0.3 ms",
+      total: (round) => round.latencyMs.p50,
+      meets: (value) => value <= 0.3,
+    }),
+    buildAddedRow({
+      ...common,
+      metric: "added latency p99",
+      target: "≤ 1 ms",
+      total: (round) => round.latencyMs.p99,
+      meets: (value) => value <= 1,
+    }),
+  ];
+  return {
+    name: scenario,
+    rows,
+    raw: { results: Object.fromEntries(results), missing: Object.fromEntries(missing) },
+  };
+}

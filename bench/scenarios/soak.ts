@@ -1,0 +1,145 @@
+/**
+ * Soak: mixed JSON and streamed traffic at a steady, unsaturated rate (the fake upstream paces it)
+ * while the target's RSS is sampled; growth is the least-squares slope after the warm-up.
+ * Only the service and the baseline run it: ten minutes is the budget of the whole run.
+ */
+import { type BenchContext, completionRequest, completionsPath, sleep } from "../bench-context.ts";
+import { buildRow, serviceName } from "../build-row.ts";
+import { readRssBytes } from "../process-stats.ts";
+import { type ScenarioResult, skippedScenario } from "../results.ts";
+import { slope } from "../statistics.ts";
+import { runStreamClient, type StreamClientResult } from "../stream-client.ts";
+import type { TargetProcess } from "../target-process.ts";
+import { usableTargets } from "../usable-targets.ts";
+import { runWrk, type WrkResult } from "../wrk.ts";
+
+type RssSample = { seconds: number; rssBytes: number };
+type Measurement = {
+  samples: Record<string, RssSample[]>;
+  growthMiBPerMinute: Record<string, number>;
+  warmUpSeconds: number;
+  json: WrkResult | { skipped: string };
+  streams: StreamClientResult | { skipped: string };
+};
+
+const mebibyte = 1024 * 1024;
+
+export async function soak(context: BenchContext): Promise<ScenarioResult> {
+  const seconds = context.options.soakSeconds;
+  const scenario = `soak, ${seconds >= 120 ? `${Math.round(seconds / 60)} min` : `${seconds} s`} of mixed traffic`;
+  const { usable: jsonTargets } = await usableTargets(
+    [context.service],
+    completionsPath,
+    completionRequest(false, context.requestModel),
+    "json",
+  );
+  const { usable: streamTargets, missing } = await usableTargets(
+    [context.service],
+    completionsPath,
+    completionRequest(true, context.requestModel),
+    "sse",
+  );
+  const service = context.service;
+  const serviceMissing =
+    jsonTargets.length === 0 && streamTargets.length === 0 ? missing.get(serviceName) : undefined;
+  if (serviceMissing) {
+    // Ten minutes of an idle service would say nothing about leaks and eat half the run's budget.
+    return skippedScenario(scenario, serviceMissing, [
+      {
+        metric: "RSS growth after warm-up",
+        unit: "MiB/min",
+        service: null,
+        baseline: null,
+        baselineName: context.upstream.name,
+        ratio: null,
+        target: "≤ 1 MiB/min",
+        met: null,
+        peers: [],
+      },
+    ]);
+  }
+  // 50 ms before every answer: 10 JSON connections make at most ~200 req/s and 50 stream
+  // connections ~200 streams/s, a steady load that leaves the service's core headroom.
+  await context.upstream.setShape({ chunks: 20, intervalMs: 10, firstChunkDelayMs: 50 });
+  context.log(`${scenario}: service`);
+
+  const watched: TargetProcess[] = [service, context.upstream];
+  const samples: Record<string, RssSample[]> = Object.fromEntries(watched.map((target) => [target.name, []]));
+  const startedAt = performance.now();
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      const now = (performance.now() - startedAt) / 1000;
+      for (const target of watched)
+        samples[target.name].push({ seconds: now, rssBytes: readRssBytes(target.pid) });
+      await sleep(Math.min(5000, (seconds * 1000) / 40));
+    }
+  })();
+  const json =
+    jsonTargets.length > 0 && context.wrkAvailable
+      ? runWrk({
+          url: `${service.origin}${completionsPath}`,
+          body: completionRequest(false, context.requestModel),
+          connections: 10,
+          durationSeconds: seconds,
+        })
+      : Promise.resolve({ skipped: "JSON endpoint missing or wrk not installed" });
+  const streams =
+    streamTargets.length > 0
+      ? runStreamClient({
+          url: `${service.origin}${completionsPath}`,
+          body: completionRequest(true, context.requestModel),
+          mode: "closed-loop",
+          connections: 50,
+          durationSeconds: seconds,
+          intervalMs: 10,
+          timeoutSeconds: seconds + 120,
+        })
+      : sleep(seconds * 1000).then(() => ({ skipped: "stream endpoint missing" }));
+  const [jsonResult, streamResult] = await Promise.all([json, streams]);
+  sampling = false;
+  await sampler;
+  await context.upstream.setShape({ chunks: 20, intervalMs: 10, firstChunkDelayMs: 0 });
+
+  // The first minute (a quarter of a short soak) is warm-up: heaps and JIT caches still grow there.
+  const warmUpSeconds = Math.min(60, seconds / 4);
+  const growthMiBPerMinute: Record<string, number> = {};
+  for (const [name, series] of Object.entries(samples)) {
+    const points = series
+      .filter((sample) => sample.seconds >= warmUpSeconds && Number.isFinite(sample.rssBytes))
+      .map((sample) => ({ x: sample.seconds / 60, y: sample.rssBytes / mebibyte }));
+    growthMiBPerMinute[name] = slope(points);
+  }
+  const measurement: Measurement = {
+    samples,
+    growthMiBPerMinute,
+    warmUpSeconds,
+    json: jsonResult,
+    streams: streamResult,
+  };
+  const traffic: string[] = [];
+  if ("requestsPerSecond" in jsonResult)
+    traffic.push(`${Math.round(jsonResult.requestsPerSecond)} JSON req/s`);
+  if ("streamsPerSecond" in streamResult)
+    traffic.push(`${Math.round(streamResult.streamsPerSecond)} streams/s`);
+  const serviceSeries = samples[service.name];
+  const first = serviceSeries.find((sample) => sample.seconds >= warmUpSeconds) ?? serviceSeries[0];
+  const last = serviceSeries[serviceSeries.length - 1];
+  traffic.push(
+    `service RSS ${(first.rssBytes / mebibyte).toFixed(1)} → ${(last.rssBytes / mebibyte).toFixed(1)} MiB`,
+  );
+  const results = new Map<string, number[]>(
+    Object.entries(growthMiBPerMinute).map(([name, value]) => [name, [value]]),
+  );
+  const row = buildRow({
+    scenario,
+    metric: "RSS growth after warm-up",
+    unit: "MiB/min",
+    target: "≤ 1 MiB/min",
+    results,
+    pick: (value) => value,
+    meets: (value) => value <= 1,
+    note: traffic.join(", "),
+  });
+  return { name: scenario, rows: [row], raw: measurement };
+}
