@@ -35,8 +35,26 @@ export function createLogger(options: LoggerOptions): Logger {
   if (options.pretty && !options.destination) {
     return pino({ ...pinoOptions, transport: { target: "pino-pretty", options: { colorize: true } } });
   }
-  const destination = options.destination ?? pino.destination({ dest: 1, sync: false });
+  const destination = options.destination ?? createStdoutDestination();
   return pino(pinoOptions, secrets.length > 0 ? scrubbing(destination, secrets) : destination);
+}
+
+/**
+ * Lines are gathered up to 4 KiB before one write: a write per line was a fifth of a request's CPU
+ * in the profile. A quiet service must not sit on its last lines, so the buffer is also flushed
+ * every quarter second (and on exit, by pino).
+ */
+function createStdoutDestination(): DestinationStream {
+  const stdout = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  const timer = setInterval(() => {
+    try {
+      stdout.flush();
+    } catch {
+      clearInterval(timer); // the stream was closed at exit
+    }
+  }, 250);
+  timer.unref();
+  return stdout;
 }
 
 /**
@@ -49,9 +67,14 @@ function scrubbing(destination: DestinationStream, secrets: readonly string[]): 
     for (const secret of secrets) if (clean.includes(secret)) clean = clean.replaceAll(secret, "[REDACTED]");
     return clean;
   };
-  const flushable = destination as DestinationStream & { flushSync?: () => void };
+  const flushable = destination as DestinationStream & {
+    flushSync?: () => void;
+    flush?: (callback?: (error?: Error) => void) => void;
+  };
   return {
     write: (line: string) => destination.write(scrub(line)),
     flushSync: () => flushable.flushSync?.(),
+    flush: (callback?: (error?: Error) => void) =>
+      flushable.flush ? flushable.flush(callback) : callback?.(),
   } as DestinationStream;
 }

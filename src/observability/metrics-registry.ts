@@ -129,6 +129,13 @@ export class MetricsRegistry {
   });
   readonly jobQueueDepth: Gauge<"state">;
   #jobQueueDepthSource: JobQueueDepthSource | undefined;
+  /**
+   * Label children bound once per label set: prom-client hashes the labels object on every
+   * `inc`/`observe`, which showed up in the per-request profile. The keys are bounded because
+   * every label value is (route templates, status codes, HTTP methods).
+   */
+  readonly #requestCounters = new Map<string, { inc(): void }>();
+  readonly #requestDurations = new Map<string, { observe(value: number): void }>();
 
   constructor() {
     const metrics = this;
@@ -155,6 +162,24 @@ export class MetricsRegistry {
   /** Where the queue depth gauge reads from; the job queue calls this once it exists. */
   setJobQueueDepthSource(source: JobQueueDepthSource): void {
     this.#jobQueueDepthSource = source;
+  }
+
+  /** One answered HTTP request: `path` is its route template, `status` its status code as text. */
+  recordHttpRequest(method: string, path: string, status: string, seconds: number): void {
+    const durationKey = `${method} ${path}`;
+    const countKey = `${durationKey} ${status}`;
+    let counter = this.#requestCounters.get(countKey);
+    if (counter === undefined) {
+      counter = this.httpRequests.labels(method, path, status);
+      this.#requestCounters.set(countKey, counter);
+    }
+    let duration = this.#requestDurations.get(durationKey);
+    if (duration === undefined) {
+      duration = this.httpRequestDuration.labels(method, path);
+      this.#requestDurations.set(durationKey, duration);
+    }
+    counter.inc();
+    duration.observe(seconds);
   }
 
   /** A job reached `state` (completed, failed or cancelled) after `durationSeconds` of running. */

@@ -91,8 +91,7 @@ function finish(
   const status = completed ? String(reply.statusCode) : CLIENT_CLOSED_STATUS;
   const method = request.method;
 
-  metrics.httpRequests.inc({ method, path, status });
-  metrics.httpRequestDuration.observe({ method, path }, seconds);
+  metrics.recordHttpRequest(method, path, status, seconds);
   if (!completed) metrics.clientDisconnects.inc({ path });
   if (status === "429" || status === "503") {
     metrics.rejectedRequests.inc({ status, reason: observation.rejectionReason ?? "unspecified" });
