@@ -1,13 +1,12 @@
-import { existsSync, readFileSync } from "node:fs";
-import { parseEnv } from "node:util";
 import type { Logger } from "pino";
 import { type App, type AppOptions, buildApp } from "./app.ts";
-import { type Config, ConfigError, loadConfig, secretValues } from "./config.ts";
+import { type Config, loadConfig, secretValues } from "./config.ts";
 import { createJobQueue } from "./jobs/create-job-queue.ts";
 import type { JobWorker } from "./jobs/job-queue.ts";
 import { startJobWorker } from "./jobs/start-job-worker.ts";
 import { createKnowledgeStore } from "./knowledge/create-knowledge-store.ts";
 import { createLogger } from "./observability/create-logger.ts";
+import { exitAfterFlushingLogs, readEnvironment, startOrExitOnConfigError } from "./process-helpers.ts";
 
 export type RunningServer = {
   app: App;
@@ -94,27 +93,12 @@ async function drainAndClose(app: App, config: Config, reason: string, worker?: 
   app.log.info({ outcome }, "shut down");
 }
 
-/** `.env` fills in what the real environment leaves unset; the environment always wins. */
-function readEnvironment(): Record<string, string | undefined> {
-  const fromFile = existsSync(".env") ? parseEnv(readFileSync(".env", "utf8")) : {};
-  return { ...fromFile, ...process.env };
-}
-
 /** The process: config from the environment, listen, and drain on SIGTERM/SIGINT, then exit. */
 export async function main(options: StartServerOptions = {}): Promise<void> {
-  let config: Config;
-  let server: RunningServer;
-  try {
-    config = loadConfig(readEnvironment());
-    server = await startServer(config, options);
-  } catch (error) {
-    // Bad configuration is one line naming the variable, not a stack trace.
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(1);
-    }
-    throw error;
-  }
+  const { config, server } = await startOrExitOnConfigError(async () => {
+    const config = loadConfig(readEnvironment());
+    return { config, server: await startServer(config, options) };
+  });
   server.app.log.info({ address: server.address, model: config.llmModel }, "listening");
   if (config.llmModel === "echo" || config.llmModel.startsWith("echo:")) {
     server.app.log.info(
@@ -142,17 +126,6 @@ export async function main(options: StartServerOptions = {}): Promise<void> {
       );
     });
   }
-}
-
-/** Log lines are written asynchronously; the last ones (why and how we shut down) must not be lost. */
-function exitAfterFlushingLogs(logger: Logger, code: number): void {
-  const exit = () => process.exit(code);
-  const timer = setTimeout(exit, 1000);
-  timer.unref();
-  logger.flush(() => {
-    clearTimeout(timer);
-    exit();
-  });
 }
 
 if (import.meta.main) {

@@ -1,12 +1,11 @@
-import { existsSync, readFileSync } from "node:fs";
-import { parseEnv } from "node:util";
-import { type Config, ConfigError, loadConfig, secretValues } from "./config.ts";
+import { type Config, loadConfig, secretValues } from "./config.ts";
 import { createJobQueue } from "./jobs/create-job-queue.ts";
 import type { JobProcessor, JobQueue } from "./jobs/job-queue.ts";
 import { startJobWorker } from "./jobs/start-job-worker.ts";
 import { createKnowledgeStore } from "./knowledge/create-knowledge-store.ts";
 import type { KnowledgeStore } from "./knowledge/knowledge-store.ts";
 import { createLogger } from "./observability/create-logger.ts";
+import { exitAfterFlushingLogs, readEnvironment, startOrExitOnConfigError } from "./process-helpers.ts";
 
 export type WorkerProcessOptions = {
   /** Extra job types (the fault tests add their own). */
@@ -22,17 +21,7 @@ export type WorkerProcessOptions = {
  * window to finish; what is left goes back to the queue, then the process exits.
  */
 export async function runWorkerProcess(options: WorkerProcessOptions = {}): Promise<void> {
-  let config: Config;
-  try {
-    const fromFile = existsSync(".env") ? parseEnv(readFileSync(".env", "utf8")) : {};
-    config = loadConfig({ ...fromFile, ...process.env });
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(1);
-    }
-    throw error;
-  }
+  const config = await startOrExitOnConfigError(() => loadConfig(readEnvironment()));
   const logger = createLogger({
     level: config.logLevel,
     secrets: secretValues(config),
@@ -63,11 +52,11 @@ export async function runWorkerProcess(options: WorkerProcessOptions = {}): Prom
         .then(
           () => {
             logger.info("worker stopped");
-            process.exit(0);
+            exitAfterFlushingLogs(logger, 0);
           },
           (error: unknown) => {
             logger.error({ err: error }, "worker shutdown failed");
-            process.exit(1);
+            exitAfterFlushingLogs(logger, 1);
           },
         );
     });

@@ -1,0 +1,16 @@
+import { Session } from "node:inspector/promises";
+import { writeFileSync } from "node:fs";
+import { loadConfig } from "./src/config.ts";
+import { startServer } from "./src/server.ts";
+const server = await startServer(loadConfig(process.env));
+const session = new Session();
+session.connect();
+await session.post("Profiler.enable");
+await session.post("Profiler.setSamplingInterval", { interval: 1000 });
+await new Promise((r) => setTimeout(r, 3000));
+await session.post("Profiler.start");
+await new Promise((r) => setTimeout(r, 8000));
+const { profile } = await session.post("Profiler.stop");
+writeFileSync(process.env.PROFILE_OUT ?? "/tmp/prof/service.cpuprofile", JSON.stringify(profile));
+await server.shutdown("done");
+process.exit(0);
