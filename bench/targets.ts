@@ -75,7 +75,8 @@ export async function startService(options: {
       NODE_ENV: "production",
       PORT: String(port),
       HOST: "127.0.0.1",
-      LOG_LEVEL: "warn",
+      // The production default: the per-request and per-model-call log lines are part of the hot path.
+      LOG_LEVEL: "info",
       LLM_MODEL: options.model,
       OPENAI_BASE_URL: `${options.upstreamOrigin}/v1`,
       OPENAI_API_KEY: "bench",
