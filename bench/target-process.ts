@@ -1,5 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { closeSync, fstatSync, mkdtempSync, openSync, readSync } from "node:fs";
 import net from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { type Command, pinnedCommand } from "./pinned-command.ts";
 
 /** A process a run sends load to: the fake upstream, the service, bare Fastify or a peer gateway. */
@@ -31,6 +34,23 @@ export type StartTargetOptions = {
   headers?: Record<string, string>;
 };
 
+/** The last `bytes` of a file, or nothing when it cannot be read. */
+function readTail(filePath: string, bytes: number): string {
+  let descriptor: number | undefined;
+  try {
+    descriptor = openSync(filePath, "r");
+    const size = fstatSync(descriptor).size;
+    const length = Math.min(size, bytes);
+    const buffer = Buffer.alloc(length);
+    readSync(descriptor, buffer, 0, length, size - length);
+    return buffer.toString("utf8");
+  } catch {
+    return "";
+  } finally {
+    if (descriptor !== undefined) closeSync(descriptor);
+  }
+}
+
 /** A port nobody listens on right now, from the kernel. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -49,17 +69,17 @@ const sleep = (milliseconds: number): Promise<void> =>
 /** Starts a target pinned to a core and resolves once it answers HTTP on its port. */
 export async function startTarget(options: StartTargetOptions): Promise<TargetProcess> {
   const command: Command = pinnedCommand(options.core, options.file, options.args);
+  // The target's output goes to a file, as a production log would, so the load core does not pay
+  // for reading thousands of log lines a second; the tail is read back when something goes wrong.
+  const logPath = path.join(mkdtempSync(path.join(tmpdir(), "bench-target-")), `${options.name}.log`);
+  const logFile = openSync(logPath, "w");
   const child: ChildProcess = spawn(command.file, command.args, {
     env: options.environment ?? process.env,
     cwd: options.cwd,
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: ["ignore", logFile, logFile],
   });
-  let output = "";
-  const keep = (part: Buffer): void => {
-    output = (output + part.toString("utf8")).slice(-4000);
-  };
-  child.stdout?.on("data", keep);
-  child.stderr?.on("data", keep);
+  closeSync(logFile);
+  const output = (): string => readTail(logPath, 4000);
   let exited = false;
   let exitStatus: string | undefined;
   child.on("exit", (code, signal) => {
@@ -69,10 +89,10 @@ export async function startTarget(options: StartTargetOptions): Promise<TargetPr
   const origin = `http://127.0.0.1:${options.port}`;
   const deadline = performance.now() + 30_000;
   for (;;) {
-    if (exited) throw new Error(`${options.name} exited while starting:\n${output}`);
+    if (exited) throw new Error(`${options.name} exited while starting:\n${output()}`);
     if (performance.now() > deadline) {
       child.kill("SIGKILL");
-      throw new Error(`${options.name} did not answer on ${origin} within 30 s:\n${output}`);
+      throw new Error(`${options.name} did not answer on ${origin} within 30 s:\n${output()}`);
     }
     try {
       await fetch(`${origin}${options.readyPath ?? "/"}`, { signal: AbortSignal.timeout(1000) });
@@ -89,7 +109,7 @@ export async function startTarget(options: StartTargetOptions): Promise<TargetPr
     core: options.core,
     origin,
     headers: options.headers ?? {},
-    output: () => output,
+    output,
     exitStatus: () => exitStatus,
     stop: async () => {
       if (exited) return;
