@@ -1,7 +1,7 @@
 // A Redis of our own (append-only, fsync on every write) is stopped and started again while a
 // real worker process runs 200 jobs: BullMQ must lose none and write no result twice.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { once } from "node:events";
 import { mkdtempSync } from "node:fs";
@@ -24,6 +24,11 @@ async function freePort(): Promise<number> {
 }
 
 function startRedis(port: number, folder: string): ChildProcess {
+  // This test restarts a Redis of its own, never the shared one, so it needs the server binary.
+  const found = spawnSync("redis-server", ["--version"], { stdio: "ignore" });
+  if (found.error) {
+    throw new Error("this test needs the redis-server binary on PATH (Debian: apt-get install redis-server)");
+  }
   return spawn(
     "redis-server",
     [
