@@ -16,6 +16,7 @@ import type { JobQueue } from "./jobs/job-queue.ts";
 import { createKnowledgeStore } from "./knowledge/create-knowledge-store.ts";
 import type { KnowledgeStore } from "./knowledge/knowledge-store.ts";
 import { Lifecycle } from "./lifecycle.ts";
+import { createChatCompletionsUpstreams } from "./llm/chat-completions-upstreams.ts";
 import { createProviders } from "./llm/create-providers.ts";
 import type { LlmCallObserver } from "./llm/llm-call-observer.ts";
 import { createModelRegistry, type ModelRegistry } from "./llm/model-registry.ts";
@@ -94,9 +95,17 @@ export async function buildApp(options: AppOptions): Promise<App> {
 
   app.decorate("config", config);
   app.decorate("lifecycle", lifecycle);
-  const modelRegistry =
-    options.modelRegistry ??
-    createModelRegistry({ defaultModel: config.llmModel, providers: createProviders({ config }) });
+  let modelRegistry = options.modelRegistry;
+  if (modelRegistry === undefined) {
+    // Chat Completions providers are also reachable without the AI SDK, for the /v1 relay.
+    const upstreams = createChatCompletionsUpstreams(config);
+    app.addHook("onClose", () => upstreams.close());
+    modelRegistry = createModelRegistry({
+      defaultModel: config.llmModel,
+      providers: createProviders({ config }),
+      chatCompletionsUpstreams: upstreams.byProvider,
+    });
+  }
   const streamSlots = new StreamSlots(config.maxConcurrentStreams);
   app.decorate("modelRegistry", modelRegistry);
   app.decorate("streamSlots", streamSlots);

@@ -1,6 +1,7 @@
 import type { LanguageModelV4 } from "@ai-sdk/provider";
 import { ConfigError } from "../config.ts";
 import { ServiceError } from "../http/service-error.ts";
+import type { ChatCompletionsUpstream } from "./chat-completions-upstreams.ts";
 import { type ModelFactory, type ProviderName, ProviderNames } from "./create-providers.ts";
 
 export type ResolvedModel = Readonly<{
@@ -10,6 +11,8 @@ export type ResolvedModel = Readonly<{
   /** The model as the provider knows it, without the prefix. */
   modelId: string;
   languageModel: LanguageModelV4;
+  /** Set when the provider speaks Chat Completions, so `/v1/chat/completions` can relay to it. */
+  chatCompletions: ChatCompletionsUpstream | undefined;
 }>;
 
 export type ModelRegistry = {
@@ -24,6 +27,8 @@ export type ModelRegistryOptions = {
   /** `LLM_MODEL`. */
   defaultModel: string;
   providers: Record<ProviderName, ModelFactory>;
+  /** The providers `/v1/chat/completions` relays to; without them it always goes through the AI SDK. */
+  chatCompletionsUpstreams?: Partial<Record<ProviderName, ChatCompletionsUpstream>>;
 };
 
 /** Clients choose model names, so the cache of built models is bounded. */
@@ -38,7 +43,13 @@ export function createModelRegistry(options: ModelRegistryOptions): ModelRegistr
     let model = cache.get(name);
     if (model === undefined) {
       if (cache.size >= CACHE_LIMIT) cache.clear();
-      model = Object.freeze({ name, provider, modelId, languageModel: options.providers[provider](modelId) });
+      model = Object.freeze({
+        name,
+        provider,
+        modelId,
+        languageModel: options.providers[provider](modelId),
+        chatCompletions: options.chatCompletionsUpstreams?.[provider],
+      });
       cache.set(name, model);
     }
     return model;

@@ -3,14 +3,11 @@ import { ServiceError } from "../http/service-error.ts";
 import {
   type CompletionRequest,
   type CompletionResult,
-  timeoutError,
   toCallOptions,
   toFinishReason,
   toTokenUsage,
 } from "./completion-request.ts";
-import { mapUpstreamError } from "./map-upstream-error.ts";
-import { planRetry, waitBeforeRetry } from "./plan-retry.ts";
-import { UpstreamDeadline } from "./upstream-deadline.ts";
+import { retryUpstreamCall } from "./retry-upstream-call.ts";
 
 /**
  * Hands each text delta to `onTextDelta` as it arrives. When that returns a promise (the client's
@@ -25,72 +22,65 @@ export async function streamCompletion(
   onTextDelta: (delta: string) => void | Promise<void>,
 ): Promise<CompletionResult> {
   let deltaSent = false;
-  for (let attempt = 0; ; attempt += 1) {
-    const deadline = new UpstreamDeadline({
-      parent: request.signal,
-      firstByteMs: request.limits.timeoutMs,
-      idleMs: request.limits.idleTimeoutMs,
-    });
-    let reader: ReadableStreamDefaultReader<LanguageModelV4StreamPart> | undefined;
-    let readerDone = false;
-    try {
-      const { stream } = await request.model.languageModel.doStream(toCallOptions(request, deadline.signal));
-      reader = stream.getReader();
-      let responseModel: string | undefined;
-      for (;;) {
-        const { done, value: part } = await reader.read();
-        if (done) {
-          readerDone = true;
-          break;
-        }
-        switch (part.type) {
-          case "text-delta": {
-            deadline.activity();
-            if (part.delta.length === 0) break;
-            deltaSent = true;
-            const pending = onTextDelta(part.delta);
-            if (pending !== undefined) {
-              deadline.suspend();
-              await pending;
-              deadline.activity();
-            }
+  return retryUpstreamCall(
+    request,
+    async (deadline) => {
+      let reader: ReadableStreamDefaultReader<LanguageModelV4StreamPart> | undefined;
+      let readerDone = false;
+      try {
+        const { stream } = await request.model.languageModel.doStream(
+          toCallOptions(request, deadline.signal),
+        );
+        reader = stream.getReader();
+        let responseModel: string | undefined;
+        for (;;) {
+          const { done, value: part } = await reader.read();
+          if (done) {
+            readerDone = true;
             break;
           }
-          case "finish":
-            readerDone = true;
-            return {
-              finishReason: toFinishReason(part.finishReason),
-              usage: toTokenUsage(part.usage),
-              responseModel,
-            };
-          case "error":
-            throw part.error;
-          case "response-metadata":
-            deadline.activity();
-            responseModel = part.modelId ?? responseModel;
-            break;
-          case "stream-start":
-            // Sent by the provider itself before anything arrives: not a sign of life upstream.
-            break;
-          default:
-            deadline.activity();
+          switch (part.type) {
+            case "text-delta": {
+              deadline.activity();
+              if (part.delta.length === 0) break;
+              deltaSent = true;
+              const pending = onTextDelta(part.delta);
+              if (pending !== undefined) {
+                deadline.suspend();
+                await pending;
+                deadline.activity();
+              }
+              break;
+            }
+            case "finish":
+              readerDone = true;
+              return {
+                finishReason: toFinishReason(part.finishReason),
+                usage: toTokenUsage(part.usage),
+                responseModel,
+              };
+            case "error":
+              throw part.error;
+            case "response-metadata":
+              deadline.activity();
+              responseModel = part.modelId ?? responseModel;
+              break;
+            case "stream-start":
+              // Sent by the provider itself before anything arrives: not a sign of life upstream.
+              break;
+            default:
+              deadline.activity();
+          }
         }
+        throw new ServiceError({
+          code: "UPSTREAM_ERROR",
+          message: "The model provider's stream ended before the reply was complete.",
+        });
+      } finally {
+        // Releases the upstream connection when we stop early (an error part, a finish before the end).
+        if (reader !== undefined && !readerDone) reader.cancel().catch(() => {});
       }
-      throw new ServiceError({
-        code: "UPSTREAM_ERROR",
-        message: "The model provider's stream ended before the reply was complete.",
-      });
-    } catch (error) {
-      if (request.signal.aborted) throw request.signal.reason;
-      if (deadline.timeout) throw timeoutError(deadline.timeout);
-      const plan = deltaSent ? undefined : planRetry(error, attempt, request.limits);
-      if (plan === undefined) throw mapUpstreamError(error);
-      request.handle.retry(plan.reason);
-      await waitBeforeRetry(plan.delayMs, request.signal);
-    } finally {
-      deadline.dispose();
-      // Releases the upstream connection when we stop early (an error part, a finish before the end).
-      if (reader !== undefined && !readerDone) reader.cancel().catch(() => {});
-    }
-  }
+    },
+    () => !deltaSent,
+  );
 }

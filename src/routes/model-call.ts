@@ -6,9 +6,9 @@ import { ServiceError } from "../http/service-error.ts";
 import type { StreamSlots } from "../http/stream-slots.ts";
 import { toServiceError } from "../http/to-service-error.ts";
 import { type ChatInput, checkChatLimits } from "../llm/chat-input.ts";
-import type { CompletionRequest, CompletionResult } from "../llm/completion-request.ts";
+import type { CompletionRequest, CompletionResult, UpstreamLimits } from "../llm/completion-request.ts";
 import { generateCompletion } from "../llm/generate-completion.ts";
-import type { LlmCallHandle, LlmCallKind, LlmCallObserver } from "../llm/llm-call-observer.ts";
+import type { LlmCallEnd, LlmCallHandle, LlmCallKind, LlmCallObserver } from "../llm/llm-call-observer.ts";
 import type { ModelRegistry, ResolvedModel } from "../llm/model-registry.ts";
 import { streamCompletion } from "../llm/stream-completion.ts";
 
@@ -26,6 +26,8 @@ export type ModelCallOptions = {
   reply: FastifyReply;
   kind: LlmCallKind;
   input: ChatInput;
+  /** The model, when the route already ran `prepareModelCall` to choose a path. */
+  model?: ResolvedModel;
 };
 
 /** How one endpoint frames a streamed reply. */
@@ -45,21 +47,39 @@ export type StreamProtocol = {
 export async function generateModelCall(
   options: ModelCallOptions,
 ): Promise<{ model: ResolvedModel; result: CompletionResult & { text: string } } | undefined> {
-  const model = prepare(options);
+  const model = options.model ?? prepareModelCall(options);
+  return runModelCall(options, model, async (signal, handle) => {
+    const result = await generateCompletion(completionRequest(options, model, signal, handle));
+    return {
+      value: { model, result },
+      end: {
+        outcome: "success",
+        responseModel: result.responseModel,
+        finishReason: result.finishReason,
+        inputTokens: result.usage.inputTokens,
+        outputTokens: result.usage.outputTokens,
+        output: result.text,
+      },
+    };
+  });
+}
+
+/**
+ * Runs the upstream part of a non-streaming call with the client-disconnect signal and the
+ * observer's handle, and ends the observation exactly once. Answers undefined when the client left.
+ */
+export async function runModelCall<T>(
+  options: ModelCallOptions,
+  model: ResolvedModel,
+  call: (signal: AbortSignal, handle: LlmCallHandle) => Promise<{ value: T; end: LlmCallEnd }>,
+): Promise<T | undefined> {
   const signal = watchClientDisconnect(options.reply.raw);
   const handle = startCall(options, model, false);
   try {
-    const result = await generateCompletion(completionRequest(options, model, signal, handle));
+    const { value, end } = await call(signal, handle);
     handle.chunk();
-    handle.end({
-      outcome: "success",
-      responseModel: result.responseModel,
-      finishReason: result.finishReason,
-      inputTokens: result.usage.inputTokens,
-      outputTokens: result.usage.outputTokens,
-      output: result.text,
-    });
-    return { model, result };
+    handle.end(end);
+    return value;
   } catch (error) {
     if (signal.aborted) {
       handle.end({ outcome: "client_disconnected", output: "" });
@@ -79,8 +99,43 @@ export async function generateModelCall(
 export async function streamModelCall(
   options: ModelCallOptions & { protocol: StreamProtocol },
 ): Promise<void> {
-  const { dependencies, request, reply, protocol } = options;
-  const model = prepare(options);
+  const { protocol } = options;
+  const model = options.model ?? prepareModelCall(options);
+  await runStreamCall(options, model, protocol.fail, async (signal, handle, progress) => {
+    protocol.open();
+    const result = await streamCompletion(completionRequest(options, model, signal, handle), (delta) => {
+      progress.output += delta;
+      handle.chunk();
+      return protocol.text(delta);
+    });
+    protocol.finish(result);
+    return {
+      outcome: "success",
+      responseModel: result.responseModel,
+      finishReason: result.finishReason,
+      inputTokens: result.usage.inputTokens,
+      outputTokens: result.usage.outputTokens,
+      output: progress.output,
+    };
+  });
+}
+
+/** What a stream has produced so far, so a failure still reports the partial output. */
+export type StreamProgress = { output: string };
+
+/**
+ * Runs the upstream part of a streaming call inside a stream slot, with the client-disconnect
+ * signal and the observer's handle. On failure `fail` answers the client (an HTTP error before the
+ * first byte, an error frame after); the observation ends exactly once and the slot is freed on
+ * every path.
+ */
+export async function runStreamCall(
+  options: ModelCallOptions,
+  model: ResolvedModel,
+  fail: (error: ServiceError) => void,
+  call: (signal: AbortSignal, handle: LlmCallHandle, progress: StreamProgress) => Promise<LlmCallEnd>,
+): Promise<void> {
+  const { dependencies, request, reply } = options;
   const release = dependencies.streamSlots.tryAcquire();
   if (release === undefined) {
     throw new ServiceError({
@@ -91,26 +146,12 @@ export async function streamModelCall(
   }
   const signal = watchClientDisconnect(reply.raw);
   const handle = startCall(options, model, true);
-  let output = "";
+  const progress: StreamProgress = { output: "" };
   try {
-    protocol.open();
-    const result = await streamCompletion(completionRequest(options, model, signal, handle), (delta) => {
-      output += delta;
-      handle.chunk();
-      return protocol.text(delta);
-    });
-    protocol.finish(result);
-    handle.end({
-      outcome: "success",
-      responseModel: result.responseModel,
-      finishReason: result.finishReason,
-      inputTokens: result.usage.inputTokens,
-      outputTokens: result.usage.outputTokens,
-      output,
-    });
+    handle.end(await call(signal, handle, progress));
   } catch (error) {
     if (signal.aborted) {
-      handle.end({ outcome: "client_disconnected", output });
+      handle.end({ outcome: "client_disconnected", output: progress.output });
       // Nothing can be sent any more; keep Fastify from trying.
       if (!reply.sent) reply.hijack();
       return;
@@ -121,14 +162,15 @@ export async function streamModelCall(
       { err: serviceError.cause ?? serviceError, code: serviceError.code },
       "model call failed",
     );
-    protocol.fail(serviceError);
-    handle.end({ outcome: "error", errorType: serviceError.code, output });
+    fail(serviceError);
+    handle.end({ outcome: "error", errorType: serviceError.code, output: progress.output });
   } finally {
     release();
   }
 }
 
-function prepare(options: ModelCallOptions): ResolvedModel {
+/** `MAX_MESSAGES` and friends, then the model: before a slot is taken or anything is sent. */
+export function prepareModelCall(options: ModelCallOptions): ResolvedModel {
   checkChatLimits(options.input, options.dependencies.config);
   return options.dependencies.modelRegistry.resolve(options.input.model);
 }
@@ -154,17 +196,20 @@ function completionRequest(
   signal: AbortSignal,
   handle: LlmCallHandle,
 ): CompletionRequest {
-  const { config } = options.dependencies;
   return {
     model,
     messages: options.input.messages,
     parameters: options.input.parameters,
     signal,
     handle,
-    limits: {
-      timeoutMs: config.llmTimeoutMs,
-      idleTimeoutMs: config.llmIdleTimeoutMs,
-      maxRetries: config.llmMaxRetries,
-    },
+    limits: upstreamLimits(options.dependencies.config),
+  };
+}
+
+export function upstreamLimits(config: Config): UpstreamLimits {
+  return {
+    timeoutMs: config.llmTimeoutMs,
+    idleTimeoutMs: config.llmIdleTimeoutMs,
+    maxRetries: config.llmMaxRetries,
   };
 }

@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import { errorBody } from "../http/error-body.ts";
 import { sendError } from "../http/error-handler.ts";
 import { createResponseStream } from "../http/response-stream.ts";
+import type { ServiceError } from "../http/service-error.ts";
 import { createSseWriter, SSE_HEADERS, type SseWriter } from "../http/sse-writer.ts";
 import type { FinishReason, TokenUsage } from "../llm/completion-request.ts";
 import type { ChatDependencies, StreamProtocol } from "./model-call.ts";
@@ -62,9 +63,14 @@ export function openAIChunkStream(
         sendError(request, reply, error);
         return;
       }
-      writer.end(`data: ${JSON.stringify(errorBody(request, error))}\n\ndata: [DONE]\n\n`);
+      writer.end(openAIErrorFrames(request, error));
     },
   };
+}
+
+/** How a `/v1` stream ends after a failure: a `data:` frame with OpenAI's `error` object, then `[DONE]`. */
+export function openAIErrorFrames(request: FastifyRequest, error: ServiceError): string {
+  return `data: ${JSON.stringify(errorBody(request, error))}\n\ndata: [DONE]\n\n`;
 }
 
 export function openAIFinishReason(reason: FinishReason): string {

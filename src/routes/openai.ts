@@ -2,8 +2,9 @@ import { type FastifyPluginAsyncTypebox, type Static, Type } from "@fastify/type
 import { ServiceError } from "../http/service-error.ts";
 import type { ChatInput } from "../llm/chat-input.ts";
 import type { LlmCallMessage } from "../llm/llm-call-observer.ts";
-import { type ChatDependencies, generateModelCall, streamModelCall } from "./model-call.ts";
+import { type ChatDependencies, generateModelCall, prepareModelCall, streamModelCall } from "./model-call.ts";
 import { openAIChunkStream, openAIFinishReason, openAIUsage } from "./openai-chunk-stream.ts";
+import { relayModelCall, relayStreamModelCall } from "./openai-relay.ts";
 
 const ContentPart = Type.Object({ type: Type.String(), text: Type.Optional(Type.String()) });
 
@@ -86,34 +87,42 @@ export const openAIRoutes: FastifyPluginAsyncTypebox<ChatDependencies> = async (
     },
     async (request, reply) => {
       const body = request.body;
-      const input = toChatInput(body);
-      const id = `chatcmpl-${request.id}`;
-      const created = Math.floor(Date.now() / 1000);
-      if (body.stream === true) {
-        // Resolved here too so the chunks name the model before the first one is sent.
-        const model = body.model ?? dependencies.modelRegistry.defaultModel.name;
-        await streamModelCall({
-          dependencies,
-          request,
-          reply,
-          kind: "openai_chat_completions",
-          input,
-          protocol: openAIChunkStream(request, reply, dependencies, {
-            id,
-            created,
-            model,
-            includeUsage: body.stream_options?.include_usage === true,
-          }),
-        });
-        return reply;
-      }
-      const called = await generateModelCall({
+      const call = {
         dependencies,
         request,
         reply,
-        kind: "openai_chat_completions",
-        input,
-      });
+        kind: "openai_chat_completions" as const,
+        input: toChatInput(body),
+      };
+      const resolved = prepareModelCall(call);
+      const includeUsage = body.stream_options?.include_usage === true;
+      if (resolved.chatCompletions !== undefined) {
+        // The provider speaks this very API: relay its answer instead of rebuilding it.
+        const relay = { ...call, model: resolved, upstream: resolved.chatCompletions };
+        if (body.stream === true) {
+          await relayStreamModelCall({ ...relay, includeUsage });
+          return reply;
+        }
+        const relayed = await relayModelCall(relay);
+        if (relayed === undefined) return reply;
+        // Fastify sends a string as it is: only objects go through the response schema's serialiser.
+        return reply
+          .type("application/json; charset=utf-8")
+          .send(relayed as unknown as Static<typeof Completion>);
+      }
+      const id = `chatcmpl-${request.id}`;
+      const created = Math.floor(Date.now() / 1000);
+      if (body.stream === true) {
+        // Named here so the chunks name the model before the first one is sent.
+        const model = body.model ?? dependencies.modelRegistry.defaultModel.name;
+        await streamModelCall({
+          ...call,
+          model: resolved,
+          protocol: openAIChunkStream(request, reply, dependencies, { id, created, model, includeUsage }),
+        });
+        return reply;
+      }
+      const called = await generateModelCall({ ...call, model: resolved });
       if (called === undefined) return reply;
       const { model, result } = called;
       return {

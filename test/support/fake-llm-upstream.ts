@@ -20,6 +20,8 @@ export type UpstreamScript = {
   headers?: Record<string, string>;
   /** Put in error bodies, so tests can check it never reaches clients. */
   errorMessage?: string;
+  /** Send no usage frame even when `stream_options.include_usage` asks for one, as some servers do. */
+  ignoreIncludeUsage?: boolean;
 };
 
 export type RecordedRequest = {
@@ -152,7 +154,7 @@ async function answer(
     await write(response, format.delta(model, deltas[index]));
     record.deltasWritten += 1;
   }
-  response.end(format.end(model, usage));
+  response.end(format.end(model, usage, script.ignoreIncludeUsage !== true));
 }
 
 /** Honours backpressure like a real server, so a caller that stops reading stops the fake too. */
@@ -189,22 +191,24 @@ const openAIFormat = {
   }),
   start: (model: string) => sse(openAIChunk(model, { role: "assistant", content: "" }, null)),
   delta: (model: string, text: string) => sse(openAIChunk(model, { content: text }, null)),
-  end: (model: string, usage: Usage) =>
-    sse(openAIChunk(model, {}, "stop")) +
-    sse({
-      id: "chatcmpl-fake",
-      object: "chat.completion.chunk",
-      created: 1_700_000_000,
-      model,
-      choices: [],
-      usage: {
-        prompt_tokens: usage.input,
-        completion_tokens: usage.output,
-        total_tokens: usage.input + usage.output,
-      },
-    }) +
-    "data: [DONE]\n\n",
+  end: (model: string, usage: Usage, withUsage: boolean) =>
+    `${sse(openAIChunk(model, {}, "stop"))}${withUsage ? usageFrame(model, usage) : ""}data: [DONE]\n\n`,
 };
+
+function usageFrame(model: string, usage: Usage): string {
+  return sse({
+    id: "chatcmpl-fake",
+    object: "chat.completion.chunk",
+    created: 1_700_000_000,
+    model,
+    choices: [],
+    usage: {
+      prompt_tokens: usage.input,
+      completion_tokens: usage.output,
+      total_tokens: usage.input + usage.output,
+    },
+  });
+}
 
 function openAIChunk(model: string, delta: object, finishReason: string | null) {
   return {

@@ -1,0 +1,51 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { ChatCompletionFrames, UpstreamStreamError } from "../../src/llm/chat-completion-frames.ts";
+
+const chunk = (content: string) =>
+  `data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":${JSON.stringify(content)}},"finish_reason":null}]}\n\n`;
+const finish = 'data: {"id":"c","choices":[{"index":0,"delta":{},"finish_reason":"length"}]}\n\n';
+const usage =
+  'data: {"id":"c","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}\n\n';
+
+test("frames split anywhere, CRLF line ends and comments: the same frames and text come out", () => {
+  const upstream = `: keep-alive\n\n${chunk("héllo")}${chunk(" wörld")}${finish}${usage}data: [DONE]\n\n`;
+  const expected = `${chunk("héllo")}${chunk(" wörld")}${finish}`;
+  for (const lineEnd of ["\n", "\r\n"]) {
+    const text = upstream.replaceAll("\n", lineEnd);
+    for (let cut = 1; cut < text.length; cut += 7) {
+      const frames = new ChatCompletionFrames({ includeUsage: false });
+      const deltas: string[] = [];
+      const relayed =
+        frames.push(text.slice(0, cut), (delta) => deltas.push(delta)) +
+        frames.push(text.slice(cut), (delta) => deltas.push(delta));
+      assert.equal(relayed, expected, `cut at ${cut}`);
+      assert.deepEqual(deltas, ["héllo", " wörld"]);
+      assert.equal(frames.finishReason, "length");
+      assert.deepEqual(frames.usage, { inputTokens: 3, outputTokens: 2, totalTokens: 5 });
+      assert.equal(frames.done, true);
+    }
+  }
+});
+
+test("usage on a content frame is removed from it, not the frame dropped, when not asked for", () => {
+  const frames = new ChatCompletionFrames({ includeUsage: false });
+  const relayed = frames.push(
+    'data: {"choices":[{"index":0,"delta":{"content":"a"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1}}\n\n',
+    () => {},
+  );
+  assert.equal(relayed, 'data: {"choices":[{"index":0,"delta":{"content":"a"},"finish_reason":"stop"}]}\n\n');
+  assert.equal(frames.usage?.totalTokens, 2);
+});
+
+test("an error object or a payload that is not JSON is thrown, not relayed", () => {
+  const frames = new ChatCompletionFrames({ includeUsage: true });
+  assert.throws(
+    () => frames.push('data: {"error":{"message":"overloaded"}}\n\n', () => {}),
+    UpstreamStreamError,
+  );
+  assert.throws(
+    () => new ChatCompletionFrames({ includeUsage: true }).push("data: {nope\n\n", () => {}),
+    SyntaxError,
+  );
+});
