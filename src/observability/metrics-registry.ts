@@ -1,5 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import { AllocationFreeHistogram } from "./allocation-free-histogram.ts";
+import { AllocationFreeCounter, type CounterSeries } from "./allocation-free-counter.ts";
+import { AllocationFreeHistogram, type HistogramSeries } from "./allocation-free-histogram.ts";
 
 /** Bucket boundaries advised by the OpenTelemetry GenAI semantic conventions. */
 export const GenAiBuckets = {
@@ -35,18 +36,17 @@ const GEN_AI_LABELS = ["gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_
 export class MetricsRegistry {
   readonly registry = new Registry();
 
-  readonly httpRequests = new Counter({
+  // Counted on every request, so allocation-free (see allocation-free-counter.ts).
+  readonly httpRequests = new AllocationFreeCounter({
     name: "http_requests_total",
     help: "HTTP requests answered, by method, route template and status.",
-    labelNames: ["method", "path", "status"] as const,
-    registers: [this.registry],
+    registry: this.registry,
   });
-  readonly httpRequestDuration = new Histogram({
+  readonly httpRequestDuration = new AllocationFreeHistogram({
     name: "http_request_duration_seconds",
     help: "Time from receiving an HTTP request to the end of its response, by route template.",
-    labelNames: ["method", "path"] as const,
     buckets: HTTP_DURATION_BUCKETS,
-    registers: [this.registry],
+    registry: this.registry,
   });
 
   readonly tokenUsage = new Histogram({
@@ -129,13 +129,9 @@ export class MetricsRegistry {
   });
   readonly jobQueueDepth: Gauge<"state">;
   #jobQueueDepthSource: JobQueueDepthSource | undefined;
-  /**
-   * Label children bound once per label set: prom-client hashes the labels object on every
-   * `inc`/`observe`, which showed up in the per-request profile. The keys are bounded because
-   * every label value is (route templates, status codes, HTTP methods).
-   */
-  readonly #requestCounters = new Map<string, { inc(): void }>();
-  readonly #requestDurations = new Map<string, { observe(value: number): void }>();
+  /** Series looked up once per label set; bounded, as every label value is (route templates, statuses, methods). */
+  readonly #requestCounters = new Map<string, CounterSeries>();
+  readonly #requestDurations = new Map<string, HistogramSeries>();
 
   constructor() {
     const metrics = this;
@@ -170,12 +166,12 @@ export class MetricsRegistry {
     const countKey = `${durationKey} ${status}`;
     let counter = this.#requestCounters.get(countKey);
     if (counter === undefined) {
-      counter = this.httpRequests.labels(method, path, status);
+      counter = this.httpRequests.series({ method, path, status });
       this.#requestCounters.set(countKey, counter);
     }
     let duration = this.#requestDurations.get(durationKey);
     if (duration === undefined) {
-      duration = this.httpRequestDuration.labels(method, path);
+      duration = this.httpRequestDuration.series({ method, path });
       this.#requestDurations.set(durationKey, duration);
     }
     counter.inc();
