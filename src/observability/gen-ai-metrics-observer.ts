@@ -1,5 +1,4 @@
 import { performance } from "node:perf_hooks";
-import type { Histogram } from "prom-client";
 import { ErrorCodes } from "../http/error-codes.ts";
 import type { LlmCallEnd, LlmCallHandle, LlmCallObserver, LlmCallStart } from "../llm/llm-call-observer.ts";
 import type { HistogramSeries } from "./allocation-free-histogram.ts";
@@ -32,10 +31,10 @@ type GenAiLabels = {
 /** The series of one (provider, model) pair, made once and reused by every call. */
 type BoundSeries = {
   labels: GenAiLabels;
-  inputTokens: Histogram.Internal<string>;
-  outputTokens: Histogram.Internal<string>;
-  duration: Histogram.Internal<string>;
-  timeToFirstChunk: Histogram.Internal<string>;
+  inputTokens: HistogramSeries;
+  outputTokens: HistogramSeries;
+  duration: HistogramSeries;
+  timeToFirstChunk: HistogramSeries;
   timePerOutputChunk: HistogramSeries;
 };
 
@@ -60,10 +59,10 @@ export function createGenAiMetricsObserver(options: GenAiMetricsObserverOptions)
       };
       series = {
         labels,
-        inputTokens: metrics.tokenUsage.labels({ ...labels, gen_ai_token_type: "input" }),
-        outputTokens: metrics.tokenUsage.labels({ ...labels, gen_ai_token_type: "output" }),
-        duration: metrics.operationDuration.labels(labels),
-        timeToFirstChunk: metrics.timeToFirstChunk.labels(labels),
+        inputTokens: metrics.tokenUsage.series({ ...labels, gen_ai_token_type: "input" }),
+        outputTokens: metrics.tokenUsage.series({ ...labels, gen_ai_token_type: "output" }),
+        duration: metrics.operationDuration.series(labels),
+        timeToFirstChunk: metrics.timeToFirstChunk.series(labels),
         timePerOutputChunk: metrics.timePerOutputChunk.series(labels),
       };
       seriesByKey.set(key, series);
@@ -136,7 +135,7 @@ class GenAiCallHandle implements LlmCallHandle {
     } else {
       const errorType =
         result.outcome === "client_disconnected" ? "client_disconnected" : boundedErrorType(result.errorType);
-      this.#metrics.operationDuration.observe({ ...series.labels, error_type: errorType }, seconds);
+      this.#metrics.operationDuration.series({ ...series.labels, error_type: errorType }).observe(seconds);
       if (result.outcome === "error") {
         this.#metrics.upstreamErrors.inc({
           gen_ai_provider_name: series.labels.gen_ai_provider_name,

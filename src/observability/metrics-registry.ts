@@ -27,8 +27,6 @@ const LINT_FAILING_DEFAULT_METRICS = [
   "nodejs_active_resources_total",
 ];
 
-const GEN_AI_LABELS = ["gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model"] as const;
-
 /**
  * Every metric the service exports, in one prom-client Registry owned by one app instance (not the
  * global registry, so several apps in one process, as in tests, never collide).
@@ -49,26 +47,24 @@ export class MetricsRegistry {
     registry: this.registry,
   });
 
-  readonly tokenUsage = new Histogram({
+  // Observed on every model call, so allocation-free like the HTTP metrics.
+  readonly tokenUsage = new AllocationFreeHistogram({
     name: "gen_ai_client_token_usage",
     help: "Number of input and output tokens used per model call (OpenTelemetry gen_ai.client.token.usage).",
-    labelNames: [...GEN_AI_LABELS, "gen_ai_token_type"] as const,
-    buckets: [...GenAiBuckets.tokenUsage],
-    registers: [this.registry],
+    buckets: GenAiBuckets.tokenUsage,
+    registry: this.registry,
   });
-  readonly operationDuration = new Histogram({
+  readonly operationDuration = new AllocationFreeHistogram({
     name: "gen_ai_client_operation_duration_seconds",
     help: "Duration of a model call, retries included (OpenTelemetry gen_ai.client.operation.duration).",
-    labelNames: [...GEN_AI_LABELS, "error_type"] as const,
-    buckets: [...GenAiBuckets.operationDuration],
-    registers: [this.registry],
+    buckets: GenAiBuckets.operationDuration,
+    registry: this.registry,
   });
-  readonly timeToFirstChunk = new Histogram({
+  readonly timeToFirstChunk = new AllocationFreeHistogram({
     name: "gen_ai_client_operation_time_to_first_chunk_seconds",
     help: "Time from issuing a streaming model call to its first chunk (OpenTelemetry gen_ai.client.operation.time_to_first_chunk).",
-    labelNames: GEN_AI_LABELS,
-    buckets: [...GenAiBuckets.operationDuration],
-    registers: [this.registry],
+    buckets: GenAiBuckets.operationDuration,
+    registry: this.registry,
   });
   readonly timePerOutputChunk = new AllocationFreeHistogram({
     name: "gen_ai_client_operation_time_per_output_chunk_seconds",
