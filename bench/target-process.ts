@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import net from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
 import { type Command, pinnedCommand } from "./pinned-command.ts";
 
 /** A process a run sends load to: the fake upstream, the service, bare Fastify or a peer gateway. */
@@ -42,9 +43,6 @@ export function freePort(): Promise<number> {
     });
   });
 }
-
-const sleep = (milliseconds: number): Promise<void> =>
-  new Promise((resolve) => setTimeout(resolve, milliseconds));
 
 /** Starts a target pinned to a core and resolves once it answers HTTP on its port. */
 export async function startTarget(options: StartTargetOptions): Promise<TargetProcess> {

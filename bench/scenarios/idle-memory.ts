@@ -3,13 +3,8 @@
  * first chunk; the target's RSS delta divided by N. Once the clients leave, the fake upstream's
  * open-stream count shows whether the target also let go of its upstream requests.
  */
-import {
-  type BenchContext,
-  completionRequest,
-  completionsPath,
-  interleaved,
-  sleep,
-} from "../bench-context.ts";
+import { setTimeout as sleep } from "node:timers/promises";
+import { type BenchContext, completionRequest, completionsPath, interleaved } from "../bench-context.ts";
 import { buildRow, portkeyName, serviceName } from "../build-row.ts";
 import { readRssBytes } from "../process-stats.ts";
 import type { ScenarioResult } from "../results.ts";

@@ -4,7 +4,8 @@
  * failed or unfinished stream. The baseline runs the same ramp, so a load core that cannot keep up
  * shows as the baseline failing too.
  */
-import { type BenchContext, completionRequest, completionsPath, sleep } from "../bench-context.ts";
+import { setTimeout as sleep } from "node:timers/promises";
+import { type BenchContext, completionRequest, completionsPath } from "../bench-context.ts";
 import { buildRow, portkeyName, serviceName, upstreamName } from "../build-row.ts";
 import type { ScenarioResult } from "../results.ts";
 import { runStreamClient, type StreamClientResult } from "../stream-client.ts";

@@ -3,7 +3,8 @@
  * while the target's RSS is sampled; growth is the least-squares slope after the warm-up.
  * Only the service and the baseline run it: ten minutes is the budget of the whole run.
  */
-import { type BenchContext, completionRequest, completionsPath, sleep } from "../bench-context.ts";
+import { setTimeout as sleep } from "node:timers/promises";
+import { type BenchContext, completionRequest, completionsPath } from "../bench-context.ts";
 import { buildRow, serviceName } from "../build-row.ts";
 import { readRssBytes } from "../process-stats.ts";
 import { type ScenarioResult, skippedScenario } from "../results.ts";
