@@ -6,7 +6,7 @@
 import { type BenchContext, interleaved } from "../bench-context.ts";
 import { bareName, buildRow, serviceName } from "../build-row.ts";
 import { describeCoreUse, withCoreUse } from "../process-stats.ts";
-import { type ScenarioResult, skippedScenario } from "../results.ts";
+import { type ScenarioResult, skippedScenario, unmeasuredRow } from "../results.ts";
 import type { TargetProcess } from "../target-process.ts";
 import { runWrk, wrkMissingMessage } from "../wrk.ts";
 
@@ -20,17 +20,7 @@ export async function echoChat(
   const scenario = "/chat on the echo model, 50 connections";
   if (!context.wrkAvailable) {
     return skippedScenario(scenario, wrkMissingMessage, [
-      {
-        metric: "throughput",
-        unit: "req/s",
-        service: null,
-        baseline: null,
-        baselineName: bareName,
-        ratio: null,
-        target: "≥ 0.5x",
-        met: null,
-        peers: [],
-      },
+      unmeasuredRow({ metric: "throughput", unit: "req/s", baselineName: bareName, target: "≥ 0.5x" }),
     ]);
   }
   const targets: TargetProcess[] = serviceMissing ? [context.bare] : [context.service, context.bare];

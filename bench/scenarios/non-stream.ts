@@ -6,7 +6,7 @@
 import { type BenchContext, completionRequest, completionsPath, interleaved } from "../bench-context.ts";
 import { bareName, buildAddedRow, buildRow, portkeyName, serviceName, upstreamName } from "../build-row.ts";
 import { type CoreUse, describeCoreUse, withCoreUse } from "../process-stats.ts";
-import { type ScenarioResult, skippedScenario } from "../results.ts";
+import { type ScenarioResult, skippedScenario, unmeasuredRow } from "../results.ts";
 import type { TargetProcess } from "../target-process.ts";
 import { usableTargets } from "../usable-targets.ts";
 import { runWrk, type WrkResult, wrkMissingMessage } from "../wrk.ts";
@@ -41,17 +41,9 @@ function limitNote(results: Map<string, Measurement[]>): string | undefined {
 
 export async function nonStreamThroughput(context: BenchContext): Promise<ScenarioResult> {
   const scenario = "non-stream, 50 connections";
-  const template = {
-    unit: "req/s",
-    service: null,
-    baseline: null,
-    baselineName: upstreamName,
-    ratio: null,
-    peers: [],
-  };
   if (!context.wrkAvailable) {
     return skippedScenario(scenario, wrkMissingMessage, [
-      { ...template, metric: "throughput", target: "≥ 0.30x", met: null },
+      unmeasuredRow({ metric: "throughput", unit: "req/s", baselineName: upstreamName, target: "≥ 0.30x" }),
     ]);
   }
   await context.upstream.setShape({ chunks: 20, intervalMs: 10, firstChunkDelayMs: 0 });
@@ -104,18 +96,20 @@ export async function nonStreamThroughput(context: BenchContext): Promise<Scenar
 
 export async function nonStreamAddedLatency(context: BenchContext): Promise<ScenarioResult> {
   const scenario = "non-stream, 1 connection";
-  const template = {
-    unit: "ms",
-    service: null,
-    baseline: null,
-    baselineName: upstreamName,
-    ratio: null,
-    peers: [],
-  };
   if (!context.wrkAvailable) {
     return skippedScenario(scenario, wrkMissingMessage, [
-      { ...template, metric: "added latency p50", target: "≤ 0.3 ms", met: null },
-      { ...template, metric: "added latency p99", target: "≤ 1 ms", met: null },
+      unmeasuredRow({
+        metric: "added latency p50",
+        unit: "ms",
+        baselineName: upstreamName,
+        target: "≤ 0.3 ms",
+      }),
+      unmeasuredRow({
+        metric: "added latency p99",
+        unit: "ms",
+        baselineName: upstreamName,
+        target: "≤ 1 ms",
+      }),
     ]);
   }
   await context.upstream.setShape({ chunks: 20, intervalMs: 10, firstChunkDelayMs: 0 });

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { type BenchContext, completionRequest, completionsPath } from "../bench-context.ts";
 import { buildRow, serviceName } from "../build-row.ts";
 import { readRssBytes } from "../process-stats.ts";
-import { type ScenarioResult, skippedScenario } from "../results.ts";
+import { type ScenarioResult, skippedScenario, unmeasuredRow } from "../results.ts";
 import { slope } from "../statistics.ts";
 import { runStreamClient, type StreamClientResult } from "../stream-client.ts";
 import type { TargetProcess } from "../target-process.ts";
@@ -46,17 +46,12 @@ export async function soak(context: BenchContext): Promise<ScenarioResult> {
   if (serviceMissing) {
     // Ten minutes of an idle service would say nothing about leaks and eat half the run's budget.
     return skippedScenario(scenario, serviceMissing, [
-      {
+      unmeasuredRow({
         metric: "RSS growth after warm-up",
         unit: "MiB/min",
-        service: null,
-        baseline: null,
         baselineName: context.upstream.name,
-        ratio: null,
         target: "≤ 1 MiB/min",
-        met: null,
-        peers: [],
-      },
+      }),
     ]);
   }
   // 50 ms before every answer: 10 JSON connections make at most ~200 req/s and 50 stream
