@@ -5,32 +5,28 @@
  */
 import { type BenchContext, completionRequest, completionsPath, interleaved } from "../bench-context.ts";
 import { bareName, buildAddedRow, buildRow, portkeyName, serviceName, upstreamName } from "../build-row.ts";
-import { type CoreUse, describeCoreUse, withCoreUse } from "../process-stats.ts";
+import { measureWithWrk, type WrkMeasurement } from "../measure-with-wrk.ts";
+import { describeCoreUse } from "../process-stats.ts";
 import { type ScenarioResult, skippedScenario, unmeasuredRow } from "../results.ts";
 import type { TargetProcess } from "../target-process.ts";
 import { usableTargets } from "../usable-targets.ts";
-import { runWrk, type WrkResult, wrkMissingMessage } from "../wrk.ts";
-
-type Measurement = WrkResult & CoreUse;
+import { wrkMissingMessage } from "../wrk.ts";
 
 function measureWith(
   context: BenchContext,
   target: TargetProcess,
   connections: number,
-): Promise<Measurement> {
-  return withCoreUse(target.pid, target.core, () =>
-    runWrk({
-      url: `${target.origin}${completionsPath}`,
-      body: completionRequest(false, context.requestModel),
-      headers: target.headers,
-      connections,
-      durationSeconds: context.options.measureSeconds,
-    }),
-  );
+): Promise<WrkMeasurement> {
+  return measureWithWrk(target, {
+    path: completionsPath,
+    body: completionRequest(false, context.requestModel),
+    connections,
+    durationSeconds: context.options.measureSeconds,
+  });
 }
 
 /** Notes what the rounds show about the limit: a saturated or shared core, or errors under load. */
-function limitNote(results: Map<string, Measurement[]>): string | undefined {
+function limitNote(results: Map<string, WrkMeasurement[]>): string | undefined {
   const rounds = results.get(serviceName);
   if (!rounds || rounds.length === 0) return undefined;
   const notes = [describeCoreUse("service", rounds)];
