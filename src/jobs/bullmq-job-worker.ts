@@ -11,6 +11,7 @@ import {
   PermanentJobError,
   type RunningJob,
 } from "./job-queue.ts";
+import { processorFor } from "./processor-for.ts";
 
 type Running = {
   job: Job<BullmqJobData>;
@@ -90,8 +91,7 @@ export class BullmqJobWorker implements JobWorker {
 
     let state: JobFinishedState = "failed";
     try {
-      const processor = this.#options.processors[job.name];
-      if (!processor) throw new PermanentJobError(`No processor for jobs of type "${job.name}".`);
+      const processor = processorFor(this.#options.processors, job.name);
       // A processor that ignores its signal must not hold the job once it was interrupted.
       const result = await Promise.race([processor(runningJob), entry.interrupted.promise]);
       if (!entry.interruption) {

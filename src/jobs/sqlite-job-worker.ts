@@ -11,6 +11,7 @@ import {
   PermanentJobError,
   type RunningJob,
 } from "./job-queue.ts";
+import { processorFor } from "./processor-for.ts";
 import type { JobRow, SqliteJobQueue } from "./sqlite-job-queue.ts";
 
 type Running = {
@@ -135,8 +136,7 @@ export class SqliteJobWorker implements JobWorker {
 
     let state: JobFinishedState;
     try {
-      const processor = this.#options.processors[row.type];
-      if (!processor) throw new PermanentJobError(`No processor for jobs of type "${row.type}".`);
+      const processor = processorFor(this.#options.processors, row.type);
       const result = await processor(job);
       state = this.#finish(row, entry, () => this.#complete(row, result));
     } catch (error) {
