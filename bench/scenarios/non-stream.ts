@@ -9,7 +9,7 @@ import { measureWithWrk, type WrkMeasurement } from "../measure-with-wrk.ts";
 import { describeCoreUse } from "../process-stats.ts";
 import { type ScenarioResult, skippedScenario, unmeasuredRow } from "../results.ts";
 import type { TargetProcess } from "../target-process.ts";
-import { usableTargets } from "../usable-targets.ts";
+import { usableCompletionTargets } from "../usable-targets.ts";
 import { wrkMissingMessage } from "../wrk.ts";
 
 function measureWith(
@@ -43,11 +43,10 @@ export async function nonStreamThroughput(context: BenchContext): Promise<Scenar
     ]);
   }
   await context.upstream.setShape({ chunks: 20, intervalMs: 10, firstChunkDelayMs: 0 });
-  const { usable, missing } = await usableTargets(
+  const { usable, missing } = await usableCompletionTargets(
+    context,
     [context.upstream, context.service, context.bare, context.portkey],
-    completionsPath,
-    completionRequest(false, context.requestModel),
-    "json",
+    { stream: false },
   );
   context.log(`${scenario}: ${usable.map((target) => target.name).join(", ")}`);
   const results = await interleaved(context.options.rounds, usable, (target) =>
@@ -109,11 +108,10 @@ export async function nonStreamAddedLatency(context: BenchContext): Promise<Scen
     ]);
   }
   await context.upstream.setShape({ chunks: 20, intervalMs: 10, firstChunkDelayMs: 0 });
-  const { usable, missing } = await usableTargets(
+  const { usable, missing } = await usableCompletionTargets(
+    context,
     [context.upstream, context.service, context.portkey],
-    completionsPath,
-    completionRequest(false, context.requestModel),
-    "json",
+    { stream: false },
   );
   context.log(`${scenario}: ${usable.map((target) => target.name).join(", ")}`);
   const results = await interleaved(context.options.rounds, usable, (target) =>

@@ -11,7 +11,7 @@ import { type ScenarioResult, skippedScenario, unmeasuredRow } from "../results.
 import { slope } from "../statistics.ts";
 import { runStreamClient, type StreamClientResult } from "../stream-client.ts";
 import type { TargetProcess } from "../target-process.ts";
-import { usableTargets } from "../usable-targets.ts";
+import { usableCompletionTargets } from "../usable-targets.ts";
 import { runWrk, type WrkResult } from "../wrk.ts";
 
 type RssSample = { seconds: number; rssBytes: number };
@@ -28,18 +28,12 @@ const mebibyte = 1024 * 1024;
 export async function soak(context: BenchContext): Promise<ScenarioResult> {
   const seconds = context.options.soakSeconds;
   const scenario = `soak, ${seconds >= 120 ? `${Math.round(seconds / 60)} min` : `${seconds} s`} of mixed traffic`;
-  const { usable: jsonTargets } = await usableTargets(
-    [context.service],
-    completionsPath,
-    completionRequest(false, context.requestModel),
-    "json",
-  );
-  const { usable: streamTargets, missing } = await usableTargets(
-    [context.service],
-    completionsPath,
-    completionRequest(true, context.requestModel),
-    "sse",
-  );
+  const { usable: jsonTargets } = await usableCompletionTargets(context, [context.service], {
+    stream: false,
+  });
+  const { usable: streamTargets, missing } = await usableCompletionTargets(context, [context.service], {
+    stream: true,
+  });
   const service = context.service;
   const serviceMissing =
     jsonTargets.length === 0 && streamTargets.length === 0 ? missing.get(serviceName) : undefined;
