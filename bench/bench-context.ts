@@ -50,9 +50,6 @@ export function completionRequest(stream: boolean, model: string): string {
   });
 }
 
-export const sleep = (milliseconds: number): Promise<void> =>
-  new Promise((resolve) => setTimeout(resolve, milliseconds));
-
 /**
  * Runs `measure` for every target in every round, rotating the order each round so that no
  * target always runs first (the machine is shared and its load drifts).

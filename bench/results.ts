@@ -55,6 +55,23 @@ export function finiteOrNull(value: number | undefined): number | null {
   return value !== undefined && Number.isFinite(value) ? value : null;
 }
 
+/** A row before any figure: what a skipped scenario lists, and what a scenario fills in once measured. */
+export function unmeasuredRow(
+  row: Pick<Row, "metric" | "unit" | "baselineName" | "target">,
+): Omit<Row, "scenario"> {
+  return {
+    metric: row.metric,
+    unit: row.unit,
+    service: null,
+    baseline: null,
+    baselineName: row.baselineName,
+    ratio: null,
+    target: row.target,
+    met: null,
+    peers: [],
+  };
+}
+
 /** The result of a scenario that could not run, so the table still lists its rows and why. */
 export function skippedScenario(name: string, reason: string, rows: Omit<Row, "scenario">[]): ScenarioResult {
   return {

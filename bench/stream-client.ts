@@ -13,6 +13,7 @@
  */
 import { spawn } from "node:child_process";
 import http from "node:http";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { loadCore, pinnedCommand } from "./pinned-command.ts";
@@ -177,9 +178,6 @@ function resultOf(mode: string, recorder: Recorder, durationSeconds: number): St
     durationSeconds,
   };
 }
-
-const sleep = (milliseconds: number): Promise<void> =>
-  new Promise((resolve) => setTimeout(resolve, milliseconds));
 
 /** Opens `count` streams in batches, so a burst does not overflow the listen backlog of the target. */
 async function openStreams(

@@ -3,6 +3,7 @@ import { closeSync, fstatSync, mkdtempSync, openSync, readSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { type Command, pinnedCommand } from "./pinned-command.ts";
 
 /** A process a run sends load to: the fake upstream, the service, bare Fastify or a peer gateway. */
@@ -62,9 +63,6 @@ export function freePort(): Promise<number> {
     });
   });
 }
-
-const sleep = (milliseconds: number): Promise<void> =>
-  new Promise((resolve) => setTimeout(resolve, milliseconds));
 
 /** Starts a target pinned to a core and resolves once it answers HTTP on its port. */
 export async function startTarget(options: StartTargetOptions): Promise<TargetProcess> {

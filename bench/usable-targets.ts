@@ -1,3 +1,4 @@
+import { type BenchContext, completionRequest, completionsPath } from "./bench-context.ts";
 import { probeEndpoint } from "./probe-endpoint.ts";
 import type { TargetProcess } from "./target-process.ts";
 
@@ -27,4 +28,14 @@ export async function usableTargets(
     }
   }
   return { usable, missing };
+}
+
+/** Probes with the completions request the scenarios send: streamed ones must answer SSE, the others JSON. */
+export function usableCompletionTargets(
+  context: BenchContext,
+  targets: (TargetProcess | undefined)[],
+  options: { stream: boolean },
+): Promise<UsableTargets> {
+  const body = completionRequest(options.stream, context.requestModel);
+  return usableTargets(targets, completionsPath, body, options.stream ? "sse" : "json");
 }

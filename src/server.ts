@@ -7,6 +7,7 @@ import { startJobWorker } from "./jobs/start-job-worker.ts";
 import { createKnowledgeStore } from "./knowledge/create-knowledge-store.ts";
 import { createLogger } from "./observability/create-logger.ts";
 import { exitAfterFlushingLogs, readEnvironment, startOrExitOnConfigError } from "./process-helpers.ts";
+import { settledWithin } from "./settled-within.ts";
 
 export type RunningServer = {
   app: App;
@@ -70,22 +71,16 @@ async function drainAndClose(app: App, config: Config, reason: string, worker?: 
     { reason, timeout_ms: config.shutdownTimeoutMs },
     "shutting down: draining in-flight requests",
   );
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<"timeout">((resolve) => {
-    timer = setTimeout(() => resolve("timeout"), config.shutdownTimeoutMs);
-    timer.unref();
-  });
   // close() reaps idle sockets once; a socket whose request finishes later turns idle afterwards
   // and would hold the exit for the whole keep-alive timeout, so keep reaping while draining.
   const reaper = setInterval(() => app.server.closeIdleConnections(), 100);
   // Running jobs get the window less a margin to finish; the rest go back to the queue in time.
   const jobsStopped = worker?.stop({ timeoutMs: Math.max(0, config.shutdownTimeoutMs - 2000) });
-  const outcome = await Promise.race([
-    Promise.all([app.close(), jobsStopped]).then(() => "closed" as const),
-    deadline,
-  ]);
+  const closed = await settledWithin(Promise.all([app.close(), jobsStopped]), config.shutdownTimeoutMs, {
+    unref: true,
+  });
   clearInterval(reaper);
-  clearTimeout(timer);
+  const outcome = closed ? "closed" : "timeout";
   if (outcome === "timeout") {
     app.log.warn("shutdown window ran out: closing the remaining connections");
     app.server.closeAllConnections();

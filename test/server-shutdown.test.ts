@@ -1,33 +1,8 @@
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import http from "node:http";
 import { test } from "node:test";
-
-function startProcess(): Promise<{ child: ChildProcess; address: string; output: () => string }> {
-  const child = spawn(process.execPath, ["test/support/slow-server-process.ts"], {
-    env: {
-      PATH: process.env.PATH,
-      PORT: "0",
-      HOST: "127.0.0.1",
-      LOG_LEVEL: "info",
-      SHUTDOWN_TIMEOUT_MS: "10000",
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  child.stderr?.on("data", (chunk) => {
-    output += chunk;
-  });
-  return new Promise((resolve, reject) => {
-    child.stdout?.on("data", (chunk) => {
-      output += chunk;
-      const match = /"address":"(http:\/\/[^"]+)","model"/.exec(output);
-      if (match) resolve({ child, address: match[1], output: () => output });
-    });
-    child.once("exit", (code) => reject(new Error(`server exited early with ${code}: ${output}`)));
-  });
-}
+import { startServerProcess } from "./support/start-server-process.ts";
 
 function get(agent: http.Agent, url: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -45,7 +20,11 @@ function get(agent: http.Agent, url: string): Promise<{ status: number; body: st
 }
 
 test("SIGTERM lets an in-flight request finish, then exits 0 at once despite idle keep-alive sockets", async (t) => {
-  const { child, address, output } = await startProcess();
+  const { child, address, output } = await startServerProcess({
+    args: ["test/support/slow-server-process.ts"],
+    environment: { SHUTDOWN_TIMEOUT_MS: "10000" },
+    stderr: "collect",
+  });
   t.after(() => child.kill("SIGKILL"));
   const exited = once(child, "exit");
 

@@ -5,10 +5,11 @@
  */
 import { type BenchContext, interleaved } from "../bench-context.ts";
 import { bareName, buildRow, serviceName } from "../build-row.ts";
-import { describeCoreUse, withCoreUse } from "../process-stats.ts";
-import { type ScenarioResult, skippedScenario } from "../results.ts";
+import { measureWithWrk } from "../measure-with-wrk.ts";
+import { describeCoreUse } from "../process-stats.ts";
+import { type ScenarioResult, skippedScenario, unmeasuredRow } from "../results.ts";
 import type { TargetProcess } from "../target-process.ts";
-import { runWrk, wrkMissingMessage } from "../wrk.ts";
+import { wrkMissingMessage } from "../wrk.ts";
 
 export const chatPath = "/chat";
 export const chatRequest = JSON.stringify({ message: "Hello from the benchmark" });
@@ -20,30 +21,18 @@ export async function echoChat(
   const scenario = "/chat on the echo model, 50 connections";
   if (!context.wrkAvailable) {
     return skippedScenario(scenario, wrkMissingMessage, [
-      {
-        metric: "throughput",
-        unit: "req/s",
-        service: null,
-        baseline: null,
-        baselineName: bareName,
-        ratio: null,
-        target: "≥ 0.5x",
-        met: null,
-        peers: [],
-      },
+      unmeasuredRow({ metric: "throughput", unit: "req/s", baselineName: bareName, target: "≥ 0.5x" }),
     ]);
   }
   const targets: TargetProcess[] = serviceMissing ? [context.bare] : [context.service, context.bare];
   context.log(`${scenario}: ${targets.map((target) => target.name).join(", ")}`);
   const results = await interleaved(context.options.rounds, targets, (target) =>
-    withCoreUse(target.pid, target.core, () =>
-      runWrk({
-        url: `${target.origin}${chatPath}`,
-        body: chatRequest,
-        connections: 50,
-        durationSeconds: context.options.measureSeconds,
-      }),
-    ),
+    measureWithWrk(target, {
+      path: chatPath,
+      body: chatRequest,
+      connections: 50,
+      durationSeconds: context.options.measureSeconds,
+    }),
   );
   const serviceRounds = results.get(serviceName) ?? [];
   const notes: string[] = [];

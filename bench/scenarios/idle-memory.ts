@@ -3,19 +3,14 @@
  * first chunk; the target's RSS delta divided by N. Once the clients leave, the fake upstream's
  * open-stream count shows whether the target also let go of its upstream requests.
  */
-import {
-  type BenchContext,
-  completionRequest,
-  completionsPath,
-  interleaved,
-  sleep,
-} from "../bench-context.ts";
+import { setTimeout as sleep } from "node:timers/promises";
+import { type BenchContext, completionRequest, completionsPath, interleaved } from "../bench-context.ts";
 import { buildRow, portkeyName, serviceName } from "../build-row.ts";
 import { readRssBytes } from "../process-stats.ts";
 import type { ScenarioResult } from "../results.ts";
 import { holdStreams } from "../stream-client.ts";
 import type { TargetProcess } from "../target-process.ts";
-import { usableTargets } from "../usable-targets.ts";
+import { usableCompletionTargets } from "../usable-targets.ts";
 
 type Measurement = {
   streams: number;
@@ -75,11 +70,10 @@ async function measure(context: BenchContext, target: TargetProcess): Promise<Me
 
 export async function idleStreamMemory(context: BenchContext): Promise<ScenarioResult> {
   const scenario = "idle streams";
-  const { usable, missing } = await usableTargets(
+  const { usable, missing } = await usableCompletionTargets(
+    context,
     [context.upstream, context.service, context.portkey],
-    completionsPath,
-    completionRequest(true, context.requestModel),
-    "sse",
+    { stream: true },
   );
   // Probed with quick streams; then every first chunk waits ten minutes, so the streams stay idle.
   await context.upstream.setShape({ chunks: 1, intervalMs: 20, firstChunkDelayMs: 600_000 });

@@ -8,7 +8,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import type { BenchContext } from "../bench-context.ts";
 import { pinnedCommand, serviceCore } from "../pinned-command.ts";
-import { type Row, type ScenarioResult, skippedScenario } from "../results.ts";
+import { type Row, type ScenarioResult, skippedScenario, unmeasuredRow } from "../results.ts";
 import { lastJsonLine, runCommand } from "../run-command.ts";
 
 const queues = ["sqlite", "redis"] as const;
@@ -19,15 +19,7 @@ function rowTemplates(): Omit<Row, "scenario">[] {
       { metric: `${queue}: enqueued`, unit: "jobs/s", target: "≥ 2,000/s", minimum: 2000 },
       { metric: `${queue}: completed`, unit: "jobs/s", target: "≥ 1,000/s", minimum: 1000 },
     ])
-    .map(({ minimum: _minimum, ...row }) => ({
-      ...row,
-      service: null,
-      baseline: null,
-      baselineName: "—",
-      ratio: null,
-      met: null,
-      peers: [],
-    }));
+    .map(({ minimum: _minimum, ...row }) => unmeasuredRow({ ...row, baselineName: "—" }));
 }
 
 /** The first number under `queue` whose key matches `pattern`, searching nested objects. */

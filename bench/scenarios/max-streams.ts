@@ -4,12 +4,13 @@
  * failed or unfinished stream. The baseline runs the same ramp, so a load core that cannot keep up
  * shows as the baseline failing too.
  */
-import { type BenchContext, completionRequest, completionsPath, sleep } from "../bench-context.ts";
+import { setTimeout as sleep } from "node:timers/promises";
+import { type BenchContext, completionRequest, completionsPath } from "../bench-context.ts";
 import { buildRow, portkeyName, serviceName, upstreamName } from "../build-row.ts";
 import type { ScenarioResult } from "../results.ts";
 import { runStreamClient, type StreamClientResult } from "../stream-client.ts";
 import type { TargetProcess } from "../target-process.ts";
-import { usableTargets } from "../usable-targets.ts";
+import { usableCompletionTargets } from "../usable-targets.ts";
 
 const shape = { chunks: 64, intervalMs: 20, firstChunkDelayMs: 0 };
 
@@ -39,11 +40,10 @@ export async function maxConcurrentStreams(context: BenchContext): Promise<Scena
   const scenario = "stream, 64 chunks 20 ms apart";
   await context.upstream.setShape(shape);
   const body = completionRequest(true, context.requestModel);
-  const { usable, missing } = await usableTargets(
+  const { usable, missing } = await usableCompletionTargets(
+    context,
     [context.upstream, context.service, context.portkey],
-    completionsPath,
-    body,
-    "sse",
+    { stream: true },
   );
   // A stream through a proxy holds two descriptors there (client and upstream side).
   const descriptorCap = Math.floor((context.openFileLimit - 200) / 2);

@@ -5,32 +5,28 @@
  */
 import { type BenchContext, completionRequest, completionsPath, interleaved } from "../bench-context.ts";
 import { bareName, buildAddedRow, buildRow, portkeyName, serviceName, upstreamName } from "../build-row.ts";
-import { type CoreUse, describeCoreUse, withCoreUse } from "../process-stats.ts";
-import { type ScenarioResult, skippedScenario } from "../results.ts";
+import { measureWithWrk, type WrkMeasurement } from "../measure-with-wrk.ts";
+import { describeCoreUse } from "../process-stats.ts";
+import { type ScenarioResult, skippedScenario, unmeasuredRow } from "../results.ts";
 import type { TargetProcess } from "../target-process.ts";
-import { usableTargets } from "../usable-targets.ts";
-import { runWrk, type WrkResult, wrkMissingMessage } from "../wrk.ts";
-
-type Measurement = WrkResult & CoreUse;
+import { usableCompletionTargets } from "../usable-targets.ts";
+import { wrkMissingMessage } from "../wrk.ts";
 
 function measureWith(
   context: BenchContext,
   target: TargetProcess,
   connections: number,
-): Promise<Measurement> {
-  return withCoreUse(target.pid, target.core, () =>
-    runWrk({
-      url: `${target.origin}${completionsPath}`,
-      body: completionRequest(false, context.requestModel),
-      headers: target.headers,
-      connections,
-      durationSeconds: context.options.measureSeconds,
-    }),
-  );
+): Promise<WrkMeasurement> {
+  return measureWithWrk(target, {
+    path: completionsPath,
+    body: completionRequest(false, context.requestModel),
+    connections,
+    durationSeconds: context.options.measureSeconds,
+  });
 }
 
 /** Notes what the rounds show about the limit: a saturated or shared core, or errors under load. */
-function limitNote(results: Map<string, Measurement[]>): string | undefined {
+function limitNote(results: Map<string, WrkMeasurement[]>): string | undefined {
   const rounds = results.get(serviceName);
   if (!rounds || rounds.length === 0) return undefined;
   const notes = [describeCoreUse("service", rounds)];
@@ -41,25 +37,16 @@ function limitNote(results: Map<string, Measurement[]>): string | undefined {
 
 export async function nonStreamThroughput(context: BenchContext): Promise<ScenarioResult> {
   const scenario = "non-stream, 50 connections";
-  const template = {
-    unit: "req/s",
-    service: null,
-    baseline: null,
-    baselineName: upstreamName,
-    ratio: null,
-    peers: [],
-  };
   if (!context.wrkAvailable) {
     return skippedScenario(scenario, wrkMissingMessage, [
-      { ...template, metric: "throughput", target: "≥ 0.30x", met: null },
+      unmeasuredRow({ metric: "throughput", unit: "req/s", baselineName: upstreamName, target: "≥ 0.30x" }),
     ]);
   }
   await context.upstream.setShape({ chunks: 20, intervalMs: 10, firstChunkDelayMs: 0 });
-  const { usable, missing } = await usableTargets(
+  const { usable, missing } = await usableCompletionTargets(
+    context,
     [context.upstream, context.service, context.bare, context.portkey],
-    completionsPath,
-    completionRequest(false, context.requestModel),
-    "json",
+    { stream: false },
   );
   context.log(`${scenario}: ${usable.map((target) => target.name).join(", ")}`);
   const results = await interleaved(context.options.rounds, usable, (target) =>
@@ -104,26 +91,27 @@ export async function nonStreamThroughput(context: BenchContext): Promise<Scenar
 
 export async function nonStreamAddedLatency(context: BenchContext): Promise<ScenarioResult> {
   const scenario = "non-stream, 1 connection";
-  const template = {
-    unit: "ms",
-    service: null,
-    baseline: null,
-    baselineName: upstreamName,
-    ratio: null,
-    peers: [],
-  };
   if (!context.wrkAvailable) {
     return skippedScenario(scenario, wrkMissingMessage, [
-      { ...template, metric: "added latency p50", target: "≤ 0.3 ms", met: null },
-      { ...template, metric: "added latency p99", target: "≤ 1 ms", met: null },
+      unmeasuredRow({
+        metric: "added latency p50",
+        unit: "ms",
+        baselineName: upstreamName,
+        target: "≤ 0.3 ms",
+      }),
+      unmeasuredRow({
+        metric: "added latency p99",
+        unit: "ms",
+        baselineName: upstreamName,
+        target: "≤ 1 ms",
+      }),
     ]);
   }
   await context.upstream.setShape({ chunks: 20, intervalMs: 10, firstChunkDelayMs: 0 });
-  const { usable, missing } = await usableTargets(
+  const { usable, missing } = await usableCompletionTargets(
+    context,
     [context.upstream, context.service, context.portkey],
-    completionsPath,
-    completionRequest(false, context.requestModel),
-    "json",
+    { stream: false },
   );
   context.log(`${scenario}: ${usable.map((target) => target.name).join(", ")}`);
   const results = await interleaved(context.options.rounds, usable, (target) =>

@@ -3,14 +3,15 @@
  * while the target's RSS is sampled; growth is the least-squares slope after the warm-up.
  * Only the service and the baseline run it: ten minutes is the budget of the whole run.
  */
-import { type BenchContext, completionRequest, completionsPath, sleep } from "../bench-context.ts";
+import { setTimeout as sleep } from "node:timers/promises";
+import { type BenchContext, completionRequest, completionsPath } from "../bench-context.ts";
 import { buildRow, serviceName } from "../build-row.ts";
 import { readRssBytes } from "../process-stats.ts";
-import { type ScenarioResult, skippedScenario } from "../results.ts";
+import { type ScenarioResult, skippedScenario, unmeasuredRow } from "../results.ts";
 import { slope } from "../statistics.ts";
 import { runStreamClient, type StreamClientResult } from "../stream-client.ts";
 import type { TargetProcess } from "../target-process.ts";
-import { usableTargets } from "../usable-targets.ts";
+import { usableCompletionTargets } from "../usable-targets.ts";
 import { runWrk, type WrkResult } from "../wrk.ts";
 
 type RssSample = { seconds: number; rssBytes: number };
@@ -27,35 +28,24 @@ const mebibyte = 1024 * 1024;
 export async function soak(context: BenchContext): Promise<ScenarioResult> {
   const seconds = context.options.soakSeconds;
   const scenario = `soak, ${seconds >= 120 ? `${Math.round(seconds / 60)} min` : `${seconds} s`} of mixed traffic`;
-  const { usable: jsonTargets } = await usableTargets(
-    [context.service],
-    completionsPath,
-    completionRequest(false, context.requestModel),
-    "json",
-  );
-  const { usable: streamTargets, missing } = await usableTargets(
-    [context.service],
-    completionsPath,
-    completionRequest(true, context.requestModel),
-    "sse",
-  );
+  const { usable: jsonTargets } = await usableCompletionTargets(context, [context.service], {
+    stream: false,
+  });
+  const { usable: streamTargets, missing } = await usableCompletionTargets(context, [context.service], {
+    stream: true,
+  });
   const service = context.service;
   const serviceMissing =
     jsonTargets.length === 0 && streamTargets.length === 0 ? missing.get(serviceName) : undefined;
   if (serviceMissing) {
     // Ten minutes of an idle service would say nothing about leaks and eat half the run's budget.
     return skippedScenario(scenario, serviceMissing, [
-      {
+      unmeasuredRow({
         metric: "RSS growth after warm-up",
         unit: "MiB/min",
-        service: null,
-        baseline: null,
         baselineName: context.upstream.name,
-        ratio: null,
         target: "≤ 1 MiB/min",
-        met: null,
-        peers: [],
-      },
+      }),
     ]);
   }
   // 50 ms before every answer: 10 JSON connections make at most ~200 req/s and 50 stream

@@ -7,7 +7,7 @@ import { buildAddedRow, buildRow, portkeyName, serviceName } from "../build-row.
 import { describeCoreUse } from "../process-stats.ts";
 import type { ScenarioResult } from "../results.ts";
 import { runStreamClient } from "../stream-client.ts";
-import { usableTargets } from "../usable-targets.ts";
+import { usableCompletionTargets } from "../usable-targets.ts";
 
 const shape = { chunks: 20, intervalMs: 10, firstChunkDelayMs: 0 };
 
@@ -15,11 +15,10 @@ export async function streamFirstChunk(context: BenchContext): Promise<ScenarioR
   const scenario = "stream, 20 chunks 10 ms apart, 50 connections";
   await context.upstream.setShape(shape);
   const body = completionRequest(true, context.requestModel);
-  const { usable, missing } = await usableTargets(
+  const { usable, missing } = await usableCompletionTargets(
+    context,
     [context.upstream, context.service, context.portkey],
-    completionsPath,
-    body,
-    "sse",
+    { stream: true },
   );
   context.log(`${scenario}: ${usable.map((target) => target.name).join(", ")}`);
   const results = await interleaved(context.options.rounds, usable, async (target) => {

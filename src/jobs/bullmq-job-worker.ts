@@ -1,4 +1,5 @@
 import { type Job, UnrecoverableError, WaitingError, Worker } from "bullmq";
+import { settledWithin } from "../settled-within.ts";
 import { type BullmqJobData, type BullmqJobQueue, CANCELLED_REASON, progressOf } from "./bullmq-job-queue.ts";
 import { failureMessage } from "./failure-message.ts";
 import {
@@ -11,6 +12,7 @@ import {
   PermanentJobError,
   type RunningJob,
 } from "./job-queue.ts";
+import { processorFor } from "./processor-for.ts";
 
 type Running = {
   job: Job<BullmqJobData>;
@@ -90,8 +92,7 @@ export class BullmqJobWorker implements JobWorker {
 
     let state: JobFinishedState = "failed";
     try {
-      const processor = this.#options.processors[job.name];
-      if (!processor) throw new PermanentJobError(`No processor for jobs of type "${job.name}".`);
+      const processor = processorFor(this.#options.processors, job.name);
       // A processor that ignores its signal must not hold the job once it was interrupted.
       const result = await Promise.race([processor(runningJob), entry.interrupted.promise]);
       if (!entry.interruption) {
@@ -162,18 +163,10 @@ export class BullmqJobWorker implements JobWorker {
     clearInterval(this.#retentionTimer);
     // close() stops fetching at once and resolves when the running jobs are done.
     const closed = this.#worker.close();
-    let timer: NodeJS.Timeout | undefined;
-    const outcome = await Promise.race([
-      closed.then(() => "closed" as const),
-      new Promise<"timeout">((resolve) => {
-        timer = setTimeout(() => resolve("timeout"), timeoutMs);
-      }),
-    ]);
-    clearTimeout(timer);
-    if (outcome === "timeout") {
+    if (!(await settledWithin(closed, timeoutMs))) {
       // Past the window: each remaining job goes back to wait (see #process) and close() ends.
       for (const entry of this.#running.values()) this.#interrupt(entry, "returned");
-      await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+      await settledWithin(closed, 2000, { unref: true });
     }
   }
 }

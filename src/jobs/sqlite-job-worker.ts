@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
+import { settledWithin } from "../settled-within.ts";
 import { failureMessage } from "./failure-message.ts";
 import {
   backoffDelayMs,
@@ -11,6 +12,7 @@ import {
   PermanentJobError,
   type RunningJob,
 } from "./job-queue.ts";
+import { processorFor } from "./processor-for.ts";
 import type { JobRow, SqliteJobQueue } from "./sqlite-job-queue.ts";
 
 type Running = {
@@ -135,8 +137,7 @@ export class SqliteJobWorker implements JobWorker {
 
     let state: JobFinishedState;
     try {
-      const processor = this.#options.processors[row.type];
-      if (!processor) throw new PermanentJobError(`No processor for jobs of type "${row.type}".`);
+      const processor = processorFor(this.#options.processors, row.type);
       const result = await processor(job);
       state = this.#finish(row, entry, () => this.#complete(row, result));
     } catch (error) {
@@ -257,14 +258,7 @@ export class SqliteJobWorker implements JobWorker {
       this.#wake?.();
       await this.#loop;
       const allDone = () => Promise.all([...this.#running.values()].map((entry) => entry.done));
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        allDone(),
-        new Promise((resolve) => {
-          timer = setTimeout(resolve, options.timeoutMs);
-        }),
-      ]);
-      clearTimeout(timer);
+      await settledWithin(allDone(), options.timeoutMs);
       // Past the window: give the remaining jobs back (this attempt does not count) before
       // aborting them, so whatever their processors do next cannot record an outcome.
       for (const [id, entry] of this.#running) {
@@ -283,7 +277,7 @@ export class SqliteJobWorker implements JobWorker {
         void entry;
       }
       // Processors that honour their signal end promptly; do not wait for one that does not.
-      await Promise.race([allDone(), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+      await settledWithin(allDone(), 1000, { unref: true });
     }
     clearInterval(this.#renewTimer);
     clearInterval(this.#recoverTimer);

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { Config } from "../config.ts";
 import type { LlmCallObserver } from "../llm/llm-call-observer.ts";
+import { settledWithin } from "../settled-within.ts";
 import { combineObservers } from "./combine-observers.ts";
 import { createGenAiMetricsObserver } from "./gen-ai-metrics-observer.ts";
 import { InFlightRequests } from "./in-flight-requests.ts";
@@ -76,13 +77,7 @@ export async function createObservability(options: ObservabilityOptions): Promis
           logger.warn({ err: error }, "exporting traces at shutdown failed"),
         ),
       );
-      let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, FLUSH_TIMEOUT_MS);
-        timer.unref();
-      });
-      await Promise.race([Promise.all(flushes), deadline]);
-      clearTimeout(timer);
+      await settledWithin(Promise.all(flushes), FLUSH_TIMEOUT_MS, { unref: true });
     },
   };
 }

@@ -1,5 +1,6 @@
 import { type FastifyPluginAsyncTypebox, Type } from "@fastify/type-provider-typebox";
 import { ServiceError } from "../http/service-error.ts";
+import { documentSummary } from "../knowledge/document-summary.ts";
 import type { KnowledgeStore, StoredDocument } from "../knowledge/knowledge-store.ts";
 import { knowledgeStoreUnavailable } from "../knowledge/knowledge-store-unavailable.ts";
 
@@ -33,12 +34,7 @@ const DocumentBody = Type.Object({
 
 function documentBody(document: StoredDocument) {
   return {
-    document_id: document.id,
-    source: document.source,
-    content_type: document.contentType,
-    bytes: document.bytes,
-    characters: document.characters,
-    chunks: document.chunks,
+    ...documentSummary(document),
     state: document.state,
     job_id: document.jobId,
     created_at: new Date(document.createdAt).toISOString(),

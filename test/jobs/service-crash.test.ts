@@ -1,22 +1,19 @@
 // The whole service (API + in-service worker, SQLite mode) is killed with SIGKILL in the middle of
 // an ingestion and started again on the same DATA_DIR: the job must complete, once.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { chunkText } from "../../src/knowledge/chunk-text.ts";
+import { type ServerProcess, startServerProcess } from "../support/start-server-process.ts";
 import { waitFor } from "../support/wait-for.ts";
 
-function startService(dataDir: string): Promise<{ child: ChildProcess; address: string }> {
-  const child = spawn(process.execPath, ["--no-warnings", "test/support/slow-ingest-server-process.ts"], {
-    env: {
-      PATH: process.env.PATH,
-      PORT: "0",
-      HOST: "127.0.0.1",
-      LOG_LEVEL: "info",
+function startService(dataDir: string): Promise<ServerProcess> {
+  return startServerProcess({
+    args: ["--no-warnings", "test/support/slow-ingest-server-process.ts"],
+    environment: {
       DATA_DIR: dataDir,
       JOB_LEASE_MS: "1000",
       JOB_BACKOFF_MS: "100",
@@ -24,16 +21,7 @@ function startService(dataDir: string): Promise<{ child: ChildProcess; address: 
       CHUNK_OVERLAP: "10",
       SLOW_BATCH_MS: "150",
     },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  let output = "";
-  return new Promise((resolve, reject) => {
-    child.stdout?.on("data", (chunk) => {
-      output += chunk;
-      const match = /"address":"(http:\/\/[^"]+)"/.exec(output);
-      if (match) resolve({ child, address: match[1] });
-    });
-    child.once("exit", (code) => reject(new Error(`service exited early with ${code}: ${output}`)));
+    stderr: "inherit",
   });
 }
 

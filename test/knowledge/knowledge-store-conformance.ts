@@ -3,8 +3,9 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { KnowledgeStore, NewDocument } from "../../src/knowledge/knowledge-store.ts";
+import type { OpenedStore } from "../support/knowledge-stores.ts";
 
-export type StoreFactory = () => Promise<{ store: KnowledgeStore; destroy: () => Promise<void> }>;
+export type StoreFactory = () => Promise<OpenedStore>;
 
 type TestContext = { after: (callback: () => unknown) => void };
 

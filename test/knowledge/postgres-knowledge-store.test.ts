@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { before, test } from "node:test";
 import pg from "pg";
 import { PostgresKnowledgeStore } from "../../src/knowledge/stores/postgres-knowledge-store.ts";
+import { knowledgeStores } from "../support/knowledge-stores.ts";
 import {
   dropSchema,
   requirePostgres,
@@ -12,22 +13,7 @@ import { describeKnowledgeStoreConformance } from "./knowledge-store-conformance
 
 before(() => requirePostgres());
 
-describeKnowledgeStoreConformance("PostgreSQL full-text search", async () => {
-  // A schema of its own per test, dropped afterwards.
-  const schema = uniqueSchemaName();
-  const store = new PostgresKnowledgeStore({
-    connectionString: TEST_DATABASE_URL,
-    schema,
-    maxConnections: 4,
-  });
-  return {
-    store,
-    destroy: async () => {
-      await store.close();
-      await dropSchema(schema);
-    },
-  };
-});
+describeKnowledgeStoreConformance("PostgreSQL full-text search", knowledgeStores.PostgreSQL);
 
 test("replicas starting at once migrate one schema once, and all of them can write and search", async (t) => {
   const schema = uniqueSchemaName();

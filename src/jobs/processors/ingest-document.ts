@@ -1,6 +1,7 @@
 import { chunkText } from "../../knowledge/chunk-text.ts";
+import { type DocumentSummary, documentSummary } from "../../knowledge/document-summary.ts";
 import { extractText } from "../../knowledge/extract-text.ts";
-import type { KnowledgeStore, StoredDocument } from "../../knowledge/knowledge-store.ts";
+import type { KnowledgeStore } from "../../knowledge/knowledge-store.ts";
 import { type FetchUrlSourceOptions, fetchUrlSource } from "../../knowledge/sources/fetch-url-source.ts";
 import { readFileSource } from "../../knowledge/sources/read-file-source.ts";
 import type { SourceDocument } from "../../knowledge/sources/source-document.ts";
@@ -11,14 +12,8 @@ export const INGEST_JOB_TYPE = "ingest-document";
 /** What `POST /ingest` enqueues. */
 export type IngestPayload = { source: string; text?: string };
 
-export type IngestResult = {
-  document_id: string;
-  source: string;
-  content_type: string;
-  bytes: number;
-  characters: number;
-  chunks: number;
-};
+/** A completed ingest job's result: the document it stored. */
+export type IngestResult = DocumentSummary;
 
 export type IngestDocumentOptions = {
   store: KnowledgeStore;
@@ -50,7 +45,7 @@ export function createIngestDocumentProcessor(options: IngestDocumentOptions): J
     const payload = job.payload as IngestPayload;
     const documentId = `doc_${job.id}`;
     const published = await options.store.getDocument(documentId);
-    if (published?.state === "ready") return resultOf(published);
+    if (published?.state === "ready") return documentSummary(published);
 
     await job.reportProgress(5);
     const raw = await readSource(payload, options, job.signal);
@@ -74,7 +69,7 @@ export function createIngestDocumentProcessor(options: IngestDocumentOptions): J
       const stored = Math.min(chunks.length, first + batchSize);
       await job.reportProgress(35 + (64 * stored) / chunks.length);
     }
-    return resultOf(await options.store.publishDocument(documentId));
+    return documentSummary(await options.store.publishDocument(documentId));
   };
 }
 
@@ -108,15 +103,4 @@ function inlineType(name: string): string {
   if (lower.endsWith(".html") || lower.endsWith(".htm")) return "text/html";
   if (lower.endsWith(".json")) return "application/json";
   return "text/plain";
-}
-
-function resultOf(document: StoredDocument): IngestResult {
-  return {
-    document_id: document.id,
-    source: document.source,
-    content_type: document.contentType,
-    bytes: document.bytes,
-    characters: document.characters,
-    chunks: document.chunks,
-  };
 }

@@ -262,10 +262,8 @@ export class PostgresKnowledgeStore implements KnowledgeStore {
     return this.#migrated;
   }
 
-  async #runMigrations(): Promise<void> {
-    const client = await this.#pool.connect();
-    try {
-      await client.query("BEGIN");
+  #runMigrations(): Promise<void> {
+    return this.#inTransaction(async (client) => {
       // Replicas starting together queue here: concurrent CREATE TABLE IF NOT EXISTS can still
       // fail on the catalog's unique index, and a step must not run twice.
       await client.query("SELECT pg_advisory_xact_lock($1, $2)", [...MIGRATION_LOCK]);
@@ -283,17 +281,16 @@ export class PostgresKnowledgeStore implements KnowledgeStore {
         await client.query(MIGRATIONS[version - 1]);
         await client.query("INSERT INTO knowledge_migrations (version) VALUES ($1)", [version]);
       }
-      await client.query("COMMIT");
-    } catch (error) {
-      await client.query("ROLLBACK").catch(() => {});
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   async #transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     await this.#migrate();
+    return this.#inTransaction(work);
+  }
+
+  /** Runs `work` between BEGIN and COMMIT on one connection; any failure rolls back and is rethrown. */
+  async #inTransaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.#pool.connect();
     try {
       await client.query("BEGIN");
