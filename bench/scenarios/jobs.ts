@@ -23,10 +23,17 @@ function rowTemplates(): Omit<Row, "scenario">[] {
 }
 
 /** The first number under `queue` whose key matches `pattern`, searching nested objects. */
+/** The Redis queue is BullMQ: the script may name it either way. */
+const queueNames: Record<string, readonly string[]> = { sqlite: ["sqlite"], redis: ["redis", "bullmq"] };
+
 function findRate(value: unknown, queue: string, pattern: RegExp, insideQueue = false): number | undefined {
   if (value === null || typeof value !== "object") return undefined;
-  for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
-    const inside = insideQueue || key.toLowerCase().includes(queue);
+  const names = queueNames[queue] ?? [queue];
+  const record = value as Record<string, unknown>;
+  // A queue named by a field (`{"queue": "bullmq", ...}`) as well as by a key (`{"sqlite": {...}}`).
+  const namedHere = typeof record.queue === "string" && names.includes(record.queue.toLowerCase());
+  for (const [key, child] of Object.entries(record)) {
+    const inside = insideQueue || namedHere || names.some((name) => key.toLowerCase().includes(name));
     if (inside && typeof child === "number" && pattern.test(key)) return child;
     const found = findRate(child, queue, pattern, inside);
     if (found !== undefined) return found;
@@ -63,7 +70,7 @@ export async function jobRates(context: BenchContext, repositoryRoot: string): P
   }
   const rows: Row[] = rowTemplates().map((template) => {
     const [queue, kind] = template.metric.split(": ");
-    const rate = findRate(output, queue, kind === "enqueued" ? /enqueue/i : /complet/i) ?? null;
+    const rate = findRate(output, queue, kind === "enqueued" ? /enqueue.*per.?second/i : /complet.*per.?second/i) ?? null;
     const minimum = kind === "enqueued" ? 2000 : 1000;
     return {
       ...template,
