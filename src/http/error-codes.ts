@@ -8,7 +8,6 @@ export const ErrorCodes = {
   UNKNOWN_MODEL: { statusCode: 400, retryable: false },
   UNAUTHORIZED: { statusCode: 401, retryable: false },
   NOT_FOUND: { statusCode: 404, retryable: false },
-  METHOD_NOT_ALLOWED: { statusCode: 405, retryable: false },
   CONFLICT: { statusCode: 409, retryable: false },
   BODY_TOO_LARGE: { statusCode: 413, retryable: false },
   UNSUPPORTED_MEDIA_TYPE: { statusCode: 415, retryable: false },
