@@ -70,7 +70,9 @@ export async function jobRates(context: BenchContext, repositoryRoot: string): P
   }
   const rows: Row[] = rowTemplates().map((template) => {
     const [queue, kind] = template.metric.split(": ");
-    const rate = findRate(output, queue, kind === "enqueued" ? /enqueue.*per.?second/i : /complet.*per.?second/i) ?? null;
+    const rate =
+      findRate(output, queue, kind === "enqueued" ? /enqueue.*per.?second/i : /complet.*per.?second/i) ??
+      null;
     const minimum = kind === "enqueued" ? 2000 : 1000;
     return {
       ...template,
