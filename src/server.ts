@@ -8,6 +8,7 @@ import { createKnowledgeStore } from "./knowledge/create-knowledge-store.ts";
 import { createLogger } from "./observability/create-logger.ts";
 import { exitAfterFlushingLogs, readEnvironment, startOrExitOnConfigError } from "./process-helpers.ts";
 import { settledWithin } from "./settled-within.ts";
+import { isUnavailableDependency, openOrUnavailable } from "./unavailable-dependency.ts";
 
 export type RunningServer = {
   app: App;
@@ -33,21 +34,24 @@ export async function startServer(config: Config, options: StartServerOptions = 
       pretty: process.stdout.isTTY === true,
     });
   // Created here rather than in buildApp so they outlive app.close() until the worker has stopped.
-  const jobQueue = options.jobQueue ?? createJobQueue(config);
-  const knowledgeStore = options.knowledgeStore ?? createKnowledgeStore(config);
+  const jobQueue = options.jobQueue ?? openOrUnavailable("job queue", () => createJobQueue(config), logger);
+  const knowledgeStore =
+    options.knowledgeStore ??
+    openOrUnavailable("knowledge store", () => createKnowledgeStore(config), logger);
   const app = await buildApp({ ...options, config, logger, jobQueue, knowledgeStore });
   await options.extend?.(app);
   const address = await app.listen({ port: config.port, host: config.host });
   // RUN_WORKER=false leaves jobs to `npm run worker` processes, so API and workers scale apart.
-  const worker = config.runWorker
-    ? startJobWorker({
-        config,
-        jobQueue,
-        knowledgeStore,
-        logger,
-        onJobFinished: (type, state, durationMs) => app.metrics.jobFinished(type, state, durationMs / 1000),
-      })
-    : undefined;
+  const worker =
+    config.runWorker && !isUnavailableDependency(jobQueue) && !isUnavailableDependency(knowledgeStore)
+      ? startJobWorker({
+          config,
+          jobQueue,
+          knowledgeStore,
+          logger,
+          onJobFinished: (type, state, durationMs) => app.metrics.jobFinished(type, state, durationMs / 1000),
+        })
+      : undefined;
 
   let closing: Promise<void> | undefined;
   const shutdown = (reason: string): Promise<void> => {
