@@ -102,12 +102,11 @@ export class MetricsRegistry {
     labelNames: ["status", "reason"] as const,
     registers: [this.registry],
   });
-  readonly overhead = new Histogram({
+  readonly overhead = new AllocationFreeHistogram({
     name: "llm_api_overhead_seconds",
     help: "Time a request that called a model spent outside the model calls: the latency the service adds.",
-    labelNames: ["path"] as const,
     buckets: OVERHEAD_BUCKETS,
-    registers: [this.registry],
+    registry: this.registry,
   });
 
   readonly jobs = new Counter({
@@ -128,6 +127,7 @@ export class MetricsRegistry {
   /** Series looked up once per label set; bounded, as every label value is (route templates, statuses, methods). */
   readonly #requestCounters = new Map<string, CounterSeries>();
   readonly #requestDurations = new Map<string, HistogramSeries>();
+  readonly #overheadByPath = new Map<string, HistogramSeries>();
 
   constructor() {
     const metrics = this;
@@ -172,6 +172,16 @@ export class MetricsRegistry {
     }
     counter.inc();
     duration.observe(seconds);
+  }
+
+  /** The time a model request spent outside its model calls, by route template. */
+  recordOverhead(path: string, seconds: number): void {
+    let series = this.#overheadByPath.get(path);
+    if (series === undefined) {
+      series = this.overhead.series({ path });
+      this.#overheadByPath.set(path, series);
+    }
+    series.observe(seconds);
   }
 
   /** A job reached `state` (completed, failed or cancelled) after `durationSeconds` of running. */

@@ -97,7 +97,7 @@ function finish(
     metrics.rejectedRequests.inc({ status, reason: observation.rejectionReason ?? "unspecified" });
   }
   if (observation.modelCalls > 0) {
-    metrics.overhead.observe({ path }, Math.max(0, seconds - observation.upstreamSeconds));
+    metrics.recordOverhead(path, Math.max(0, seconds - observation.upstreamSeconds));
   }
   if (observation.span !== undefined) endServerSpan(observation.span, reply.statusCode, completed);
 }
