@@ -1,4 +1,5 @@
-import type { ResponseStream } from "./response-stream.ts";
+import type { FastifyReply } from "fastify";
+import { createResponseStream, type ResponseStream } from "./response-stream.ts";
 
 export const SSE_HEADERS = {
   "content-type": "text/event-stream",
@@ -16,6 +17,15 @@ export type SseWriter = {
   /** The last write: stops the pings. */
   end(last?: string): void;
 };
+
+/** Starts an SSE response on `reply`: its headers, the stall cut-off and the pings. */
+export function openSseResponse(
+  reply: FastifyReply,
+  options: { stallMs: number; pingMs: number },
+): SseWriter {
+  const stream = createResponseStream(reply, { headers: SSE_HEADERS, stallMs: options.stallMs });
+  return createSseWriter(stream, { pingMs: options.pingMs });
+}
 
 /**
  * Server-Sent Events over a response stream, with a `: ping` comment whenever nothing else has

@@ -1,6 +1,5 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { createResponseStream } from "../http/response-stream.ts";
-import { createSseWriter, SSE_HEADERS, type SseWriter } from "../http/sse-writer.ts";
+import { openSseResponse, type SseWriter } from "../http/sse-writer.ts";
 import type { ChatDependencies, StreamProtocol } from "./model-call.ts";
 
 /**
@@ -17,11 +16,10 @@ export function chatEventStream(
   let writer: SseWriter;
   return {
     open() {
-      const stream = createResponseStream(reply, {
-        headers: SSE_HEADERS,
+      writer = openSseResponse(reply, {
         stallMs: dependencies.config.streamStallMs,
+        pingMs: dependencies.config.streamPingMs,
       });
-      writer = createSseWriter(stream, { pingMs: dependencies.config.streamPingMs });
       writer.event("meta", `request_id=${request.id}`);
       if (sources !== undefined) writer.event("sources", JSON.stringify({ sources }));
     },

@@ -1,9 +1,8 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { errorBody } from "../http/error-body.ts";
 import { sendError } from "../http/error-handler.ts";
-import { createResponseStream } from "../http/response-stream.ts";
 import type { ServiceError } from "../http/service-error.ts";
-import { createSseWriter, SSE_HEADERS, type SseWriter } from "../http/sse-writer.ts";
+import { openSseResponse, type SseWriter } from "../http/sse-writer.ts";
 import type { FinishReason, TokenUsage } from "../llm/completion-request.ts";
 import type { ChatDependencies, StreamProtocol } from "./model-call.ts";
 
@@ -33,11 +32,10 @@ export function openAIChunkStream(
 
   const start = (): SseWriter => {
     if (writer !== undefined) return writer;
-    const stream = createResponseStream(reply, {
-      headers: SSE_HEADERS,
+    writer = openSseResponse(reply, {
       stallMs: dependencies.config.streamStallMs,
+      pingMs: dependencies.config.streamPingMs,
     });
-    writer = createSseWriter(stream, { pingMs: dependencies.config.streamPingMs });
     writer.frame(
       `${head}[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}\n\n`,
     );

@@ -1,6 +1,5 @@
 import { sendError } from "../http/error-handler.ts";
-import { createResponseStream } from "../http/response-stream.ts";
-import { createSseWriter, SSE_HEADERS, type SseWriter } from "../http/sse-writer.ts";
+import { openSseResponse, type SseWriter } from "../http/sse-writer.ts";
 import type { ChatCompletionsUpstream } from "../llm/chat-completions-upstreams.ts";
 import type { LlmCallEnd } from "../llm/llm-call-observer.ts";
 import type { RelayedResult } from "../llm/read-chat-completion.ts";
@@ -43,11 +42,10 @@ export async function relayStreamModelCall(
   let writer: SseWriter | undefined;
   const start = (): SseWriter => {
     if (writer !== undefined) return writer;
-    const stream = createResponseStream(reply, {
-      headers: SSE_HEADERS,
+    writer = openSseResponse(reply, {
       stallMs: dependencies.config.streamStallMs,
+      pingMs: dependencies.config.streamPingMs,
     });
-    writer = createSseWriter(stream, { pingMs: dependencies.config.streamPingMs });
     return writer;
   };
   const fail = (error: Parameters<typeof sendError>[2]) => {
