@@ -159,29 +159,17 @@ export class MetricsRegistry {
   /** One answered HTTP request: `path` is its route template, `status` its status code as text. */
   recordHttpRequest(method: string, path: string, status: string, seconds: number): void {
     const durationKey = `${method} ${path}`;
-    const countKey = `${durationKey} ${status}`;
-    let counter = this.#requestCounters.get(countKey);
-    if (counter === undefined) {
-      counter = this.httpRequests.series({ method, path, status });
-      this.#requestCounters.set(countKey, counter);
-    }
-    let duration = this.#requestDurations.get(durationKey);
-    if (duration === undefined) {
-      duration = this.httpRequestDuration.series({ method, path });
-      this.#requestDurations.set(durationKey, duration);
-    }
-    counter.inc();
-    duration.observe(seconds);
+    cached(this.#requestCounters, `${durationKey} ${status}`, () =>
+      this.httpRequests.series({ method, path, status }),
+    ).inc();
+    cached(this.#requestDurations, durationKey, () =>
+      this.httpRequestDuration.series({ method, path }),
+    ).observe(seconds);
   }
 
   /** The time a model request spent outside its model calls, by route template. */
   recordOverhead(path: string, seconds: number): void {
-    let series = this.#overheadByPath.get(path);
-    if (series === undefined) {
-      series = this.overhead.series({ path });
-      this.#overheadByPath.set(path, series);
-    }
-    series.observe(seconds);
+    cached(this.#overheadByPath, path, () => this.overhead.series({ path })).observe(seconds);
   }
 
   /** A job reached `state` (completed, failed or cancelled) after `durationSeconds` of running. */
@@ -201,4 +189,14 @@ export class MetricsRegistry {
   get contentType(): string {
     return this.registry.contentType;
   }
+}
+
+/** The entry for `key`, made by `create` the first time it is asked for. */
+function cached<T>(entries: Map<string, T>, key: string, create: () => T): T {
+  let entry = entries.get(key);
+  if (entry === undefined) {
+    entry = create();
+    entries.set(key, entry);
+  }
+  return entry;
 }
