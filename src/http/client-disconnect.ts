@@ -1,4 +1,5 @@
 import type { ServerResponse } from "node:http";
+import { onResponseClose } from "./response-close.ts";
 
 /** The abort reason when the client went away before its response was complete. */
 export class ClientDisconnectedError extends Error {
@@ -15,7 +16,7 @@ export class ClientDisconnectedError extends Error {
  */
 export function watchClientDisconnect(response: ServerResponse): AbortSignal {
   const controller = new AbortController();
-  response.once("close", () => {
+  onResponseClose(response, () => {
     if (!response.writableFinished) controller.abort(new ClientDisconnectedError());
   });
   return controller.signal;

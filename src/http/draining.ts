@@ -12,19 +12,23 @@ const PROBE_PATHS = new Set(["/health", "/ready"]);
  */
 export const drainingPlugin = fastifyPlugin(
   async function draining(app: FastifyInstance, options: { lifecycle: Lifecycle }) {
-    app.addHook("onRequest", async (request, reply) => {
-      if (!options.lifecycle.isDraining) return;
+    // Callback-style hooks: an async hook costs every request a promise, and these run on all.
+    app.addHook("onRequest", (request, reply, done) => {
+      if (!options.lifecycle.isDraining) return done();
       reply.header("connection", "close");
-      if (PROBE_PATHS.has(request.url.split("?")[0])) return;
-      throw new ServiceError({
-        code: "SHUTTING_DOWN",
-        message: "The service is shutting down; retry on another instance.",
-        retryAfterSeconds: 1,
-      });
+      if (PROBE_PATHS.has(request.url.split("?")[0])) return done();
+      done(
+        new ServiceError({
+          code: "SHUTTING_DOWN",
+          message: "The service is shutting down; retry on another instance.",
+          retryAfterSeconds: 1,
+        }),
+      );
     });
     // A response already in flight when draining began tells its client not to reuse the socket.
-    app.addHook("onSend", async (_request, reply) => {
+    app.addHook("onSend", (_request, reply, payload, done) => {
       if (options.lifecycle.isDraining) reply.header("connection", "close");
+      done(null, payload);
     });
   },
   { name: "draining" },

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import fastifyPlugin from "fastify-plugin";
+import { onResponseClose } from "./response-close.ts";
 import { routeLabel } from "./route-label.ts";
 
 /** nginx's "client closed request", logged when the client left before the response ended. */
@@ -15,7 +16,7 @@ export const requestLoggingPlugin = fastifyPlugin(
   async function requestLogging(app: FastifyInstance) {
     app.addHook("onRequest", (request, reply, done) => {
       reply.header("x-request-id", request.id);
-      reply.raw.once("close", () => {
+      onResponseClose(reply.raw, () => {
         const completed = reply.raw.writableEnded;
         request.log.info(
           {

@@ -2,6 +2,7 @@ import { performance } from "node:perf_hooks";
 import { type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import fastifyPlugin from "fastify-plugin";
+import { onResponseClose } from "../http/response-close.ts";
 import { routeLabel } from "../http/route-label.ts";
 import { isServiceError } from "../http/service-error.ts";
 import type { InFlightRequests, RequestObservation } from "./in-flight-requests.ts";
@@ -34,7 +35,7 @@ export const requestObservationPlugin = fastifyPlugin(
       if (path === METRICS_PATH) return done();
       const observation = inFlight.open(request.id, performance.now());
       if (tracing !== undefined) startServerSpan(tracing, request, path, observation);
-      reply.raw.once("close", () => finish(options, request, reply, path, observation));
+      onResponseClose(reply.raw, () => finish(options, request, reply, path, observation));
       done();
     });
 
