@@ -28,6 +28,8 @@ export type BenchContext = {
   upstream: UpstreamTarget;
   service: TargetProcess;
   bare: TargetProcess;
+  /** node:http plus one undici pool to the fake upstream: the floor of a relay's added latency. */
+  bareRelay: TargetProcess;
   portkey: TargetProcess | undefined;
   /** The `model` of every completions request: the first id the service's `GET /v1/models` lists. */
   requestModel: string;

@@ -4,6 +4,7 @@ import { median } from "./statistics.ts";
 export const upstreamName = "fake upstream";
 export const serviceName = "service";
 export const bareName = "bare Fastify";
+export const bareRelayName = "bare relay";
 export const portkeyName = "Portkey";
 
 export type RowOptions<T> = {

@@ -5,9 +5,9 @@
  *   npm run bench -- --quick      ~2 min smoke run of every scenario with short durations
  *   npm run bench -- --only stream,max --rounds 3 --measure-seconds 4
  *
- * It starts every target (fake upstream, service, bare Fastify, Portkey when installed under
- * bench/peers/), primes each, runs the scenarios round by round with the targets interleaved, and
- * writes bench/results/<YYYY-MM-DD-HHMM>[-quick].json and .md.
+ * It starts every target (fake upstream, service, bare Fastify, bare relay, Portkey when installed
+ * under bench/peers/), primes each, runs the scenarios round by round with the targets interleaved,
+ * and writes bench/results/<YYYY-MM-DD-HHMM>[-quick].json and .md.
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -40,6 +40,7 @@ import {
   portkeyInstalled,
   repositoryRoot,
   startBare,
+  startBareRelay,
   startPortkey,
   startService,
   startUpstream,
@@ -195,6 +196,7 @@ try {
     }),
   );
   const bare = track(await startBare());
+  const bareRelay = track(await startBareRelay(upstream.origin));
   const portkey = portkeyInstalled() ? track(await startPortkey(upstream.origin)) : undefined;
   if (!portkey) log("Portkey not installed under bench/peers/ (see bench/README.md): left out");
   const requestModel = (await discoverModel(openaiService)) ?? upstreamModel;
@@ -205,6 +207,7 @@ try {
     upstream,
     service: openaiService,
     bare,
+    bareRelay,
     portkey,
     wrkAvailable,
     openFileLimit,
@@ -213,10 +216,12 @@ try {
 
   const needsOpenai = ["throughput", "latency", "stream", "max", "idle", "soak"].some((key) => only.has(key));
   if (needsOpenai) {
-    for (const target of [upstream, openaiService, bare, portkey]) {
+    for (const target of [upstream, openaiService, bare, bareRelay, portkey]) {
       if (!target) continue;
       log(`priming ${target.name} for ${options.primeSeconds} s`);
-      const streams = target === bare ? undefined : completionRequest(true, context.requestModel);
+      // Bare Fastify and the bare relay are measured only in the non-stream scenarios.
+      const streams =
+        target === bare || target === bareRelay ? undefined : completionRequest(true, context.requestModel);
       await prime(target, completionsPath, completionRequest(false, context.requestModel), streams);
     }
     const openaiScenarios: [string, (context: BenchContext) => Promise<ScenarioResult>][] = [
@@ -265,6 +270,7 @@ try {
   await stop(context.service);
   await stop(context.portkey);
   await stop(bare);
+  await stop(bareRelay);
 
   if (only.has("echo")) {
     // The echo model is a different configuration, so it gets its own service process; bare

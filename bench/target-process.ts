@@ -6,7 +6,10 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type Command, pinnedCommand } from "./pinned-command.ts";
 
-/** A process a run sends load to: the fake upstream, the service, bare Fastify or a peer gateway. */
+/**
+ * A process a run sends load to: the fake upstream, the service, bare Fastify, the bare relay or a
+ * peer gateway.
+ */
 export type TargetProcess = {
   name: string;
   pid: number;

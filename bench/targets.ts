@@ -2,7 +2,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import type { UpstreamTarget } from "./bench-context.ts";
-import { bareName, portkeyName, serviceName, upstreamName } from "./build-row.ts";
+import { bareName, bareRelayName, portkeyName, serviceName, upstreamName } from "./build-row.ts";
 import type { StreamShape } from "./fake-upstream.ts";
 import { loadCore, serviceCore } from "./pinned-command.ts";
 import { freePort, startTarget, type TargetProcess } from "./target-process.ts";
@@ -102,6 +102,22 @@ export async function startBare(chatBodyFile?: string): Promise<TargetProcess> {
   const args = [path.join(benchDirectory, "bare-fastify.ts"), "--port", String(port)];
   if (chatBodyFile) args.push("--chat-body-file", chatBodyFile);
   return startTarget({ name: bareName, core: serviceCore, file: process.execPath, args, port });
+}
+
+/**
+ * The bare relay, on the service's core like every target under test: what relaying alone costs
+ * there, with none of the service's work.
+ */
+export async function startBareRelay(upstreamOrigin: string): Promise<TargetProcess> {
+  const port = await freePort();
+  const args = [
+    path.join(benchDirectory, "bare-relay.ts"),
+    "--port",
+    String(port),
+    "--upstream",
+    upstreamOrigin,
+  ];
+  return startTarget({ name: bareRelayName, core: serviceCore, file: process.execPath, args, port });
 }
 
 export const portkeyInstalled = (): boolean => existsSync(portkeyEntry);

@@ -1,10 +1,18 @@
 /**
  * Non-stream `POST /v1/chat/completions` with wrk: throughput at 50 connections, and the latency
  * the service adds at 1 connection (through the service minus straight to the fake upstream,
- * same round).
+ * same round), each next to the bare relay: what relaying alone costs on the same core.
  */
 import { type BenchContext, completionRequest, completionsPath, interleaved } from "../bench-context.ts";
-import { bareName, buildAddedRow, buildRow, portkeyName, serviceName, upstreamName } from "../build-row.ts";
+import {
+  bareName,
+  bareRelayName,
+  buildAddedRow,
+  buildRow,
+  portkeyName,
+  serviceName,
+  upstreamName,
+} from "../build-row.ts";
 import { measureWithWrk, type WrkMeasurement } from "../measure-with-wrk.ts";
 import { describeCoreUse } from "../process-stats.ts";
 import { type ScenarioResult, skippedScenario, unmeasuredRow } from "../results.ts";
@@ -45,7 +53,7 @@ export async function nonStreamThroughput(context: BenchContext): Promise<Scenar
   await context.upstream.setShape({ chunks: 20, intervalMs: 10, firstChunkDelayMs: 0 });
   const { usable, missing } = await usableCompletionTargets(
     context,
-    [context.upstream, context.service, context.bare, context.portkey],
+    [context.upstream, context.service, context.bare, context.bareRelay, context.portkey],
     { stream: false },
   );
   context.log(`${scenario}: ${usable.map((target) => target.name).join(", ")}`);
@@ -56,7 +64,7 @@ export async function nonStreamThroughput(context: BenchContext): Promise<Scenar
     scenario,
     results,
     serviceMissing: missing.get(serviceName),
-    peers: [bareName, portkeyName],
+    peers: [bareName, bareRelayName, portkeyName],
   };
   return {
     name: scenario,
@@ -110,7 +118,7 @@ export async function nonStreamAddedLatency(context: BenchContext): Promise<Scen
   await context.upstream.setShape({ chunks: 20, intervalMs: 10, firstChunkDelayMs: 0 });
   const { usable, missing } = await usableCompletionTargets(
     context,
-    [context.upstream, context.service, context.portkey],
+    [context.upstream, context.service, context.bareRelay, context.portkey],
     { stream: false },
   );
   context.log(`${scenario}: ${usable.map((target) => target.name).join(", ")}`);
@@ -121,7 +129,8 @@ export async function nonStreamAddedLatency(context: BenchContext): Promise<Scen
     scenario,
     results,
     serviceMissing: missing.get(serviceName),
-    peers: [portkeyName],
+    // The bare relay's added figure is the floor any relay shows on this machine.
+    peers: [bareRelayName, portkeyName],
     unit: "ms",
   };
   const rows = [
