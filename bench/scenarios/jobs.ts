@@ -1,6 +1,6 @@
 /**
- * Job rates come from the jobs branch's own script, `bench/jobs-bench.ts`, run as a child on the
- * service's core. Its contract: the last stdout line is JSON with, per queue (`sqlite`, `redis`),
+ * Job rates come from the job queue's own script, `bench/jobs-bench.ts` (`npm run bench:jobs`),
+ * run as a child on the service's core. Its contract: the last stdout line is JSON with, per queue (`sqlite`, `redis`),
  * enqueued and completed jobs per second for a no-op job with 8 workers. Key names are matched
  * loosely (`enqueue...`, `complet...`) so the two branches need not agree on spelling.
  */
@@ -22,10 +22,10 @@ function rowTemplates(): Omit<Row, "scenario">[] {
     .map(({ minimum: _minimum, ...row }) => unmeasuredRow({ ...row, baselineName: "—" }));
 }
 
-/** The first number under `queue` whose key matches `pattern`, searching nested objects. */
 /** The Redis queue is BullMQ: the script may name it either way. */
 const queueNames: Record<string, readonly string[]> = { sqlite: ["sqlite"], redis: ["redis", "bullmq"] };
 
+/** The first number under `queue` whose key matches `pattern`, searching nested objects. */
 function findRate(value: unknown, queue: string, pattern: RegExp, insideQueue = false): number | undefined {
   if (value === null || typeof value !== "object") return undefined;
   const names = queueNames[queue] ?? [queue];
@@ -45,11 +45,7 @@ export async function jobRates(context: BenchContext, repositoryRoot: string): P
   const scenario = "jobs, no-op job, 8 workers";
   const script = path.join(repositoryRoot, "bench", "jobs-bench.ts");
   if (!existsSync(script)) {
-    return skippedScenario(
-      scenario,
-      "skipped: bench/jobs-bench.ts not present (it comes with the jobs branch)",
-      rowTemplates(),
-    );
+    return skippedScenario(scenario, "skipped: bench/jobs-bench.ts not present", rowTemplates());
   }
   context.log(`${scenario}: node bench/jobs-bench.ts`);
   const result = await runCommand(pinnedCommand(serviceCore, process.execPath, [script]), {
