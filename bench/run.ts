@@ -21,6 +21,7 @@ import {
   type RunOptions,
   upstreamModel,
 } from "./bench-context.ts";
+import { serviceWithoutLogLinesName } from "./build-row.ts";
 import { machineInfo } from "./machine-info.ts";
 import { canPin, loadCore } from "./pinned-command.ts";
 import { discoverModel, probeEndpoint } from "./probe-endpoint.ts";
@@ -284,11 +285,25 @@ try {
         environment: { ECHO_DELAY_MS: "0" },
       }),
     );
+    // The same service without its per-request log lines (LOG_LEVEL=warn), in its own directory:
+    // the difference is what the two lines the design asks for cost.
+    const quietDirectory = path.join(scratchDirectory, "without-log-lines");
+    mkdirSync(quietDirectory, { recursive: true });
+    const echoServiceWithoutLogLines = track(
+      await startService({
+        upstreamOrigin: upstream.origin,
+        model: "echo",
+        scratchDirectory: quietDirectory,
+        environment: { ECHO_DELAY_MS: "0", LOG_LEVEL: "warn" },
+        name: serviceWithoutLogLinesName,
+      }),
+    );
     const probe = await probeEndpoint(echoService, chatPath, chatRequest, "json");
     const bodyFile = path.join(scratchDirectory, "chat-reply.json");
     if (probe.ok) writeFileSync(bodyFile, probe.body);
     const echoBare = track(await startBare(probe.ok ? bodyFile : undefined));
-    for (const target of probe.ok ? [echoService, echoBare] : [echoBare]) {
+    const primed = probe.ok ? [echoService, echoServiceWithoutLogLines, echoBare] : [echoBare];
+    for (const target of primed) {
       log(`priming ${target.name} on ${chatPath} for ${options.primeSeconds} s`);
       if (wrkAvailable) {
         await runWrk({
@@ -300,8 +315,13 @@ try {
       }
     }
     const echoContext = { ...context, service: echoService, bare: echoBare };
-    scenarios.push(await guarded("echo", () => echoChat(echoContext, probe.ok ? undefined : probe.reason)));
+    scenarios.push(
+      await guarded("echo", () =>
+        echoChat(echoContext, probe.ok ? undefined : probe.reason, echoServiceWithoutLogLines),
+      ),
+    );
     await stop(echoService);
+    await stop(echoServiceWithoutLogLines);
     await stop(echoBare);
   }
   if (only.has("jobs")) scenarios.push(await guarded("jobs", () => jobRates(context, repositoryRoot)));

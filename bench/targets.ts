@@ -60,10 +60,12 @@ export async function startService(options: {
   model: string;
   scratchDirectory: string;
   environment?: Record<string, string>;
+  /** Another name for a second service process with a different configuration. */
+  name?: string;
 }): Promise<TargetProcess> {
   const port = await freePort();
   return startTarget({
-    name: serviceName,
+    name: options.name ?? serviceName,
     core: serviceCore,
     file: process.execPath,
     args: [path.join(repositoryRoot, "src", "server.ts")],

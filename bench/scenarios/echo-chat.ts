@@ -4,7 +4,7 @@
  * metrics, the model layer) cost next to Fastify alone. Both run on the service's core in turn.
  */
 import { type BenchContext, interleaved } from "../bench-context.ts";
-import { bareName, buildRow, serviceName } from "../build-row.ts";
+import { bareName, buildRow, serviceName, serviceWithoutLogLinesName } from "../build-row.ts";
 import { measureWithWrk } from "../measure-with-wrk.ts";
 import { describeCoreUse } from "../process-stats.ts";
 import { type ScenarioResult, skippedScenario, unmeasuredRow } from "../results.ts";
@@ -17,6 +17,8 @@ export const chatRequest = JSON.stringify({ message: "Hello from the benchmark" 
 export async function echoChat(
   context: BenchContext,
   serviceMissing: string | undefined,
+  /** The service at LOG_LEVEL=warn, a peer: what the per-request log lines cost. */
+  serviceWithoutLogLines?: TargetProcess,
 ): Promise<ScenarioResult> {
   const scenario = "/chat on the echo model, 50 connections";
   if (!context.wrkAvailable) {
@@ -24,7 +26,9 @@ export async function echoChat(
       unmeasuredRow({ metric: "throughput", unit: "req/s", baselineName: bareName, target: "≥ 0.5x" }),
     ]);
   }
-  const targets: TargetProcess[] = serviceMissing ? [context.bare] : [context.service, context.bare];
+  const targets: TargetProcess[] = serviceMissing
+    ? [context.bare]
+    : [context.service, ...(serviceWithoutLogLines ? [serviceWithoutLogLines] : []), context.bare];
   context.log(`${scenario}: ${targets.map((target) => target.name).join(", ")}`);
   const results = await interleaved(context.options.rounds, targets, (target) =>
     measureWithWrk(target, {
@@ -41,7 +45,13 @@ export async function echoChat(
     const errors = serviceRounds.reduce((sum, round) => sum + round.errors, 0);
     if (errors > 0) notes.push(`${errors} wrk errors`);
   }
-  const common = { scenario, results, baselineName: bareName, serviceMissing };
+  const common = {
+    scenario,
+    results,
+    baselineName: bareName,
+    serviceMissing,
+    peers: [serviceWithoutLogLinesName],
+  };
   return {
     name: scenario,
     rows: [
