@@ -1,7 +1,7 @@
 import type { ChatCompletionsUpstream } from "./chat-completions-upstreams.ts";
 import { type RelayedResult, readChatCompletion } from "./read-chat-completion.ts";
 import { retryUpstreamCall, type UpstreamCall } from "./retry-upstream-call.ts";
-import { sendChatCompletions } from "./send-chat-completions.ts";
+import { fetchChatCompletion } from "./send-chat-completions.ts";
 
 /** One call relayed to a Chat Completions upstream. */
 export type RelayRequest = UpstreamCall &
@@ -19,13 +19,12 @@ export async function relayCompletion(
   request: RelayRequest,
 ): Promise<{ body: string; result: RelayedResult }> {
   return retryUpstreamCall(request, async (deadline) => {
-    const response = await sendChatCompletions(
+    const body = await fetchChatCompletion(
       request.upstream,
       request.body,
       request.handle.upstreamHeaders(),
       deadline.signal,
     );
-    const body = await response.body.text();
     return { body, result: readChatCompletion(body) };
   });
 }

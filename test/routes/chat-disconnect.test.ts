@@ -45,23 +45,35 @@ for (const stream of STREAMS) {
   });
 }
 
-test("/chat: a client that disconnects while waiting aborts the upstream within 1 s", async (t) => {
-  const { address, upstream } = await startChatTestApp(t);
-  upstream.script({ firstChunkDelayMs: 5000 });
-  const controller = new AbortController();
-  const pending = fetch(`${address}/chat`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ message: "hi" }),
-    signal: controller.signal,
-  }).catch(() => undefined);
-  while (upstream.requests.length === 0) await sleep(10);
-  const disconnectedAt = Date.now();
-  controller.abort();
-  await pending;
-  const record = await upstream.waitForAbort(0, 1000);
-  assert.ok(record.abortedAt! - disconnectedAt < 1000);
-});
+const WAITING = [
+  { path: "/chat", body: { message: "hi" } },
+  // The relay: a non-streaming answer collected from the upstream without a body stream.
+  { path: "/v1/chat/completions", body: { messages: [{ role: "user", content: "hi" }] } },
+];
+
+for (const waiting of WAITING) {
+  test(`${waiting.path}: a client that disconnects while waiting aborts the upstream within 1 s`, async (t) => {
+    const { address, upstream, app } = await startChatTestApp(t);
+    upstream.script({ firstChunkDelayMs: 5000 });
+    const controller = new AbortController();
+    const pending = fetch(`${address}${waiting.path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(waiting.body),
+      signal: controller.signal,
+    }).catch(() => undefined);
+    while (upstream.requests.length === 0) await sleep(10);
+    const disconnectedAt = Date.now();
+    controller.abort();
+    await pending;
+    const record = await upstream.waitForAbort(0, 1000);
+    assert.ok(record.abortedAt! - disconnectedAt < 1000);
+    // The call ended as a disconnect, and the app is still answering.
+    const health = await fetch(`${address}/health`);
+    assert.equal(health.status, 200);
+    assert.equal(app.streamSlots.active, 0);
+  });
+}
 
 test("a client that stops reading holds the upstream back, and is cut after STREAM_STALL_MS", async (t) => {
   const { address, upstream, app } = await startChatTestApp(t, { environment: { STREAM_STALL_MS: "1500" } });
