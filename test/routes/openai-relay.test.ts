@@ -239,6 +239,31 @@ test("stream: an upstream silent past LLM_IDLE_TIMEOUT_MS mid-stream ends with a
   assert.equal(app.streamSlots.active, 0);
 });
 
+test("stream: an error frame from the upstream mid-stream ends the stream with our error frame and drops the upstream", async (t) => {
+  const { observer, calls } = recordingObserver();
+  const { post, upstream, app } = await startChatTestApp(t, { llmCallObserver: observer });
+  // Apart in time, so the error arrives after the first text went out (not in one read with it).
+  upstream.script({
+    deltas: ["a", "b", "c"],
+    chunkDelayMs: 30,
+    errorFrameAfter: 2,
+    errorMessage: "internal detail /srv/x",
+  });
+  const text = await (await post("/v1/chat/completions", { stream: true, messages: MESSAGES })).text();
+  const { events } = parseSse(text);
+  assert.equal(JSON.parse(events.at(-2)!.data).error.code, "upstream_error");
+  assert.equal(events.at(-1)?.data, "[DONE]");
+  assert.ok(!text.includes("/srv/x"), "the upstream's detail stays out of the stream");
+  // The two deltas before the error were relayed; the upstream, left open by the fake, is dropped.
+  assert.deepEqual(
+    events.slice(0, -2).flatMap((event) => JSON.parse(event.data).choices[0]?.delta?.content ?? []),
+    ["", "a", "b"],
+  );
+  await upstream.waitForAbort(0, 1000);
+  assert.equal(calls[0].end?.outcome, "error");
+  assert.equal(app.streamSlots.active, 0);
+});
+
 test("stream: a client that stops reading holds the upstream back and is cut after STREAM_STALL_MS", async (t) => {
   const { address, upstream, app } = await startChatTestApp(t, { environment: { STREAM_STALL_MS: "1500" } });
   const delta = "x".repeat(4096);

@@ -15,6 +15,8 @@ export type UpstreamScript = {
   stallAfter?: number;
   /** After this many deltas, destroy the socket. */
   dieAfter?: number;
+  /** After this many deltas, send an OpenAI `error` frame (with `errorMessage`) and keep the connection open. */
+  errorFrameAfter?: number;
   /** Answer with this error status (and `headers`) instead of a reply. */
   status?: number;
   headers?: Record<string, string>;
@@ -149,6 +151,11 @@ async function answer(
     if (script.dieAfter === index) {
       response.socket?.destroy();
       return;
+    }
+    if (script.errorFrameAfter === index) {
+      const message = script.errorMessage ?? "fake upstream failure";
+      await write(response, sse({ error: { message, type: "server_error", code: null } }));
+      return; // the connection stays open: the caller must drop it
     }
     if (index === deltas.length) break;
     await write(response, format.delta(model, deltas[index]));
