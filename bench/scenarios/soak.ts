@@ -18,6 +18,8 @@ type RssSample = { seconds: number; rssBytes: number };
 type Measurement = {
   samples: Record<string, RssSample[]>;
   growthMiBPerMinute: Record<string, number>;
+  /** The service's slope over the second half of the soak only. */
+  secondHalfGrowthMiBPerMinute?: number;
   warmUpSeconds: number;
   json: WrkResult | { skipped: string };
   streams: StreamClientResult | { skipped: string };
@@ -118,6 +120,15 @@ export async function soak(context: BenchContext): Promise<ScenarioResult> {
   traffic.push(
     `service RSS ${(first.rssBytes / mebibyte).toFixed(1)} → ${(last.rssBytes / mebibyte).toFixed(1)} MiB`,
   );
+  // A leak keeps its rate to the end; a heap that V8 shrank after the warm-up and is growing back
+  // to its working size slows down. The second half's slope tells the two apart.
+  const secondHalf = serviceSeries
+    .filter((sample) => sample.seconds >= seconds / 2 && Number.isFinite(sample.rssBytes))
+    .map((sample) => ({ x: sample.seconds / 60, y: sample.rssBytes / mebibyte }));
+  if (secondHalf.length >= 2) {
+    measurement.secondHalfGrowthMiBPerMinute = slope(secondHalf);
+    traffic.push(`${slope(secondHalf).toFixed(2)} MiB/min over the second half`);
+  }
   const results = new Map<string, number[]>(
     Object.entries(growthMiBPerMinute).map(([name, value]) => [name, [value]]),
   );
