@@ -126,8 +126,9 @@ export async function soak(context: BenchContext): Promise<ScenarioResult> {
     .filter((sample) => sample.seconds >= seconds / 2 && Number.isFinite(sample.rssBytes))
     .map((sample) => ({ x: sample.seconds / 60, y: sample.rssBytes / mebibyte }));
   if (secondHalf.length >= 2) {
-    measurement.secondHalfGrowthMiBPerMinute = slope(secondHalf);
-    traffic.push(`${slope(secondHalf).toFixed(2)} MiB/min over the second half`);
+    const secondHalfGrowth = slope(secondHalf);
+    measurement.secondHalfGrowthMiBPerMinute = secondHalfGrowth;
+    traffic.push(`${secondHalfGrowth.toFixed(2)} MiB/min over the second half`);
   }
   const results = new Map<string, number[]>(
     Object.entries(growthMiBPerMinute).map(([name, value]) => [name, [value]]),

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import { APICallError } from "@ai-sdk/provider";
 import type { Dispatcher } from "undici";
 import type { ChatCompletionsUpstream } from "./chat-completions-upstreams.ts";
-import { collectResponse } from "./collect-response.ts";
+import { type CollectedResponse, collectResponse } from "./collect-response.ts";
 
 /**
  * One POST to `<baseURL>/chat/completions`; resolves once a 2xx status and its headers arrived,
@@ -39,7 +39,7 @@ export async function fetchChatCompletion(
   traceHeaders: Record<string, string>,
   signal: AbortSignal,
 ): Promise<string> {
-  let response: Awaited<ReturnType<typeof collectResponse>>;
+  let response: CollectedResponse;
   try {
     response = await collectResponse(upstream.pool, requestOptions(upstream, body, traceHeaders), signal);
   } catch (error) {
