@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { ServiceError } from "./http/service-error.ts";
+import { ServiceError } from "./errors/service-error.ts";
 
 const UNAVAILABLE = Symbol("unavailable dependency");
 

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import fastifyPlugin from "fastify-plugin";
-import { ServiceError } from "./service-error.ts";
+import { ServiceError } from "../errors/service-error.ts";
 
 /** Probes must work without a key: an orchestrator has none. */
 const OPEN_PATHS = new Set(["/health", "/ready"]);

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import fastifyPlugin from "fastify-plugin";
+import { ServiceError } from "../errors/service-error.ts";
 import type { Lifecycle } from "../lifecycle.ts";
-import { ServiceError } from "./service-error.ts";
 
 const PROBE_PATHS = new Set(["/health", "/ready"]);
 

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from "fastify";
-import type { ServiceError } from "./service-error.ts";
+import type { ServiceError } from "../errors/service-error.ts";
 
 /** OpenAI's error `type` for each status family, so OpenAI SDKs raise the matching class. */
 function openAIErrorType(statusCode: number): string {

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import fastifyPlugin from "fastify-plugin";
+import { ServiceError } from "../errors/service-error.ts";
 import { errorBody } from "./error-body.ts";
-import { ServiceError } from "./service-error.ts";
 import { toServiceError } from "./to-service-error.ts";
 
 /** Sends `error` in the envelope the route's clients expect, with `Retry-After` when known. */

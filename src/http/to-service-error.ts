@@ -1,5 +1,5 @@
 import type { FastifyError } from "fastify";
-import { ServiceError } from "./service-error.ts";
+import { ServiceError } from "../errors/service-error.ts";
 
 /** Fastify's own error codes, mapped to ours so every client sees one catalog. */
 const fastifyCodes: Record<string, (error: FastifyError) => ServiceError> = {

@@ -1,4 +1,4 @@
-import { isServiceError, ServiceError } from "../http/service-error.ts";
+import { isServiceError, ServiceError } from "../errors/service-error.ts";
 
 /**
  * A failed knowledge store call as the client sees it: 503 NOT_READY, retryable, with the cause

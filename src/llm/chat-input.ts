@@ -1,4 +1,4 @@
-import { ServiceError } from "../http/service-error.ts";
+import { ServiceError } from "../errors/service-error.ts";
 import type { CompletionParameters } from "./completion-request.ts";
 import type { LlmCallMessage } from "./llm-call-observer.ts";
 

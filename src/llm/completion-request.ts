@@ -3,7 +3,7 @@ import type {
   LanguageModelV4FinishReason,
   LanguageModelV4Usage,
 } from "@ai-sdk/provider";
-import { ServiceError } from "../http/service-error.ts";
+import { ServiceError } from "../errors/service-error.ts";
 import type { LlmCallHandle, LlmCallMessage } from "./llm-call-observer.ts";
 import type { ResolvedModel } from "./model-registry.ts";
 import type { UpstreamTimeoutError } from "./upstream-deadline.ts";

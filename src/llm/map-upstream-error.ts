@@ -1,5 +1,5 @@
 import { APICallError } from "@ai-sdk/provider";
-import { ServiceError } from "../http/service-error.ts";
+import { ServiceError } from "../errors/service-error.ts";
 import { retryAfterMs } from "./retry-after-ms.ts";
 
 /**

@@ -1,6 +1,6 @@
 import type { LanguageModelV4 } from "@ai-sdk/provider";
 import { ConfigError } from "../config.ts";
-import { ServiceError } from "../http/service-error.ts";
+import { ServiceError } from "../errors/service-error.ts";
 import type { ChatCompletionsUpstream } from "./chat-completions-upstreams.ts";
 import { type ModelFactory, type ProviderName, ProviderNames } from "./create-providers.ts";
 

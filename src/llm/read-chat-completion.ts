@@ -1,4 +1,4 @@
-import { ServiceError } from "../http/service-error.ts";
+import { ServiceError } from "../errors/service-error.ts";
 import type { FinishReason, TokenUsage } from "./completion-request.ts";
 
 /** What the relay needs from an upstream's answer; everything else passes through unread. */

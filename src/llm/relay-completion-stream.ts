@@ -1,4 +1,4 @@
-import { ServiceError } from "../http/service-error.ts";
+import { ServiceError } from "../errors/service-error.ts";
 import { ChatCompletionFrames } from "./chat-completion-frames.ts";
 import type { RelayedResult } from "./read-chat-completion.ts";
 import type { RelayRequest } from "./relay-completion.ts";

@@ -1,5 +1,5 @@
 import { performance } from "node:perf_hooks";
-import { ErrorCodes } from "../http/error-codes.ts";
+import { ErrorCodes } from "../errors/error-codes.ts";
 import type { LlmCallEnd, LlmCallHandle, LlmCallObserver, LlmCallStart } from "../llm/llm-call-observer.ts";
 import type { HistogramSeries } from "./allocation-free-histogram.ts";
 import type { InFlightRequests, RequestObservation } from "./in-flight-requests.ts";

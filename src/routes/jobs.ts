@@ -1,6 +1,6 @@
 import type { ServerResponse } from "node:http";
 import { type FastifyPluginAsyncTypebox, Type } from "@fastify/type-provider-typebox";
-import { ServiceError } from "../http/service-error.ts";
+import { ServiceError } from "../errors/service-error.ts";
 import {
   FinalJobStatuses,
   type JobQueue,

@@ -1,5 +1,5 @@
 import { type FastifyPluginAsyncTypebox, Type } from "@fastify/type-provider-typebox";
-import { ServiceError } from "../http/service-error.ts";
+import { ServiceError } from "../errors/service-error.ts";
 import { documentSummary } from "../knowledge/document-summary.ts";
 import type { KnowledgeStore, StoredDocument } from "../knowledge/knowledge-store.ts";
 import { knowledgeStoreUnavailable } from "../knowledge/knowledge-store-unavailable.ts";

@@ -1,8 +1,8 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Config } from "../config.ts";
+import { ServiceError } from "../errors/service-error.ts";
 import { watchClientDisconnect } from "../http/client-disconnect.ts";
 import { routeLabel } from "../http/route-label.ts";
-import { ServiceError } from "../http/service-error.ts";
 import type { StreamSlots } from "../http/stream-slots.ts";
 import { toServiceError } from "../http/to-service-error.ts";
 import { type ChatInput, checkChatLimits } from "../llm/chat-input.ts";

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
+import type { ServiceError } from "../errors/service-error.ts";
 import { errorBody } from "../http/error-body.ts";
 import { sendError } from "../http/error-handler.ts";
-import type { ServiceError } from "../http/service-error.ts";
 import { openSseResponse, type SseWriter } from "../http/sse-writer.ts";
 import type { FinishReason, TokenUsage } from "../llm/completion-request.ts";
 import type { ChatDependencies, StreamProtocol } from "./model-call.ts";

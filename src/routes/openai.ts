@@ -1,5 +1,5 @@
 import { type FastifyPluginAsyncTypebox, type Static, Type } from "@fastify/type-provider-typebox";
-import { ServiceError } from "../http/service-error.ts";
+import { ServiceError } from "../errors/service-error.ts";
 import type { ChatInput } from "../llm/chat-input.ts";
 import type { LlmCallMessage } from "../llm/llm-call-observer.ts";
 import { type ChatDependencies, generateModelCall, prepareModelCall, streamModelCall } from "./model-call.ts";

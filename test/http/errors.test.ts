@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ErrorCodes } from "../../src/http/error-codes.ts";
+import { ErrorCodes } from "../../src/errors/error-codes.ts";
 import { buildTestApp } from "../support/build-test-app.ts";
 import { addTestRoutes } from "../support/test-routes.ts";
 
