@@ -16,15 +16,18 @@ export function isOpenAIRoute(request: FastifyRequest): boolean {
 }
 
 export function errorBody(request: FastifyRequest, error: ServiceError): object {
-  if (isOpenAIRoute(request)) {
-    return {
-      error: {
-        message: error.message,
-        type: openAIErrorType(error.statusCode),
-        code: error.code.toLowerCase(),
-        param: error.param ?? null,
-      },
-    };
-  }
+  if (isOpenAIRoute(request)) return openAIErrorBody(error);
   return { error: { code: error.code, message: error.message, request_id: request.id } };
+}
+
+/** OpenAI's error shape, as its SDKs parse it from a response body or a stream frame. */
+export function openAIErrorBody(error: ServiceError) {
+  return {
+    error: {
+      message: error.message,
+      type: openAIErrorType(error.statusCode),
+      code: error.code.toLowerCase(),
+      param: error.param ?? null,
+    },
+  };
 }

@@ -1,5 +1,5 @@
-import type { FinishReason, TokenUsage } from "./completion-request.ts";
-import { readFinishReason, readUsage } from "./read-chat-completion.ts";
+import { type FinishReason, finishReasonFromOpenAI } from "./finish-reason.ts";
+import { type TokenUsage, usageFromOpenAI } from "./token-usage.ts";
 
 type ChunkJson = {
   model?: unknown;
@@ -98,10 +98,10 @@ export class ChatCompletionFrames {
         this.text += content;
         onText(content);
       }
-      const finishReason = readFinishReason(choice.finish_reason);
+      const finishReason = finishReasonFromOpenAI(choice.finish_reason);
       if (finishReason !== undefined) this.finishReason = finishReason;
     }
-    const usage = readUsage(chunk.usage);
+    const usage = usageFromOpenAI(chunk.usage);
     if (usage === undefined) return `data: ${data}\n\n`;
     this.usage = usage;
     if (this.#includeUsage) return `data: ${data}\n\n`;

@@ -1,12 +1,8 @@
-import type {
-  LanguageModelV4CallOptions,
-  LanguageModelV4FinishReason,
-  LanguageModelV4Usage,
-} from "@ai-sdk/provider";
-import { ServiceError } from "../errors/service-error.ts";
+import type { LanguageModelV4CallOptions } from "@ai-sdk/provider";
+import type { FinishReason } from "./finish-reason.ts";
 import type { LlmCallHandle, LlmCallMessage } from "./llm-call-observer.ts";
 import type { ResolvedModel } from "./model-registry.ts";
-import type { UpstreamTimeoutError } from "./upstream-deadline.ts";
+import type { TokenUsage } from "./token-usage.ts";
 
 export type CompletionParameters = Readonly<{
   temperature?: number;
@@ -35,11 +31,6 @@ export type CompletionRequest = Readonly<{
   limits: UpstreamLimits;
 }>;
 
-/** `stop`, `length`, `content_filter`, `tool_calls` or `other`: OpenAI's words, which clients know. */
-export type FinishReason = "stop" | "length" | "content_filter" | "tool_calls" | "other";
-
-export type TokenUsage = { inputTokens: number; outputTokens: number; totalTokens: number };
-
 export type CompletionResult = {
   finishReason: FinishReason;
   usage: TokenUsage;
@@ -66,34 +57,4 @@ export function toCallOptions(
     // Every upstream HTTP request carries the call's trace context (W3C traceparent).
     headers: request.handle.upstreamHeaders(),
   };
-}
-
-export function toFinishReason(reason: LanguageModelV4FinishReason): FinishReason {
-  switch (reason.unified) {
-    case "stop":
-    case "length":
-      return reason.unified;
-    case "content-filter":
-      return "content_filter";
-    case "tool-calls":
-      return "tool_calls";
-    case "interrupted":
-      // A stream that ended without saying it was complete is a truncated answer, not a success.
-      throw new ServiceError({
-        code: "UPSTREAM_ERROR",
-        message: "The model provider's stream ended before the reply was complete.",
-      });
-    default:
-      return "other";
-  }
-}
-
-export function toTokenUsage(usage: LanguageModelV4Usage): TokenUsage {
-  const inputTokens = usage.inputTokens.total ?? 0;
-  const outputTokens = usage.outputTokens.total ?? 0;
-  return { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens };
-}
-
-export function timeoutError(timeout: UpstreamTimeoutError): ServiceError {
-  return new ServiceError({ code: "UPSTREAM_TIMEOUT", message: timeout.message, cause: timeout });
 }

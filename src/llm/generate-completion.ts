@@ -1,11 +1,7 @@
-import {
-  type CompletionRequest,
-  type CompletionResult,
-  toCallOptions,
-  toFinishReason,
-  toTokenUsage,
-} from "./completion-request.ts";
+import { type CompletionRequest, type CompletionResult, toCallOptions } from "./completion-request.ts";
+import { finishReasonFromLanguageModel } from "./finish-reason.ts";
 import { retryUpstreamCall } from "./retry-upstream-call.ts";
+import { usageFromLanguageModel } from "./token-usage.ts";
 
 /**
  * The whole reply at once (the provider's non-streaming API), retried on transient failures.
@@ -20,8 +16,8 @@ export async function generateCompletion(
     for (const part of result.content) if (part.type === "text") text += part.text;
     return {
       text,
-      finishReason: toFinishReason(result.finishReason),
-      usage: toTokenUsage(result.usage),
+      finishReason: finishReasonFromLanguageModel(result.finishReason),
+      usage: usageFromLanguageModel(result.usage),
       responseModel: result.response?.modelId,
     };
   });

@@ -1,5 +1,6 @@
 import { ServiceError } from "../errors/service-error.ts";
-import type { FinishReason, TokenUsage } from "./completion-request.ts";
+import { type FinishReason, finishReasonFromOpenAI } from "./finish-reason.ts";
+import { type TokenUsage, usageFromOpenAI } from "./token-usage.ts";
 
 /** What the relay needs from an upstream's answer; everything else passes through unread. */
 export type RelayedResult = {
@@ -31,34 +32,8 @@ export function readChatCompletion(body: string): RelayedResult {
   const content = choice.message?.content;
   return {
     text: typeof content === "string" ? content : "",
-    finishReason: readFinishReason(choice.finish_reason),
-    usage: readUsage(completion.usage),
+    finishReason: finishReasonFromOpenAI(choice.finish_reason),
+    usage: usageFromOpenAI(completion.usage),
     responseModel: typeof completion.model === "string" ? completion.model : undefined,
   };
-}
-
-/** OpenAI's `finish_reason`, mapped as the AI SDK's OpenAI provider maps it. */
-export function readFinishReason(value: unknown): FinishReason | undefined {
-  switch (value) {
-    case "stop":
-    case "length":
-    case "content_filter":
-    case "tool_calls":
-      return value;
-    case "function_call":
-      return "tool_calls";
-    case null:
-    case undefined:
-      return undefined;
-    default:
-      return "other";
-  }
-}
-
-export function readUsage(value: unknown): TokenUsage | undefined {
-  if (typeof value !== "object" || value === null) return undefined;
-  const usage = value as { prompt_tokens?: unknown; completion_tokens?: unknown };
-  const inputTokens = typeof usage.prompt_tokens === "number" ? usage.prompt_tokens : 0;
-  const outputTokens = typeof usage.completion_tokens === "number" ? usage.completion_tokens : 0;
-  return { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens };
 }

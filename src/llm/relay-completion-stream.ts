@@ -1,9 +1,9 @@
-import { ServiceError } from "../errors/service-error.ts";
 import { ChatCompletionFrames } from "./chat-completion-frames.ts";
 import type { RelayedResult } from "./read-chat-completion.ts";
 import type { RelayRequest } from "./relay-completion.ts";
 import { retryUpstreamCall } from "./retry-upstream-call.ts";
 import { sendChatCompletions } from "./send-chat-completions.ts";
+import { streamEndedEarly } from "./stream-ended-early.ts";
 
 export type RelayStreamSink = {
   /** A content delta of the reply, before the frames that carry it are passed to `frames`. */
@@ -78,12 +78,7 @@ export async function relayCompletionStream(
         body.once("end", resolve);
         body.once("error", reject);
       });
-      if (!frames.done && frames.finishReason === undefined) {
-        throw new ServiceError({
-          code: "UPSTREAM_ERROR",
-          message: "The model provider's stream ended before the reply was complete.",
-        });
-      }
+      if (!frames.done && frames.finishReason === undefined) throw streamEndedEarly();
       // A reply without text: its frames (role, finish, usage) were all held back.
       if (held.length > 0) await sink.frames(held);
       return {

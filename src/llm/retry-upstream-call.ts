@@ -1,9 +1,9 @@
+import { ServiceError } from "../errors/service-error.ts";
 import type { UpstreamLimits } from "./completion-request.ts";
-import { timeoutError } from "./completion-request.ts";
 import type { LlmCallHandle } from "./llm-call-observer.ts";
 import { mapUpstreamError } from "./map-upstream-error.ts";
 import { planRetry, waitBeforeRetry } from "./plan-retry.ts";
-import { UpstreamDeadline } from "./upstream-deadline.ts";
+import { UpstreamDeadline, type UpstreamTimeoutError } from "./upstream-deadline.ts";
 
 export type UpstreamCall = Readonly<{
   /** Aborts when the client goes away. */
@@ -41,4 +41,8 @@ export async function retryUpstreamCall<T>(
       deadline.dispose();
     }
   }
+}
+
+function timeoutError(timeout: UpstreamTimeoutError): ServiceError {
+  return new ServiceError({ code: "UPSTREAM_TIMEOUT", message: timeout.message, cause: timeout });
 }

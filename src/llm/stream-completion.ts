@@ -1,13 +1,9 @@
 import type { LanguageModelV4StreamPart } from "@ai-sdk/provider";
-import { ServiceError } from "../errors/service-error.ts";
-import {
-  type CompletionRequest,
-  type CompletionResult,
-  toCallOptions,
-  toFinishReason,
-  toTokenUsage,
-} from "./completion-request.ts";
+import { type CompletionRequest, type CompletionResult, toCallOptions } from "./completion-request.ts";
+import { finishReasonFromLanguageModel } from "./finish-reason.ts";
 import { retryUpstreamCall } from "./retry-upstream-call.ts";
+import { streamEndedEarly } from "./stream-ended-early.ts";
+import { usageFromLanguageModel } from "./token-usage.ts";
 
 /**
  * Hands each text delta to `onTextDelta` as it arrives. When that returns a promise (the client's
@@ -55,8 +51,8 @@ export async function streamCompletion(
             case "finish":
               readerDone = true;
               return {
-                finishReason: toFinishReason(part.finishReason),
-                usage: toTokenUsage(part.usage),
+                finishReason: finishReasonFromLanguageModel(part.finishReason),
+                usage: usageFromLanguageModel(part.usage),
                 responseModel,
               };
             case "error":
@@ -72,10 +68,7 @@ export async function streamCompletion(
               deadline.activity();
           }
         }
-        throw new ServiceError({
-          code: "UPSTREAM_ERROR",
-          message: "The model provider's stream ended before the reply was complete.",
-        });
+        throw streamEndedEarly();
       } finally {
         // Releases the upstream connection when we stop early (an error part, a finish before the end).
         if (reader !== undefined && !readerDone) reader.cancel().catch(() => {});

@@ -1,11 +1,12 @@
 import { type FastifyPluginAsyncTypebox, type Static, Type } from "@fastify/type-provider-typebox";
-import { type GroundingSource, groundChatInput } from "../knowledge/ground-chat-input.ts";
+import type { ChatDependencies } from "../chat/chat-dependencies.ts";
+import { createChatPipeline } from "../chat/chat-pipeline.ts";
+import { seedJsonProtocol } from "../chat/protocols/seed-json-protocol.ts";
+import { seedSseProtocol } from "../chat/protocols/seed-sse-protocol.ts";
+import { seedTextProtocol } from "../chat/protocols/seed-text-protocol.ts";
 import type { KnowledgeStore } from "../knowledge/knowledge-store.ts";
-import { type ChatInput, checkChatLimits } from "../llm/chat-input.ts";
+import type { ChatInput } from "../llm/chat-input.ts";
 import type { LlmCallMessage } from "../llm/llm-call-observer.ts";
-import { chatEventStream } from "./chat-event-stream.ts";
-import { chatTextStream } from "./chat-text-stream.ts";
-import { type ChatDependencies, generateModelCall, streamModelCall } from "./model-call.ts";
 
 const ChatMessage = Type.Object({
   role: Type.Union([Type.Literal("system"), Type.Literal("user"), Type.Literal("assistant")]),
@@ -76,21 +77,11 @@ export type ChatRoutesOptions = ChatDependencies & { knowledgeStore: KnowledgeSt
 
 /** `POST /chat`, `/chat/stream` (Server-Sent Events) and `/chat/stream-text` (plain text). */
 export const chatRoutes: FastifyPluginAsyncTypebox<ChatRoutesOptions> = async (app, options) => {
-  const { knowledgeStore, ...dependencies } = options;
-
-  /** The model's input, with knowledge-base context when the body asks for it. */
-  const prepareInput = async (body: ChatBodyType) => {
-    const input = toChatInput(body);
-    const limit = knowledgeLimit(body.knowledge);
-    if (limit === undefined) return { input, sources: undefined };
-    // A request that will be refused anyway does not cost a search.
-    checkChatLimits(input, dependencies.config);
-    return groundChatInput(input, {
-      store: knowledgeStore,
-      limit,
-      maxContextChars: dependencies.config.maxMessageChars,
-    });
-  };
+  const chat = createChatPipeline(options);
+  const call = (request: { body: ChatBodyType }) => ({
+    input: toChatInput(request.body),
+    knowledgeLimit: knowledgeLimit(request.body.knowledge),
+  });
 
   app.post(
     "/chat",
@@ -102,24 +93,8 @@ export const chatRoutes: FastifyPluginAsyncTypebox<ChatRoutesOptions> = async (a
         response: { 200: ChatReply },
       },
     },
-    async (request, reply) => {
-      const { input, sources } = await prepareInput(request.body);
-      const called = await generateModelCall({ dependencies, request, reply, kind: "chat", input });
-      if (called === undefined) return reply;
-      const { model, result } = called;
-      return {
-        reply: result.text,
-        model: model.name,
-        usage: {
-          prompt_tokens: result.usage.inputTokens,
-          completion_tokens: result.usage.outputTokens,
-          total_tokens: result.usage.totalTokens,
-        },
-        finish_reason: result.finishReason,
-        request_id: request.id,
-        ...(sources === undefined ? {} : { sources: sources.map(sourceBody) }),
-      };
-    },
+    async (request, reply) =>
+      chat.respond({ ...call(request), request, reply, kind: "chat", protocol: seedJsonProtocol }),
   );
 
   app.post(
@@ -134,14 +109,12 @@ export const chatRoutes: FastifyPluginAsyncTypebox<ChatRoutesOptions> = async (a
       },
     },
     async (request, reply) => {
-      const { input, sources } = await prepareInput(request.body);
-      await streamModelCall({
-        dependencies,
+      await chat.stream({
+        ...call(request),
         request,
         reply,
         kind: "chat_stream_sse",
-        input,
-        protocol: chatEventStream(request, reply, dependencies, sources?.map(sourceBody)),
+        protocol: seedSseProtocol,
       });
       return reply;
     },
@@ -159,14 +132,13 @@ export const chatRoutes: FastifyPluginAsyncTypebox<ChatRoutesOptions> = async (a
       },
     },
     async (request, reply) => {
-      const { input } = await prepareInput(request.body);
-      await streamModelCall({
-        dependencies,
+      // Grounded like the others; plain text has no place to name the sources.
+      await chat.stream({
+        ...call(request),
         request,
         reply,
         kind: "chat_stream_text",
-        input,
-        protocol: chatTextStream(request, reply, dependencies),
+        protocol: seedTextProtocol,
       });
       return reply;
     },
@@ -177,15 +149,6 @@ function knowledgeLimit(knowledge: ChatBodyType["knowledge"]): number | undefine
   if (knowledge === undefined || knowledge === false) return undefined;
   if (knowledge === true) return DEFAULT_KNOWLEDGE_LIMIT;
   return knowledge.limit ?? DEFAULT_KNOWLEDGE_LIMIT;
-}
-
-function sourceBody(source: GroundingSource) {
-  return {
-    document_id: source.documentId,
-    source: source.source,
-    chunk_index: source.chunkIndex,
-    score: source.score,
-  };
 }
 
 function toChatInput(body: ChatBodyType): ChatInput {

@@ -1,10 +1,11 @@
 import { type FastifyPluginAsyncTypebox, type Static, Type } from "@fastify/type-provider-typebox";
+import type { ChatDependencies } from "../chat/chat-dependencies.ts";
+import { createChatPipeline } from "../chat/chat-pipeline.ts";
+import { openAIChunkProtocol } from "../chat/protocols/openai-chunk-protocol.ts";
+import { openAIJsonProtocol } from "../chat/protocols/openai-json-protocol.ts";
 import { ServiceError } from "../errors/service-error.ts";
 import type { ChatInput } from "../llm/chat-input.ts";
 import type { LlmCallMessage } from "../llm/llm-call-observer.ts";
-import { type ChatDependencies, generateModelCall, prepareModelCall, streamModelCall } from "./model-call.ts";
-import { openAIChunkStream, openAIFinishReason, openAIUsage } from "./openai-chunk-stream.ts";
-import { relayModelCall, relayStreamModelCall } from "./openai-relay.ts";
 
 const ContentPart = Type.Object({ type: Type.String(), text: Type.Optional(Type.String()) });
 
@@ -74,6 +75,7 @@ const ModelList = Type.Object({
 /** The OpenAI-compatible surface: `POST /v1/chat/completions` (JSON and SSE) and `GET /v1/models`. */
 export const openAIRoutes: FastifyPluginAsyncTypebox<ChatDependencies> = async (app, dependencies) => {
   const startedAt = Math.floor(Date.now() / 1000);
+  const chat = createChatPipeline(dependencies);
 
   app.post(
     "/v1/chat/completions",
@@ -87,60 +89,21 @@ export const openAIRoutes: FastifyPluginAsyncTypebox<ChatDependencies> = async (
     },
     async (request, reply) => {
       const body = request.body;
-      const call = {
-        dependencies,
-        request,
-        reply,
-        kind: "openai_chat_completions" as const,
-        input: toChatInput(body),
-      };
-      const resolved = prepareModelCall(call);
-      const includeUsage = body.stream_options?.include_usage === true;
-      if (resolved.chatCompletions !== undefined) {
-        // The provider speaks this very API: relay its answer instead of rebuilding it.
-        const relay = { ...call, model: resolved, upstream: resolved.chatCompletions };
-        if (body.stream === true) {
-          await relayStreamModelCall({ ...relay, includeUsage });
-          return reply;
-        }
-        const relayed = await relayModelCall(relay);
-        if (relayed === undefined) return reply;
-        // Fastify sends a string as it is: only objects go through the response schema's serialiser.
-        return reply
-          .type("application/json; charset=utf-8")
-          .send(relayed as unknown as Static<typeof Completion>);
-      }
-      const id = `chatcmpl-${request.id}`;
-      const created = Math.floor(Date.now() / 1000);
+      const call = { request, reply, kind: "openai_chat_completions" as const, input: toChatInput(body) };
+      const requestedModel = body.model ?? undefined;
       if (body.stream === true) {
-        // Named here so the chunks name the model before the first one is sent.
-        const model = body.model ?? dependencies.modelRegistry.defaultModel.name;
-        await streamModelCall({
+        const includeUsage = body.stream_options?.include_usage === true;
+        await chat.stream({
           ...call,
-          model: resolved,
-          protocol: openAIChunkStream(request, reply, dependencies, { id, created, model, includeUsage }),
+          includeUsage,
+          protocol: (context) => openAIChunkProtocol(context, { requestedModel, includeUsage }),
         });
         return reply;
       }
-      const called = await generateModelCall({ ...call, model: resolved });
-      if (called === undefined) return reply;
-      const { model, result } = called;
-      return {
-        id,
-        object: "chat.completion" as const,
-        created,
-        model: body.model ?? model.name,
-        system_fingerprint: null,
-        choices: [
-          {
-            index: 0,
-            message: { role: "assistant" as const, content: result.text, refusal: null },
-            logprobs: null,
-            finish_reason: openAIFinishReason(result.finishReason),
-          },
-        ],
-        usage: openAIUsage(result.usage),
-      };
+      return chat.respond({
+        ...call,
+        protocol: (context) => openAIJsonProtocol(context, { requestedModel }),
+      });
     },
   );
 

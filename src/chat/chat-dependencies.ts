@@ -1,0 +1,15 @@
+import type { Config } from "../config.ts";
+import type { StreamSlots } from "../http/stream-slots.ts";
+import type { KnowledgeStore } from "../knowledge/knowledge-store.ts";
+import type { LlmCallObserver } from "../llm/llm-call-observer.ts";
+import type { ModelRegistry } from "../llm/model-registry.ts";
+
+/** What the chat layer needs from the services. */
+export type ChatDependencies = Readonly<{
+  config: Config;
+  modelRegistry: ModelRegistry;
+  llmCallObserver: LlmCallObserver;
+  streamSlots: StreamSlots;
+  /** For `knowledge` grounding; a pipeline without one refuses grounded calls. */
+  knowledgeStore?: KnowledgeStore;
+}>;
