@@ -1,22 +1,18 @@
 import assert from "node:assert/strict";
-import { request as httpRequest } from "node:http";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { App } from "../../src/app.ts";
 import { startChatTestApp } from "../support/chat-test-app.ts";
 import { readJson } from "../support/read-json.ts";
+import { readStreamUntil } from "../support/read-stream-until.ts";
+import { startStalledReader } from "../support/stalled-reader.ts";
+import { waitFor } from "../support/wait-for.ts";
+import { waitForNoActiveStreams } from "../support/wait-for-no-active-streams.ts";
 
 const STREAMS = [
   { path: "/chat/stream", body: { message: "hi" } },
   { path: "/chat/stream-text", body: { message: "hi" } },
   { path: "/v1/chat/completions", body: { stream: true, messages: [{ role: "user", content: "hi" }] } },
 ];
-
-async function waitForNoActiveStreams(app: App, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (app.streamSlots.active > 0 && Date.now() < deadline) await sleep(10);
-  assert.equal(app.streamSlots.active, 0);
-}
 
 for (const stream of STREAMS) {
   test(`${stream.path}: a client that disconnects mid-stream aborts the upstream within 1 s`, async (t) => {
@@ -32,9 +28,7 @@ for (const stream of STREAMS) {
       body: JSON.stringify(stream.body),
       signal: controller.signal,
     });
-    const reader = response.body!.getReader();
-    let received = "";
-    while (!received.includes("token1")) received += new TextDecoder().decode((await reader.read()).value);
+    await readStreamUntil(response.body!.getReader(), "token1");
     assert.equal(app.streamSlots.active, 1);
     const disconnectedAt = Date.now();
     controller.abort();
@@ -62,7 +56,7 @@ for (const waiting of WAITING) {
       body: JSON.stringify(waiting.body),
       signal: controller.signal,
     }).catch(() => undefined);
-    while (upstream.requests.length === 0) await sleep(10);
+    await waitFor("the upstream request", () => upstream.requests.length > 0, { intervalMs: 10 });
     const disconnectedAt = Date.now();
     controller.abort();
     await pending;
@@ -80,16 +74,9 @@ test("a client that stops reading holds the upstream back, and is cut after STRE
   const delta = "x".repeat(4096);
   const deltaCount = 16_000; // 64 MiB if nothing held it back
   upstream.script({ deltas: Array.from({ length: deltaCount }, () => delta) });
-  const url = new URL(`${address}/chat/stream-text`);
-  const clientRequest = httpRequest(url, { method: "POST", headers: { "content-type": "application/json" } });
-  clientRequest.on("error", () => {});
-  clientRequest.on("response", (response) => {
-    response.on("error", () => {});
-    // Takes the first bytes, then never reads again.
-    response.once("data", () => response.pause());
-  });
-  clientRequest.end(JSON.stringify({ message: "hi" }));
+  const clientRequest = startStalledReader(`${address}/chat/stream-text`, { message: "hi" });
 
+  // Time for an unchecked relay to have written far more than the socket buffers hold.
   await sleep(1000);
   const written = upstream.requests[0]?.deltasWritten ?? 0;
   // Socket buffers on both hops hold a few MiB at most; the rest waits upstream.
@@ -108,7 +95,7 @@ test("MAX_CONCURRENT_STREAMS: past the cap a stream is a 429 with Retry-After; s
   const { post, upstream, app } = await startChatTestApp(t, { environment: { MAX_CONCURRENT_STREAMS: "1" } });
   upstream.script({ firstChunkDelayMs: 600, deltas: ["slow"] }, { deltas: ["next"] });
   const first = post("/chat/stream", { message: "hi" });
-  while (app.streamSlots.active === 0) await sleep(5);
+  await waitFor("the first stream's slot", () => app.streamSlots.active > 0, { intervalMs: 5 });
 
   const refused = await post("/chat/stream-text", { message: "hi" });
   assert.equal(refused.status, 429);
