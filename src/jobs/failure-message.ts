@@ -1,0 +1,16 @@
+import { JobCancelledError, PermanentJobError, TransientJobError } from "./job-queue.ts";
+
+/**
+ * The reason a client sees on `/status`: what a processor chose to say (a PermanentJobError,
+ * e.g. "the URL points to a private address"), never the internals of an unexpected failure.
+ */
+export function failureMessage(error: unknown): string {
+  if (
+    error instanceof PermanentJobError ||
+    error instanceof TransientJobError ||
+    error instanceof JobCancelledError
+  ) {
+    return error.message;
+  }
+  return "The job failed with an internal error.";
+}
