@@ -1,4 +1,4 @@
-import { PermanentJobError } from "../jobs/job-queue.ts";
+import { SourceError } from "./source-error.ts";
 
 const entities: Record<string, string> = {
   amp: "&",
@@ -19,7 +19,10 @@ export function extractText(body: Buffer, contentType: string): string {
   if (contentType === "text/html" || contentType === "application/xhtml+xml") return htmlToText(text);
   if (contentType === "application/json" || contentType.endsWith("+json")) return jsonToText(text);
   if (contentType.startsWith("text/")) return normalise(text);
-  throw new PermanentJobError(`Content of type ${contentType} cannot be ingested.`);
+  throw new SourceError({
+    code: "SOURCE_UNSUPPORTED_TYPE",
+    message: `Content of type ${contentType} cannot be ingested.`,
+  });
 }
 
 function normalise(text: string): string {
@@ -64,7 +67,7 @@ function jsonToText(json: string): string {
   try {
     value = JSON.parse(json);
   } catch {
-    throw new PermanentJobError("The JSON source is not valid JSON.");
+    throw new SourceError({ code: "SOURCE_UNREADABLE", message: "The JSON source is not valid JSON." });
   }
   const lines: string[] = [];
   const visit = (node: unknown, key: string): void => {

@@ -19,7 +19,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { PermanentJobError } from "../../src/jobs/job-queue.ts";
+import { SourceError } from "../../src/knowledge/source-error.ts";
 import { fetchUrlSource } from "../../src/knowledge/sources/fetch-url-source.ts";
 import { readFileSource } from "../../src/knowledge/sources/read-file-source.ts";
 
@@ -95,7 +95,11 @@ describe("URL sources reach only public addresses", () => {
     for (const url of hostile()) {
       await assert.rejects(
         fetchUrlSource(url, { maxBytes: 1000, timeoutMs: 2000 }),
-        (error: unknown) => error instanceof PermanentJobError && /non-public address/.test(error.message),
+        (error: unknown) =>
+          error instanceof SourceError &&
+          error.code === "SOURCE_REFUSED" &&
+          !error.retryable &&
+          /non-public address/.test(error.message),
         url,
       );
     }
@@ -186,7 +190,11 @@ describe("file sources never leave INGEST_ROOT", () => {
     for (const source of hostile) {
       await assert.rejects(
         readFileSource(source, { ingestRoot, maxBytes: 1000 }),
-        (error: unknown) => error instanceof PermanentJobError && /refused/.test(error.message),
+        (error: unknown) =>
+          error instanceof SourceError &&
+          error.code === "SOURCE_REFUSED" &&
+          !error.retryable &&
+          /refused/.test(error.message),
         JSON.stringify(source),
       );
     }

@@ -2,10 +2,11 @@ import { chunkText } from "../../knowledge/chunk-text.ts";
 import { type DocumentSummary, documentSummary } from "../../knowledge/document-summary.ts";
 import { extractText } from "../../knowledge/extract-text.ts";
 import type { KnowledgeStore } from "../../knowledge/knowledge-store.ts";
+import { SourceError } from "../../knowledge/source-error.ts";
 import { type FetchUrlSourceOptions, fetchUrlSource } from "../../knowledge/sources/fetch-url-source.ts";
 import { readFileSource } from "../../knowledge/sources/read-file-source.ts";
 import type { SourceDocument } from "../../knowledge/sources/source-document.ts";
-import { type JobProcessor, PermanentJobError, type RunningJob } from "../job-queue.ts";
+import { type JobProcessor, PermanentJobError, type RunningJob, TransientJobError } from "../job-queue.ts";
 
 export const INGEST_JOB_TYPE = "ingest-document";
 
@@ -48,9 +49,9 @@ export function createIngestDocumentProcessor(options: IngestDocumentOptions): J
     if (published?.state === "ready") return documentSummary(published);
 
     await job.reportProgress(5);
-    const raw = await readSource(payload, options, job.signal);
+    const raw = await fromSource(() => readSource(payload, options, job.signal));
     await job.reportProgress(30);
-    const text = extractText(raw.body, raw.contentType);
+    const text = await fromSource(() => extractText(raw.body, raw.contentType));
     if (text.length === 0) throw new PermanentJobError("The source holds no readable text.");
     const chunks = chunkText(text, { size: options.chunkSize, overlap: options.chunkOverlap });
     await job.reportProgress(35);
@@ -94,6 +95,22 @@ async function readSource(
     });
   }
   return readFileSource(payload.source, { ingestRoot: options.ingestRoot, maxBytes: options.maxBytes });
+}
+
+/**
+ * Runs a step that reads the source. Its failure becomes the job's, with the same message: a
+ * source error that retrying may fix (a timeout, a 503) gets another attempt, any other (a
+ * refused or missing source) fails the job at once. Anything else is left as it is, and the
+ * worker retries it as an internal failure.
+ */
+async function fromSource<T>(step: () => T | Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    if (!(error instanceof SourceError)) throw error;
+    if (error.retryable) throw new TransientJobError(error.message, { cause: error });
+    throw new PermanentJobError(error.message, { cause: error });
+  }
 }
 
 /** Inline text is plain unless its name says Markdown, HTML or JSON. */

@@ -2,7 +2,7 @@ import { lookup as dnsLookup } from "node:dns/promises";
 import http, { type IncomingMessage } from "node:http";
 import https from "node:https";
 import { isIP, type LookupFunction, type Socket } from "node:net";
-import { PermanentJobError, TransientJobError } from "../../jobs/job-queue.ts";
+import { SourceError } from "../source-error.ts";
 import { isPublicAddress } from "./is-public-address.ts";
 import { mediaTypeFor } from "./media-type-for.ts";
 import type { SourceDocument } from "./source-document.ts";
@@ -44,23 +44,27 @@ export async function fetchUrlSource(
     if (status >= 300 && status < 400 && response.headers.location) {
       response.destroy();
       if (redirects >= maxRedirects) {
-        throw new PermanentJobError(`The URL redirected more than ${maxRedirects} times.`);
+        throw new SourceError({
+          code: "SOURCE_REFUSED",
+          message: `The URL redirected more than ${maxRedirects} times.`,
+        });
       }
       url = parseHttpUrl(new URL(response.headers.location, url).href);
       continue;
     }
     if (status >= 500 || status === 429 || status === 408) {
       response.destroy();
-      throw new TransientJobError(`The URL answered HTTP ${status}.`);
+      throw new SourceError({ code: "SOURCE_FETCH_FAILED", message: `The URL answered HTTP ${status}.` });
     }
     if (status < 200 || status >= 300) {
       response.destroy();
-      throw new PermanentJobError(`The URL answered HTTP ${status}.`);
+      const code = status === 404 || status === 410 ? "SOURCE_NOT_FOUND" : "SOURCE_HTTP_ERROR";
+      throw new SourceError({ code, message: `The URL answered HTTP ${status}.` });
     }
     const declaredLength = Number(response.headers["content-length"] ?? Number.NaN);
     if (declaredLength > options.maxBytes) {
       response.destroy();
-      throw new PermanentJobError(`The URL's body is larger than ${options.maxBytes} bytes.`);
+      throw tooLarge(options.maxBytes);
     }
     const body = await readCapped(response, options.maxBytes, signal);
     return { source, body, contentType: mediaTypeFor(url.href, response.headers["content-type"]) };
@@ -72,12 +76,14 @@ function parseHttpUrl(text: string): URL {
   try {
     url = new URL(text);
   } catch {
-    throw new PermanentJobError("The source is not a valid URL.");
+    throw new SourceError({ code: "SOURCE_REFUSED", message: "The source is not a valid URL." });
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new PermanentJobError("Only http and https URLs can be ingested.");
+    throw new SourceError({ code: "SOURCE_REFUSED", message: "Only http and https URLs can be ingested." });
   }
-  if (url.username || url.password) throw new PermanentJobError("URLs with credentials are not accepted.");
+  if (url.username || url.password) {
+    throw new SourceError({ code: "SOURCE_REFUSED", message: "URLs with credentials are not accepted." });
+  }
   return url;
 }
 
@@ -87,8 +93,22 @@ type RequestContext = {
   signal: AbortSignal;
 };
 
-function refused(address: string): PermanentJobError {
-  return new PermanentJobError(`The URL resolves to a non-public address (${address}); refused.`);
+function refused(address: string): SourceError {
+  return new SourceError({
+    code: "SOURCE_REFUSED",
+    message: `The URL resolves to a non-public address (${address}); refused.`,
+  });
+}
+
+function tooLarge(maxBytes: number): SourceError {
+  return new SourceError({
+    code: "SOURCE_TOO_LARGE",
+    message: `The URL's body is larger than ${maxBytes} bytes.`,
+  });
+}
+
+function timedOut(): SourceError {
+  return new SourceError({ code: "SOURCE_TIMEOUT", message: "Fetching the URL timed out." });
 }
 
 function request(url: URL, context: RequestContext): Promise<IncomingMessage> {
@@ -101,7 +121,11 @@ function request(url: URL, context: RequestContext): Promise<IncomingMessage> {
       (addresses) => {
         const denied = addresses.find((entry) => !context.isAllowed(entry.address));
         if (addresses.length === 0) {
-          callback(new PermanentJobError(`The host ${name} has no address.`), "", 0);
+          callback(
+            new SourceError({ code: "SOURCE_NOT_FOUND", message: `The host ${name} has no address.` }),
+            "",
+            0,
+          );
         } else if (denied) {
           // Refuse the name outright if any answer is private, rather than pick a public one.
           callback(refused(denied.address), "", 0);
@@ -111,7 +135,15 @@ function request(url: URL, context: RequestContext): Promise<IncomingMessage> {
           callback(null, addresses[0].address, addresses[0].family);
         }
       },
-      () => callback(new TransientJobError(`The host ${name} could not be resolved.`), "", 0),
+      () =>
+        callback(
+          new SourceError({
+            code: "SOURCE_FETCH_FAILED",
+            message: `The host ${name} could not be resolved.`,
+          }),
+          "",
+          0,
+        ),
     );
   };
 
@@ -136,13 +168,15 @@ function request(url: URL, context: RequestContext): Promise<IncomingMessage> {
     });
     outgoing.once("response", resolve);
     outgoing.once("error", (error) => {
-      if (error instanceof PermanentJobError || error instanceof TransientJobError) reject(error);
-      else if (context.signal.aborted) reject(new TransientJobError("Fetching the URL timed out."));
+      if (error instanceof SourceError) reject(error);
+      else if (context.signal.aborted) reject(timedOut());
       else
         reject(
-          new TransientJobError(
-            `Fetching the URL failed (${(error as NodeJS.ErrnoException).code ?? "network error"}).`,
-          ),
+          new SourceError({
+            code: "SOURCE_FETCH_FAILED",
+            message: `Fetching the URL failed (${(error as NodeJS.ErrnoException).code ?? "network error"}).`,
+            cause: error,
+          }),
         );
     });
     outgoing.end();
@@ -157,14 +191,18 @@ async function readCapped(response: IncomingMessage, maxBytes: number, signal: A
       total += (chunk as Buffer).length;
       if (total > maxBytes) {
         response.destroy();
-        throw new PermanentJobError(`The URL's body is larger than ${maxBytes} bytes.`);
+        throw tooLarge(maxBytes);
       }
       chunks.push(chunk as Buffer);
     }
   } catch (error) {
-    if (error instanceof PermanentJobError) throw error;
-    if (signal.aborted) throw new TransientJobError("Fetching the URL timed out.");
-    throw new TransientJobError("The connection broke while reading the URL.");
+    if (error instanceof SourceError) throw error;
+    if (signal.aborted) throw timedOut();
+    throw new SourceError({
+      code: "SOURCE_FETCH_FAILED",
+      message: "The connection broke while reading the URL.",
+      cause: error,
+    });
   }
   return Buffer.concat(chunks);
 }

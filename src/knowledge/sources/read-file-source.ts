@@ -1,7 +1,7 @@
 import { constants } from "node:fs";
 import { open, realpath } from "node:fs/promises";
 import path from "node:path";
-import { PermanentJobError } from "../../jobs/job-queue.ts";
+import { SourceError, type SourceErrorCode } from "../source-error.ts";
 import { mediaTypeFor } from "./media-type-for.ts";
 import type { SourceDocument } from "./source-document.ts";
 
@@ -16,8 +16,8 @@ export async function readFileSource(
   source: string,
   options: ReadFileSourceOptions,
 ): Promise<SourceDocument> {
-  const refuse = (reason: string): never => {
-    throw new PermanentJobError(`The file source is refused: ${reason}.`);
+  const refuse = (reason: string, code: SourceErrorCode = "SOURCE_REFUSED"): never => {
+    throw new SourceError({ code, message: `The file source is refused: ${reason}.` });
   };
   const problem = fileSourceProblem(source);
   if (problem) refuse(problem);
@@ -26,13 +26,16 @@ export async function readFileSource(
   try {
     root = await realpath(options.ingestRoot);
   } catch {
-    throw new PermanentJobError("The file source is refused: INGEST_ROOT does not exist.");
+    return refuse("INGEST_ROOT does not exist");
   }
   let real: string;
   try {
     real = await realpath(path.resolve(root, source));
   } catch {
-    throw new PermanentJobError("The file source does not exist under INGEST_ROOT.");
+    throw new SourceError({
+      code: "SOURCE_NOT_FOUND",
+      message: "The file source does not exist under INGEST_ROOT.",
+    });
   }
   if (!real.startsWith(root + path.sep)) refuse("it resolves outside INGEST_ROOT");
 
@@ -45,7 +48,7 @@ export async function readFileSource(
     const stats = await handle.stat();
     if (!stats.isFile()) refuse("it is not a regular file");
     if (stats.size > options.maxBytes) {
-      refuse(`it is ${stats.size} bytes, more than the ${options.maxBytes} allowed`);
+      refuse(`it is ${stats.size} bytes, more than the ${options.maxBytes} allowed`, "SOURCE_TOO_LARGE");
     }
     const body = await handle.readFile();
     return { source, body, contentType: mediaTypeFor(real) };
