@@ -28,6 +28,7 @@ export type Config = Readonly<{
   echoDelayMs: number;
   maxMessageChars: number;
   maxMessages: number;
+  maxInputChars: number;
   streamStallMs: number;
   streamPingMs: number;
   maxConcurrentStreams: number;
@@ -101,6 +102,8 @@ export function loadConfig(environment: Environment): Config {
     echoDelayMs: read.integer("ECHO_DELAY_MS", 5, { min: 0, max: 10_000 }),
     maxMessageChars: read.integer("MAX_MESSAGE_CHARS", 32_000, { min: 1 }),
     maxMessages: read.integer("MAX_MESSAGES", 100, { min: 1 }),
+    // Every message together, the system prompt and knowledge context included.
+    maxInputChars: read.integer("MAX_INPUT_CHARS", 256_000, { min: 1 }),
     streamStallMs: read.integer("STREAM_STALL_MS", 30_000, { min: 1 }),
     streamPingMs: read.integer("STREAM_PING_MS", 15_000, { min: 1 }),
     maxConcurrentStreams: read.integer("MAX_CONCURRENT_STREAMS", 10_000, { min: 1 }),

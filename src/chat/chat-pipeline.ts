@@ -11,7 +11,7 @@ import type { LlmCallEnd, LlmCallHandle, LlmCallKind } from "../llm/llm-call-obs
 import type { ResolvedModel } from "../llm/model-registry.ts";
 import type { ChatDependencies } from "./chat-dependencies.ts";
 import type { ChatSource, ReplyOutcome, ReplySink, SourceCall, WireFormat } from "./chat-source.ts";
-import { checkChatLimits } from "./check-chat-limits.ts";
+import { checkChatLimits, checkInputChars, inputChars } from "./check-chat-limits.ts";
 import { openReplyWriter, type ReplyWriter } from "./open-reply-writer.ts";
 import type { JsonProtocol, ProtocolFactory, ReplyContext, StreamProtocol } from "./reply-protocol.ts";
 import { chatCompletionsRelaySource } from "./sources/chat-completions-relay-source.ts";
@@ -70,9 +70,10 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
     const grounded = await groundChatInput(call.input, {
       store: dependencies.knowledgeStore,
       limit: call.knowledgeLimit,
-      maxContextChars: config.maxMessageChars,
+      // The context is a message like any other, and it fits in what MAX_INPUT_CHARS leaves.
+      maxContextChars: Math.min(config.maxMessageChars, config.maxInputChars - inputChars(call.input)),
     });
-    checkChatLimits(grounded.input, config);
+    checkInputChars(grounded.input, config);
     return { model, input: grounded.input, sources: grounded.sources };
   };
 

@@ -1,25 +1,24 @@
 import { ServiceError } from "../errors/service-error.ts";
 import type { ChatInput } from "../llm/chat-input.ts";
 
-export type ChatLimits = Readonly<{ maxMessageChars: number; maxMessages: number }>;
+export type ChatLimits = Readonly<{ maxMessageChars: number; maxMessages: number; maxInputChars: number }>;
 
 /**
- * `MAX_MESSAGES` and `MAX_MESSAGE_CHARS`, checked before anything is sent upstream. `field` names
- * the request's messages field in the error (`messages` on both APIs).
+ * `MAX_MESSAGES` (every role counts), `MAX_MESSAGE_CHARS` and `MAX_INPUT_CHARS`, checked on what
+ * the client sent, before anything is searched or sent upstream.
  */
 export function checkChatLimits(input: ChatInput, limits: ChatLimits): void {
-  const conversation = input.messages.filter((message) => message.role !== "system");
-  if (conversation.length === 0) {
+  if (!input.messages.some((message) => message.role !== "system")) {
     throw new ServiceError({
       code: "VALIDATION_FAILED",
       message: "body.message or body.messages is required",
       param: "messages",
     });
   }
-  if (conversation.length > limits.maxMessages) {
+  if (input.messages.length > limits.maxMessages) {
     throw new ServiceError({
       code: "VALIDATION_FAILED",
-      message: `body.messages holds ${conversation.length} messages; at most ${limits.maxMessages} are allowed`,
+      message: `the request holds ${input.messages.length} messages (system prompt included); at most ${limits.maxMessages} are allowed`,
       param: "messages",
     });
   }
@@ -32,4 +31,23 @@ export function checkChatLimits(input: ChatInput, limits: ChatLimits): void {
       });
     }
   }
+  checkInputChars(input, limits);
+}
+
+/** `MAX_INPUT_CHARS` over every message: also checked once knowledge context has been added. */
+export function checkInputChars(input: ChatInput, limits: Pick<ChatLimits, "maxInputChars">): void {
+  const characters = inputChars(input);
+  if (characters > limits.maxInputChars) {
+    throw new ServiceError({
+      code: "VALIDATION_FAILED",
+      message: `the request's messages hold ${characters} characters in all; at most ${limits.maxInputChars} are allowed`,
+      param: "messages",
+    });
+  }
+}
+
+export function inputChars(input: ChatInput): number {
+  let characters = 0;
+  for (const message of input.messages) characters += message.content.length;
+  return characters;
 }

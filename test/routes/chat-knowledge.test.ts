@@ -193,6 +193,21 @@ test("the context never exceeds MAX_MESSAGE_CHARS: the best chunk is cut to fit,
   assert.match(context, /<\/excerpt>\n<\/knowledge>$/);
 });
 
+test("knowledge brings in no more context than MAX_INPUT_CHARS leaves after the client's messages", async (t) => {
+  const { app, post, upstream } = await startChatTestApp(t, {
+    environment: { MAX_MESSAGE_CHARS: "5000", MAX_INPUT_CHARS: "2000" },
+  });
+  await storeDocument(app.knowledgeStore, "doc_long", "long.txt", [`Kestrel ${"wings ".repeat(800)}`]);
+  const message = `kestrel ${"?".repeat(992)}`;
+  const response = await post("/chat", { message, knowledge: true });
+  assert.equal(response.status, 200);
+  const messages = upstream.requests[0].body.messages as Message[];
+  const characters = messages.reduce((total, each) => total + each.content.length, 0);
+  assert.ok(characters <= 2000, `the upstream got ${characters} characters`);
+  assert.match(messages[0].content, /<\/excerpt>\n<\/knowledge>$/);
+  assert.equal(messages[1].content, message);
+});
+
 test("a bad knowledge option is 400 VALIDATION_FAILED and reaches neither the store nor the model", async (t) => {
   const { post, upstream } = await groundedApp(t);
   for (const knowledge of [{ limit: 0 }, { limit: 21 }, { limit: 2.5 }, "yes", 3]) {

@@ -86,6 +86,64 @@ test("MAX_MESSAGE_CHARS and MAX_MESSAGES are 400s before any upstream call, on e
   assert.equal(upstream.requests.length, 0);
 });
 
+test("MAX_MESSAGES counts every role: system, developer and assistant messages too", async (t) => {
+  const { post, upstream } = await startChatTestApp(t, { environment: { MAX_MESSAGES: "3" } });
+  const systems = Array.from({ length: 3 }, () => ({ role: "system", content: "s" }));
+  for (const [path, body] of [
+    ["/chat", { messages: systems, message: "hi" }],
+    ["/chat/stream", { system: "s", messages: systems.slice(0, 2), message: "hi" }],
+    ["/v1/chat/completions", { messages: [...systems, { role: "user", content: "hi" }] }],
+    [
+      "/v1/chat/completions",
+      {
+        stream: true,
+        messages: [
+          { role: "developer", content: "d" },
+          ...systems.slice(0, 2),
+          { role: "user", content: "hi" },
+        ],
+      },
+    ],
+  ] as const) {
+    const response = await post(path, body);
+    assert.equal(response.status, 400, `${path} ${JSON.stringify(body)}`);
+    const error = (await readJson(response)).error;
+    assert.match(error.message, /4 messages/);
+  }
+  assert.equal(upstream.requests.length, 0);
+  // Three in all, of any role, are still accepted.
+  assert.equal((await post("/chat", { messages: systems.slice(0, 2), message: "hi" })).status, 200);
+});
+
+test("MAX_INPUT_CHARS caps the characters of every message together, before any upstream call", async (t) => {
+  const { post, upstream } = await startChatTestApp(t, {
+    environment: { MAX_INPUT_CHARS: "20", MAX_MESSAGE_CHARS: "15" },
+  });
+  const bodies = [
+    ["/chat", { system: "s".repeat(10), message: "u".repeat(11) }],
+    [
+      "/chat/stream-text",
+      { messages: [{ role: "assistant", content: "a".repeat(15) }], message: "u".repeat(6) },
+    ],
+    [
+      "/v1/chat/completions",
+      {
+        messages: [
+          { role: "system", content: "s".repeat(15) },
+          { role: "user", content: "u".repeat(6) },
+        ],
+      },
+    ],
+  ] as const;
+  for (const [path, body] of bodies) {
+    const response = await post(path, body);
+    assert.equal(response.status, 400, `${path} ${JSON.stringify(body)}`);
+    assert.match((await readJson(response)).error.message, /21 characters in all; at most 20/);
+  }
+  assert.equal(upstream.requests.length, 0);
+  assert.equal((await post("/chat", { system: "s".repeat(10), message: "u".repeat(10) })).status, 200);
+});
+
 test("GET /v1/models lists the default model and echo", async (t) => {
   const { address } = await startChatTestApp(t);
   const response = await fetch(`${address}/v1/models`);
