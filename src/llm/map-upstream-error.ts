@@ -3,6 +3,12 @@ import { ServiceError } from "../errors/service-error.ts";
 import { retryAfterMs } from "./retry-after-ms.ts";
 
 /**
+ * The longest wait passed on to clients: an upstream asking for days would otherwise park every
+ * well-behaved client that honours it.
+ */
+export const MAX_RETRY_AFTER_SECONDS = 300;
+
+/**
  * Any failure of a model call to the error the client sees. Upstream bodies and messages stay in
  * `cause` (for the log): they can echo keys, prompts or internal addresses.
  */
@@ -14,7 +20,7 @@ export function mapUpstreamError(error: unknown): ServiceError {
     return new ServiceError({
       code: "UPSTREAM_RATE_LIMITED",
       message: "The model provider is rate limiting requests; retry later.",
-      retryAfterSeconds: Math.max(1, Math.ceil((waitMs ?? 1000) / 1000)),
+      retryAfterSeconds: Math.min(MAX_RETRY_AFTER_SECONDS, Math.max(1, Math.ceil((waitMs ?? 1000) / 1000))),
       cause: error,
     });
   }

@@ -98,6 +98,21 @@ test("an upstream that asks for more than 60 s is not waited for", async (t) => 
   assert.equal(upstream.requests.length, 1);
 });
 
+test("an upstream Retry-After of 99999999 s reaches the client as at most 300, on every endpoint that can say it", async (t) => {
+  const { post, upstream } = await startChatTestApp(t, { environment: { LLM_MAX_RETRIES: "0" } });
+  for (const [path, body] of [
+    ["/chat", { message: "hi" }],
+    ["/v1/chat/completions", { messages: [{ role: "user", content: "hi" }] }],
+    ["/v1/chat/completions", { stream: true, messages: [{ role: "user", content: "hi" }] }],
+  ] as const) {
+    upstream.script({ status: 429, headers: { "retry-after": "99999999" } });
+    const response = await post(path, body);
+    await response.arrayBuffer();
+    assert.equal(response.status, 429, path);
+    assert.equal(response.headers.get("retry-after"), "300", path);
+  }
+});
+
 test("an upstream auth failure is a 502 that says so, without the upstream's message", async (t) => {
   const { post, upstream } = await startChatTestApp(t);
   upstream.script({ status: 401, errorMessage: "Incorrect API key provided: sk-test-***enai" });
