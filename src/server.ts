@@ -1,17 +1,17 @@
 import type { Logger } from "pino";
-import { type App, type AppOptions, buildApp } from "./app.ts";
+import { type App, buildApp } from "./app.ts";
 import { type Config, loadConfig, secretValues } from "./config.ts";
-import { createJobQueue } from "./jobs/create-job-queue.ts";
 import type { JobWorker } from "./jobs/job-queue.ts";
 import { startJobWorker } from "./jobs/start-job-worker.ts";
-import { createKnowledgeStore } from "./knowledge/create-knowledge-store.ts";
 import { createLogger } from "./observability/create-logger.ts";
 import { exitAfterFlushingLogs, readEnvironment, startOrExitOnConfigError } from "./process-helpers.ts";
+import { createServices, type ServiceOverrides, type Services } from "./services.ts";
 import { settledWithin } from "./settled-within.ts";
-import { isUnavailableDependency, openOrUnavailable } from "./unavailable-dependency.ts";
+import { isUnavailableDependency } from "./unavailable-dependency.ts";
 
 export type RunningServer = {
   app: App;
+  services: Services;
   logger: Logger;
   /** Where it listens, e.g. `http://127.0.0.1:8000`. */
   address: string;
@@ -19,28 +19,30 @@ export type RunningServer = {
   shutdown: (reason: string) => Promise<void>;
 };
 
-export type StartServerOptions = Omit<AppOptions, "config"> & {
+export type StartServerOptions = ServiceOverrides & {
+  /** Defaults to JSON lines on stdout at `config.logLevel` (pretty on a terminal). */
+  logger?: Logger;
   /** Lets a caller add routes before listening (the shutdown test adds a slow one). */
   extend?: (app: App) => Promise<void> | void;
 };
 
-/** Builds the app, listens on HOST:PORT and returns a handle that shuts it down gracefully. */
+/** Builds the services and the app, listens on HOST:PORT and returns a handle that shuts it down gracefully. */
 export async function startServer(config: Config, options: StartServerOptions = {}): Promise<RunningServer> {
+  const { logger: givenLogger, extend, ...overrides } = options;
   const logger =
-    options.logger ??
+    givenLogger ??
     createLogger({
       level: config.logLevel,
       secrets: secretValues(config),
       pretty: process.stdout.isTTY === true,
     });
-  // Created here rather than in buildApp so they outlive app.close() until the worker has stopped.
-  const jobQueue = options.jobQueue ?? openOrUnavailable("job queue", () => createJobQueue(config), logger);
-  const knowledgeStore =
-    options.knowledgeStore ??
-    openOrUnavailable("knowledge store", () => createKnowledgeStore(config), logger);
-  const app = await buildApp({ ...options, config, logger, jobQueue, knowledgeStore });
-  await options.extend?.(app);
-  const address = await app.listen({ port: config.port, host: config.host });
+  const services = await createServices(config, logger, overrides);
+  const { app, address } = await buildAndListen(services, extend).catch(async (error: unknown) => {
+    await services.close();
+    throw error;
+  });
+  const { jobQueue, knowledgeStore } = services;
+  const metrics = services.observability.metrics;
   // RUN_WORKER=false leaves jobs to `npm run worker` processes, so API and workers scale apart.
   const worker =
     config.runWorker && !isUnavailableDependency(jobQueue) && !isUnavailableDependency(knowledgeStore)
@@ -49,19 +51,32 @@ export async function startServer(config: Config, options: StartServerOptions = 
           jobQueue,
           knowledgeStore,
           logger,
-          onJobFinished: (type, state, durationMs) => app.metrics.jobFinished(type, state, durationMs / 1000),
+          onJobFinished: (type, state, durationMs) => metrics.jobFinished(type, state, durationMs / 1000),
         })
       : undefined;
 
   let closing: Promise<void> | undefined;
   const shutdown = (reason: string): Promise<void> => {
-    closing ??= drainAndClose(app, config, reason, worker).finally(async () => {
-      if (!options.jobQueue) await jobQueue.close();
-      if (!options.knowledgeStore) await knowledgeStore.close();
-    });
+    // The services outlive app.close(): the job worker still uses the queue and store until it stopped.
+    closing ??= drainAndClose(app, config, reason, worker).finally(() => services.close());
     return closing;
   };
-  return { app, logger, address, shutdown };
+  return { app, services, logger, address, shutdown };
+}
+
+async function buildAndListen(
+  services: Services,
+  extend: StartServerOptions["extend"],
+): Promise<{ app: App; address: string }> {
+  const app = await buildApp(services);
+  try {
+    await extend?.(app);
+    const { port, host } = services.config;
+    return { app, address: await app.listen({ port, host }) };
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
 }
 
 /**

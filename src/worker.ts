@@ -1,11 +1,10 @@
 import { type Config, loadConfig, secretValues } from "./config.ts";
-import { createJobQueue } from "./jobs/create-job-queue.ts";
 import type { JobProcessor, JobQueue } from "./jobs/job-queue.ts";
 import { startJobWorker } from "./jobs/start-job-worker.ts";
-import { createKnowledgeStore } from "./knowledge/create-knowledge-store.ts";
 import type { KnowledgeStore } from "./knowledge/knowledge-store.ts";
 import { createLogger } from "./observability/create-logger.ts";
 import { exitAfterFlushingLogs, readEnvironment, startOrExitOnConfigError } from "./process-helpers.ts";
+import { createWorkerServices } from "./services.ts";
 
 export type WorkerProcessOptions = {
   /** Extra job types (the fault tests add their own). */
@@ -27,12 +26,13 @@ export async function runWorkerProcess(options: WorkerProcessOptions = {}): Prom
     secrets: secretValues(config),
     pretty: process.stdout.isTTY === true,
   });
-  const jobQueue = options.jobQueue?.(config) ?? createJobQueue(config);
-  const knowledgeStore = options.knowledgeStore?.(config) ?? createKnowledgeStore(config);
+  // Made for this process by the caller's factories, so this process closes them too.
+  const given = { jobQueue: options.jobQueue?.(config), knowledgeStore: options.knowledgeStore?.(config) };
+  const services = createWorkerServices(config, logger, given);
   const worker = startJobWorker({
     config,
-    jobQueue,
-    knowledgeStore,
+    jobQueue: services.jobQueue,
+    knowledgeStore: services.knowledgeStore,
     logger,
     processors: options.processors?.(config),
   });
@@ -48,7 +48,7 @@ export async function runWorkerProcess(options: WorkerProcessOptions = {}): Prom
       );
       worker
         .stop({ timeoutMs: Math.max(0, config.shutdownTimeoutMs - 2000) })
-        .then(() => Promise.all([jobQueue.close(), knowledgeStore.close()]))
+        .then(() => Promise.all([services.close(), given.jobQueue?.close(), given.knowledgeStore?.close()]))
         .then(
           () => {
             logger.info("worker stopped");

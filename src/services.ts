@@ -1,0 +1,180 @@
+import type { Logger } from "pino";
+import type { Config } from "./config.ts";
+import { StreamSlots } from "./http/stream-slots.ts";
+import { createJobQueue } from "./jobs/create-job-queue.ts";
+import type { JobQueue } from "./jobs/job-queue.ts";
+import { createKnowledgeStore } from "./knowledge/create-knowledge-store.ts";
+import type { KnowledgeStore } from "./knowledge/knowledge-store.ts";
+import { Lifecycle } from "./lifecycle.ts";
+import { createChatCompletionsUpstreams } from "./llm/chat-completions-upstreams.ts";
+import { createProviders } from "./llm/create-providers.ts";
+import type { LlmCallObserver } from "./llm/llm-call-observer.ts";
+import { createModelRegistry, type ModelRegistry } from "./llm/model-registry.ts";
+import { combineObservers } from "./observability/combine-observers.ts";
+import { createObservability, type Observability } from "./observability/create-observability.ts";
+import type { JobQueueDepthSource } from "./observability/metrics-registry.ts";
+import { openOrUnavailable } from "./unavailable-dependency.ts";
+
+/** What a job worker needs: the queue it takes jobs from and the store its jobs write to. */
+export type WorkerServices = {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly jobQueue: JobQueue;
+  readonly knowledgeStore: KnowledgeStore;
+  /** Closes what these services opened, once; what was passed in is closed by whoever made it. */
+  close(): Promise<void>;
+};
+
+/** Everything the HTTP process serves with, built once and handed to `buildApp`. */
+export type Services = WorkerServices & {
+  /** Starting, ready or draining; `/ready` also checks the queue and the store through it. */
+  readonly lifecycle: Lifecycle;
+  readonly modelRegistry: ModelRegistry;
+  /** The open streams and their cap (`MAX_CONCURRENT_STREAMS`). */
+  readonly streamSlots: StreamSlots;
+  /** Metrics, request tracing and LangSmith. */
+  readonly observability: Observability;
+  /** What the chat layer reports each model call to: the observability's observers and the override's. */
+  readonly llmCallObserver: LlmCallObserver;
+};
+
+/** What a caller (a test, a process with a special store) gives instead of what config would choose. */
+export type ServiceOverrides = {
+  /** Shared with the caller so it can start draining. */
+  lifecycle?: Lifecycle;
+  jobQueue?: JobQueue;
+  knowledgeStore?: KnowledgeStore;
+  /** Instead of the AI SDK providers configured by `config` (`LLM_MODEL`, `OPENAI_BASE_URL`, ...). */
+  modelRegistry?: ModelRegistry;
+  /** Told about every model call too, besides the service's own metrics, log line and traces. */
+  llmCallObserver?: LlmCallObserver;
+  /** Model names that get their own metric label (others share `other`); defaults to the configured model and echo. */
+  knownModels?: readonly string[];
+  /** Job counts by state, read at each scrape for the queue depth gauge; defaults to the job queue's. */
+  jobQueueDepth?: JobQueueDepthSource;
+};
+
+/**
+ * The one place the HTTP process's dependencies are wired. A job queue or knowledge store that
+ * cannot be opened leaves the service serving without it (chat keeps working, `/ready` names it);
+ * anything else that fails to build fails the start, after closing what was already opened.
+ */
+export async function createServices(
+  config: Config,
+  logger: Logger,
+  overrides: ServiceOverrides = {},
+): Promise<Services> {
+  const owned = new OwnedResources();
+  try {
+    const { jobQueue, knowledgeStore } = openJobStorage(config, overrides, owned, (name, open) =>
+      openOrUnavailable(name, open, logger),
+    );
+    const lifecycle = overrides.lifecycle ?? new Lifecycle();
+    lifecycle.addReadinessCheck("job_queue", () => jobQueue.ping());
+    lifecycle.addReadinessCheck("knowledge_store", () => knowledgeStore.ping());
+
+    const observability = owned.add(
+      await createObservability({
+        config,
+        logger,
+        knownModels: overrides.knownModels,
+        jobQueueDepth: overrides.jobQueueDepth ?? (() => jobQueue.counts()),
+      }),
+    );
+    const llmCallObserver = overrides.llmCallObserver
+      ? combineObservers([observability.llmCallObserver, overrides.llmCallObserver])
+      : observability.llmCallObserver;
+
+    return {
+      config,
+      logger,
+      lifecycle,
+      jobQueue,
+      knowledgeStore,
+      modelRegistry: overrides.modelRegistry ?? createConfiguredModelRegistry(config, owned),
+      streamSlots: new StreamSlots(config.maxConcurrentStreams),
+      observability,
+      llmCallObserver,
+      close: () => owned.close(),
+    };
+  } catch (error) {
+    await owned.close();
+    throw error;
+  }
+}
+
+/**
+ * The part of the services a job worker process needs. Unlike the HTTP process it does not start
+ * degraded: a worker without its queue or store has nothing to do, so it fails and is restarted.
+ */
+export function createWorkerServices(
+  config: Config,
+  logger: Logger,
+  overrides: Pick<ServiceOverrides, "jobQueue" | "knowledgeStore"> = {},
+): WorkerServices {
+  const owned = new OwnedResources();
+  try {
+    const { jobQueue, knowledgeStore } = openJobStorage(config, overrides, owned, (_name, open) => open());
+    return { config, logger, jobQueue, knowledgeStore, close: () => owned.close() };
+  } catch (error) {
+    // The queue may be open when the store fails; nobody else holds it to close it. The failure
+    // to report is the one that stopped the start, not one while closing.
+    owned.close().catch(() => {});
+    throw error;
+  }
+}
+
+type Opener = <T extends object>(name: string, open: () => T) => T;
+
+function openJobStorage(
+  config: Config,
+  overrides: Pick<ServiceOverrides, "jobQueue" | "knowledgeStore">,
+  owned: OwnedResources,
+  open: Opener,
+): { jobQueue: JobQueue; knowledgeStore: KnowledgeStore } {
+  const jobQueue = overrides.jobQueue ?? owned.add(open("job queue", () => createJobQueue(config)));
+  const knowledgeStore =
+    overrides.knowledgeStore ?? owned.add(open("knowledge store", () => createKnowledgeStore(config)));
+  return { jobQueue, knowledgeStore };
+}
+
+function createConfiguredModelRegistry(config: Config, owned: OwnedResources): ModelRegistry {
+  // Chat Completions providers are also reachable without the AI SDK, for the /v1 relay.
+  const upstreams = owned.add(createChatCompletionsUpstreams(config));
+  return createModelRegistry({
+    defaultModel: config.llmModel,
+    providers: createProviders({ config }),
+    chatCompletionsUpstreams: upstreams.byProvider,
+  });
+}
+
+type Closable = { close(): Promise<void> };
+
+/** What the services opened themselves, closed newest first, each once even if another fails. */
+class OwnedResources {
+  readonly #resources: Closable[] = [];
+  #closing: Promise<void> | undefined;
+
+  add<T extends Closable>(resource: T): T {
+    this.#resources.push(resource);
+    return resource;
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#closeAll();
+    return this.#closing;
+  }
+
+  async #closeAll(): Promise<void> {
+    const failures: unknown[] = [];
+    for (const resource of [...this.#resources].reverse()) {
+      try {
+        await resource.close();
+      } catch (error) {
+        failures.push(error);
+      }
+    }
+    if (failures.length === 1) throw failures[0];
+    if (failures.length > 1) throw new AggregateError(failures, "closing the services failed");
+  }
+}
