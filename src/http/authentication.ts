@@ -29,7 +29,11 @@ export const authenticationPlugin = fastifyPlugin(
       }
     });
   },
-  { name: "authentication" },
+  {
+    name: "authentication",
+    // Its refusals carry the request id, are measured and traced, and are sent in our envelope.
+    dependencies: ["request-logging", "request-observation", "error-handler"],
+  },
 );
 
 function presentedKey(request: FastifyRequest): string | undefined {

@@ -31,5 +31,9 @@ export const drainingPlugin = fastifyPlugin(
       done(null, payload);
     });
   },
-  { name: "draining" },
+  {
+    name: "draining",
+    // Its refusals carry the request id, are measured and traced, and are sent in our envelope.
+    dependencies: ["request-logging", "request-observation", "error-handler"],
+  },
 );

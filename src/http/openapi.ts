@@ -28,5 +28,9 @@ export const openApiPlugin = fastifyPlugin(
     await app.register(swaggerUi, { routePrefix: "/docs", staticCSP: true });
     app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   },
-  { name: "openapi" },
+  {
+    name: "openapi",
+    // Fastify gives a route the error handler set before it was added: /docs errors in our envelope.
+    dependencies: ["error-handler"],
+  },
 );
