@@ -1,17 +1,11 @@
 import { type Job, UnrecoverableError, WaitingError, Worker } from "bullmq";
 import { settledWithin } from "../settled-within.ts";
-import { type BullmqJobData, type BullmqJobQueue, CANCELLED_REASON, progressOf } from "./bullmq-job-queue.ts";
+import { type BullmqJobData, type BullmqJobStore, CANCELLED_REASON } from "./bullmq-job-store.ts";
+import { clampProgress } from "./clamp-progress.ts";
 import { failureMessage } from "./failure-message.ts";
-import {
-  clampProgress,
-  JobCancelledError,
-  type JobFinishedState,
-  type JobRecord,
-  type JobWorker,
-  type JobWorkerOptions,
-  PermanentJobError,
-  type RunningJob,
-} from "./job-queue.ts";
+import { JobCancelledError } from "./job-cancelled-error.ts";
+import type { JobFinishedState, JobWorker, JobWorkerOptions, RunningJob } from "./job-worker.ts";
+import { PermanentJobError } from "./permanent-job-error.ts";
 import { processorFor } from "./processor-for.ts";
 
 type Running = {
@@ -27,7 +21,7 @@ type Running = {
  * fails, like one whose lease lapses too often in the SQLite queue.
  */
 export class BullmqJobWorker implements JobWorker {
-  readonly #queue: BullmqJobQueue;
+  readonly #store: BullmqJobStore;
   readonly #options: JobWorkerOptions;
   readonly #worker: Worker<BullmqJobData>;
   readonly #running = new Map<string, Running>();
@@ -35,13 +29,13 @@ export class BullmqJobWorker implements JobWorker {
   readonly #retentionTimer: NodeJS.Timeout;
   #stopped: Promise<void> | undefined;
 
-  constructor(queue: BullmqJobQueue, options: JobWorkerOptions) {
-    this.#queue = queue;
+  constructor(store: BullmqJobStore, options: JobWorkerOptions) {
+    this.#store = store;
     this.#options = options;
-    const { leaseMs, attempts } = queue.options;
-    this.#worker = new Worker<BullmqJobData>(queue.options.name, (job, token) => this.#process(job, token), {
-      connection: { url: queue.options.redisUrl, maxRetriesPerRequest: null },
-      prefix: queue.options.prefix,
+    const { name, prefix, redisUrl, leaseMs, attempts } = store.options;
+    this.#worker = new Worker<BullmqJobData>(name, (job, token) => this.#process(job, token), {
+      connection: { url: redisUrl, maxRetriesPerRequest: null },
+      prefix,
       concurrency: options.concurrency,
       lockDuration: leaseMs,
       stalledInterval: Math.max(500, Math.floor(leaseMs / 2)),
@@ -51,15 +45,12 @@ export class BullmqJobWorker implements JobWorker {
     });
     this.#worker.on("error", (error) => options.onError?.(error));
     this.#worker.on("failed", (job, error) => {
-      if (job && error?.message === CANCELLED_REASON) {
-        // The cancelled record is kept by the queue; the BullMQ job is no longer needed.
-        void this.#queue.queue.remove(job.id!).catch(() => {});
-        void this.#queue.redis.srem(this.#queue.keys.cancelRequested, job.id!).catch(() => {});
-      }
+      // The cancelled record is kept by the store; the BullMQ job is no longer needed.
+      if (job && error?.message === CANCELLED_REASON) void store.forgetCancelledJob(job.id!).catch(() => {});
     });
     // BullMQ has no cancel signal of its own: look for cancel requests of the jobs we hold.
     this.#cancelTimer = setInterval(() => void this.#checkCancelRequests(), 500);
-    this.#retentionTimer = setInterval(() => void queue.removeExpired().catch(() => {}), 60_000);
+    this.#retentionTimer = setInterval(() => void store.removeExpired().catch(() => {}), 60_000);
   }
 
   async #process(job: Job<BullmqJobData>, token: string | undefined): Promise<unknown> {
@@ -70,7 +61,7 @@ export class BullmqJobWorker implements JobWorker {
       interrupted: Promise.withResolvers<void>(),
     };
     this.#running.set(job.id!, entry);
-    let progress = progressOf(job).percent;
+    let progress = this.#store.progressOf(job);
     const runningJob: RunningJob = {
       id: job.id!,
       type: job.name,
@@ -83,9 +74,9 @@ export class BullmqJobWorker implements JobWorker {
         const next = Math.max(progress, clampProgress(percent));
         if (next > progress) {
           progress = next;
-          await job.updateProgress({ percent: next, at: Date.now() });
+          await this.#store.writeProgress(job, next);
         }
-        if (await this.#queue.isCancelRequested(job.id!)) this.#interrupt(entry, "cancelled");
+        if (await this.#store.isCancelRequested(job.id!)) this.#interrupt(entry, "cancelled");
         if (entry.interruption) throw new JobCancelledError();
       },
     };
@@ -108,28 +99,21 @@ export class BullmqJobWorker implements JobWorker {
       }
       if (entry.interruption === "cancelled" || error instanceof JobCancelledError) {
         state = "cancelled";
-        await this.#queue.writeCancelled(this.#cancelledRecord(job, progress));
+        const cancelled = { ...this.#store.recordOf(job, "cancelled"), progress, updatedAt: Date.now() };
+        await this.#store.writeCancelled(cancelled);
         throw new UnrecoverableError(CANCELLED_REASON);
       }
       const message = failureMessage(error);
-      if (!(error instanceof PermanentJobError)) this.#options.onError?.(error, job.id);
-      const final = error instanceof PermanentJobError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      const permanent = error instanceof PermanentJobError;
+      // A failure the processor reported on purpose is the job's outcome, not the worker's error.
+      if (!permanent) this.#options.onError?.(error, job.id);
+      const final = permanent || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       state = final ? "failed" : "retrying";
-      throw error instanceof PermanentJobError ? new UnrecoverableError(message) : new Error(message);
+      throw permanent ? new UnrecoverableError(message) : new Error(message);
     } finally {
       this.#running.delete(job.id!);
       this.#options.onJobFinished?.(job.name, state, performance.now() - startedAt);
     }
-  }
-
-  #cancelledRecord(job: Job<BullmqJobData>, progress: number): JobRecord {
-    const now = Date.now();
-    return {
-      ...this.#queue.toRecord(job, "cancelled"),
-      progress,
-      error: null,
-      updatedAt: now,
-    };
   }
 
   #interrupt(entry: Running, reason: NonNullable<Running["interruption"]>): void {
@@ -143,10 +127,10 @@ export class BullmqJobWorker implements JobWorker {
     const ids = [...this.#running.keys()];
     if (ids.length === 0) return;
     try {
-      const flags = await this.#queue.redis.smismember(this.#queue.keys.cancelRequested, ...ids);
+      const flags = await this.#store.cancelRequestedAmong(ids);
       ids.forEach((id, index) => {
         const entry = this.#running.get(id);
-        if (entry && flags[index] === 1) this.#interrupt(entry, "cancelled");
+        if (entry && flags[index]) this.#interrupt(entry, "cancelled");
       });
     } catch (error) {
       this.#options.onError?.(error);

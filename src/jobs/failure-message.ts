@@ -1,4 +1,6 @@
-import { JobCancelledError, PermanentJobError, TransientJobError } from "./job-queue.ts";
+import { JobCancelledError } from "./job-cancelled-error.ts";
+import { PermanentJobError } from "./permanent-job-error.ts";
+import { TransientJobError } from "./transient-job-error.ts";
 
 /**
  * The reason a client sees on `/status`: what a processor chose to say (a PermanentJobError,

@@ -1,6 +1,6 @@
 import type { Config } from "../config.ts";
 import type { KnowledgeStore } from "../knowledge/knowledge-store.ts";
-import type { JobProcessor } from "./job-queue.ts";
+import type { JobProcessor } from "./job-worker.ts";
 import { createIngestDocumentProcessor, INGEST_JOB_TYPE } from "./processors/ingest-document.ts";
 
 /** Every job type the service runs, with its processor: one list for the in-service and standalone workers. */

@@ -1,4 +1,5 @@
-import { type JobProcessor, type JobWorkerOptions, PermanentJobError } from "./job-queue.ts";
+import type { JobProcessor, JobWorkerOptions } from "./job-worker.ts";
+import { PermanentJobError } from "./permanent-job-error.ts";
 
 /** The processor of a job's type; a job of a type nobody registered fails without retry. */
 export function processorFor(processors: JobWorkerOptions["processors"], type: string): JobProcessor {

@@ -1,19 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { settledWithin } from "../settled-within.ts";
+import { clampProgress } from "./clamp-progress.ts";
 import { failureMessage } from "./failure-message.ts";
-import {
-  backoffDelayMs,
-  clampProgress,
-  JobCancelledError,
-  type JobFinishedState,
-  type JobWorker,
-  type JobWorkerOptions,
-  PermanentJobError,
-  type RunningJob,
-} from "./job-queue.ts";
+import { JobCancelledError } from "./job-cancelled-error.ts";
+import type { JobFinishedState, JobWorker, JobWorkerOptions, RunningJob } from "./job-worker.ts";
+import { PermanentJobError } from "./permanent-job-error.ts";
 import { processorFor } from "./processor-for.ts";
-import type { JobRow, SqliteJobQueue } from "./sqlite-job-queue.ts";
+import type { ClaimedJob, SqliteJobStore } from "./sqlite-job-store.ts";
 
 type Running = {
   controller: AbortController;
@@ -23,12 +17,12 @@ type Running = {
 };
 
 /**
- * Claims jobs from a SqliteJobQueue and runs them, `concurrency` at a time, renewing the lease
+ * Claims jobs from a SqliteJobStore and runs them, `concurrency` at a time, renewing the lease
  * of every job it holds. Several workers (threads of this process or other processes) can share
  * one queue file: each claim is one atomic UPDATE.
  */
 export class SqliteJobWorker implements JobWorker {
-  readonly #queue: SqliteJobQueue;
+  readonly #store: SqliteJobStore;
   readonly #options: JobWorkerOptions;
   readonly #owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   readonly #running = new Map<string, Running>();
@@ -39,40 +33,40 @@ export class SqliteJobWorker implements JobWorker {
   readonly #recoverTimer: NodeJS.Timeout;
   readonly #retentionTimer: NodeJS.Timeout;
 
-  constructor(queue: SqliteJobQueue, options: JobWorkerOptions) {
-    this.#queue = queue;
+  constructor(store: SqliteJobStore, options: JobWorkerOptions) {
+    this.#store = store;
     this.#options = options;
-    const { leaseMs } = queue.options;
+    const { leaseMs } = store.options;
     const onEnqueued = () => this.#wake?.();
-    queue.events.on("enqueued", onEnqueued);
+    store.events.on("enqueued", onEnqueued);
     this.#renewTimer = setInterval(() => this.#guard(() => this.#renewLeases()), Math.max(50, leaseMs / 3));
     this.#recoverTimer = setInterval(
-      () => this.#guard(() => queue.recoverLapsedLeases()),
+      () => this.#guard(() => store.recoverLapsedLeases()),
       Math.max(50, leaseMs / 2),
     );
-    this.#retentionTimer = setInterval(() => this.#guard(() => queue.removeExpired()), 60_000);
-    this.#guard(() => queue.recoverLapsedLeases());
-    this.#guard(() => queue.removeExpired());
-    this.#loop = this.#run().finally(() => queue.events.off("enqueued", onEnqueued));
+    this.#retentionTimer = setInterval(() => this.#guard(() => store.removeExpired()), 60_000);
+    this.#guard(() => store.recoverLapsedLeases());
+    this.#guard(() => store.removeExpired());
+    this.#loop = this.#run().finally(() => store.events.off("enqueued", onEnqueued));
   }
 
   async #run(): Promise<void> {
     while (!this.#stopping) {
       const free = this.#options.concurrency - this.#running.size;
-      let claimed: JobRow[] = [];
+      let claimed: ClaimedJob[] = [];
       if (free > 0) {
         try {
-          claimed = this.#claim(free);
+          claimed = this.#store.claim(this.#owner, free);
         } catch (error) {
           this.#options.onError?.(error);
         }
-        for (const row of claimed) this.#start(row);
+        for (const job of claimed) this.#start(job);
       }
       // Claim again at once while there is work and room; otherwise wait for a slot, an
       // enqueue in this process, or the poll interval (work queued by another process).
       if (claimed.length === 0 || claimed.length === free) {
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, claimed.length === 0 ? this.#queue.options.pollIntervalMs : 0);
+          const timer = setTimeout(resolve, claimed.length === 0 ? this.#store.options.pollIntervalMs : 0);
           this.#wake = () => {
             clearTimeout(timer);
             resolve();
@@ -83,143 +77,81 @@ export class SqliteJobWorker implements JobWorker {
     }
   }
 
-  #claim(limit: number): JobRow[] {
-    const now = Date.now();
-    return this.#queue
-      .statement(
-        `UPDATE jobs SET status = 'running', lease_owner = ?, lease_expires_at = ?,
-           attempts = attempts + 1, updated_at = ?
-         WHERE id IN (SELECT id FROM jobs WHERE status = 'queued' AND run_at <= ?
-                      ORDER BY run_at, rowid LIMIT ?)
-         RETURNING *`,
-      )
-      .all(this.#owner, now + this.#queue.options.leaseMs, now, now, limit) as JobRow[];
-  }
-
-  #start(row: JobRow): void {
+  #start(claimed: ClaimedJob): void {
     const controller = new AbortController();
     const entry = { controller } as Running;
-    entry.done = this.#execute(row, entry).finally(() => {
-      this.#running.delete(row.id);
+    entry.done = this.#execute(claimed, entry).finally(() => {
+      this.#running.delete(claimed.id);
       this.#wake?.();
     });
-    this.#running.set(row.id, entry);
+    this.#running.set(claimed.id, entry);
   }
 
-  async #execute(row: JobRow, entry: Running): Promise<void> {
+  async #execute(claimed: ClaimedJob, entry: Running): Promise<void> {
     const startedAt = performance.now();
-    const queue = this.#queue;
-    const owner = this.#owner;
-    let progress = row.progress;
+    let progress = claimed.progress;
     const job: RunningJob = {
-      id: row.id,
-      type: row.type,
-      payload: JSON.parse(row.payload),
-      source: row.source,
-      attempt: row.attempts,
+      id: claimed.id,
+      type: claimed.type,
+      payload: claimed.payload,
+      source: claimed.source,
+      attempt: claimed.attempts,
       signal: entry.controller.signal,
       reportProgress: async (percent) => {
         if (entry.interruption) throw new JobCancelledError();
-        const next = Math.max(progress, clampProgress(percent));
-        const held = queue
-          .statement(
-            `UPDATE jobs SET progress = max(progress, ?), updated_at = ?
-             WHERE id = ? AND lease_owner = ? AND status = 'running' RETURNING cancel_requested`,
-          )
-          .get(next, Date.now(), row.id, owner) as { cancel_requested: number } | undefined;
-        progress = next;
-        queue.events.emit("changed", row.id);
-        if (!held) this.#interrupt(row.id, "lease-lost");
-        else if (held.cancel_requested === 1) this.#interrupt(row.id, "cancelled");
+        progress = Math.max(progress, clampProgress(percent));
+        const lease = this.#store.recordProgress(claimed.id, this.#owner, progress);
+        if (!lease.held) this.#interrupt(claimed.id, "lease-lost");
+        else if (lease.cancelRequested) this.#interrupt(claimed.id, "cancelled");
         if (entry.interruption) throw new JobCancelledError();
       },
     };
 
     let state: JobFinishedState;
     try {
-      const processor = processorFor(this.#options.processors, row.type);
+      const processor = processorFor(this.#options.processors, claimed.type);
       const result = await processor(job);
-      state = this.#finish(row, entry, () => this.#complete(row, result));
+      state = this.#finish(claimed, entry, () => {
+        this.#store.complete(claimed.id, this.#owner, result);
+        return "completed";
+      });
     } catch (error) {
-      state = this.#finish(row, entry, () => this.#fail(row, error));
-      if (!entry.interruption && !(error instanceof PermanentJobError))
-        this.#options.onError?.(error, row.id);
+      state = this.#finish(claimed, entry, () => this.#fail(claimed, error));
     }
-    queue.events.emit("changed", row.id);
-    this.#options.onJobFinished?.(row.type, state, performance.now() - startedAt);
+    this.#options.onJobFinished?.(claimed.type, state, performance.now() - startedAt);
   }
 
-  /** Records the outcome unless the job was taken from us; a write to a closed queue is dropped. */
-  #finish(row: JobRow, entry: Running, record: () => JobFinishedState): JobFinishedState {
+  /** Records the outcome unless the job was taken from us; a write to a closed store is dropped. */
+  #finish(claimed: ClaimedJob, entry: Running, record: () => JobFinishedState): JobFinishedState {
     if (entry.interruption === "returned" || entry.interruption === "lease-lost") return "returned";
-    if (this.#queue.isClosed) return "returned";
+    if (this.#store.isClosed) return "returned";
     try {
-      if (entry.interruption === "cancelled") return this.#markCancelled(row);
+      if (entry.interruption === "cancelled") {
+        this.#store.markCancelled(claimed.id, this.#owner);
+        return "cancelled";
+      }
       return record();
     } catch (error) {
-      this.#options.onError?.(error, row.id);
+      this.#options.onError?.(error, claimed.id);
       return "returned";
     }
   }
 
-  #complete(row: JobRow, result: unknown): JobFinishedState {
-    const now = Date.now();
-    this.#queue.run(
-      `UPDATE jobs SET status = 'completed', result = ?, progress = 100, error = NULL,
-         lease_owner = NULL, lease_expires_at = NULL, finished_at = ?, updated_at = ?
-       WHERE id = ? AND lease_owner = ? AND status = 'running'`,
-      JSON.stringify(result ?? null),
-      now,
-      now,
-      row.id,
-      this.#owner,
-    );
-    return "completed";
-  }
-
-  #fail(row: JobRow, error: unknown): JobFinishedState {
-    if (error instanceof JobCancelledError) return this.#markCancelled(row);
-    const now = Date.now();
+  #fail(claimed: ClaimedJob, error: unknown): JobFinishedState {
+    if (error instanceof JobCancelledError) {
+      this.#store.markCancelled(claimed.id, this.#owner);
+      return "cancelled";
+    }
     const message = failureMessage(error);
-    const final = error instanceof PermanentJobError || row.attempts >= row.max_attempts;
-    if (final) {
-      this.#queue.run(
-        `UPDATE jobs SET status = 'failed', error = ?, lease_owner = NULL, lease_expires_at = NULL,
-           finished_at = ?, updated_at = ?
-         WHERE id = ? AND lease_owner = ? AND status = 'running'`,
-        message,
-        now,
-        now,
-        row.id,
-        this.#owner,
-      );
+    const permanent = error instanceof PermanentJobError;
+    // A failure the processor reported on purpose is the job's outcome, not the worker's error.
+    if (!permanent) this.#options.onError?.(error, claimed.id);
+    if (permanent || claimed.attempts >= claimed.maxAttempts) {
+      this.#store.fail(claimed.id, this.#owner, message);
       return "failed";
     }
-    this.#queue.run(
-      `UPDATE jobs SET status = 'queued', error = ?, lease_owner = NULL, lease_expires_at = NULL,
-         run_at = ?, updated_at = ?
-       WHERE id = ? AND lease_owner = ? AND status = 'running'`,
-      message,
-      now + backoffDelayMs(this.#queue.options.backoffMs, row.attempts),
-      now,
-      row.id,
-      this.#owner,
-    );
+    this.#store.retryLater(claimed.id, this.#owner, message, claimed.attempts);
     return "retrying";
-  }
-
-  #markCancelled(row: JobRow): JobFinishedState {
-    const now = Date.now();
-    this.#queue.run(
-      `UPDATE jobs SET status = 'cancelled', lease_owner = NULL, lease_expires_at = NULL,
-         finished_at = ?, updated_at = ?
-       WHERE id = ? AND lease_owner = ? AND status = 'running'`,
-      now,
-      now,
-      row.id,
-      this.#owner,
-    );
-    return "cancelled";
   }
 
   #interrupt(id: string, reason: NonNullable<Running["interruption"]>): void {
@@ -231,20 +163,11 @@ export class SqliteJobWorker implements JobWorker {
 
   #renewLeases(): void {
     if (this.#running.size === 0) return;
-    const now = Date.now();
-    this.#queue.run(
-      "UPDATE jobs SET lease_expires_at = ? WHERE lease_owner = ? AND status = 'running'",
-      now + this.#queue.options.leaseMs,
-      this.#owner,
-    );
-    const cancelled = this.#queue
-      .statement("SELECT id FROM jobs WHERE lease_owner = ? AND status = 'running' AND cancel_requested = 1")
-      .all(this.#owner) as { id: string }[];
-    for (const { id } of cancelled) this.#interrupt(id, "cancelled");
+    for (const id of this.#store.renewLeases(this.#owner)) this.#interrupt(id, "cancelled");
   }
 
   #guard(work: () => unknown): void {
-    if (this.#queue.isClosed) return;
+    if (this.#store.isClosed) return;
     try {
       work();
     } catch (error) {
@@ -261,20 +184,9 @@ export class SqliteJobWorker implements JobWorker {
       await settledWithin(allDone(), options.timeoutMs);
       // Past the window: give the remaining jobs back (this attempt does not count) before
       // aborting them, so whatever their processors do next cannot record an outcome.
-      for (const [id, entry] of this.#running) {
-        this.#guard(() =>
-          this.#queue.run(
-            `UPDATE jobs SET status = 'queued', attempts = max(attempts - 1, 0), lease_owner = NULL,
-               lease_expires_at = NULL, run_at = ?, updated_at = ?
-             WHERE id = ? AND lease_owner = ? AND status = 'running'`,
-            Date.now(),
-            Date.now(),
-            id,
-            this.#owner,
-          ),
-        );
+      for (const id of this.#running.keys()) {
+        this.#guard(() => this.#store.giveBack(id, this.#owner));
         this.#interrupt(id, "returned");
-        void entry;
       }
       // Processors that honour their signal end promptly; do not wait for one that does not.
       await settledWithin(allDone(), 1000, { unref: true });

@@ -2,7 +2,8 @@ import type { Logger } from "pino";
 import type { Config } from "../config.ts";
 import type { KnowledgeStore } from "../knowledge/knowledge-store.ts";
 import { jobProcessors } from "./job-processors.ts";
-import type { JobProcessor, JobQueue, JobWorker, JobWorkerOptions } from "./job-queue.ts";
+import type { JobQueue } from "./job-queue.ts";
+import type { JobProcessor, JobWorker, JobWorkerOptions } from "./job-worker.ts";
 
 export type StartJobWorkerOptions = {
   config: Config;

@@ -1,4 +1,5 @@
-import { FinalJobStatuses, type JobEventListener, type JobRecord } from "./job-queue.ts";
+import type { JobEventListener } from "./job-producer.ts";
+import { FinalJobStatuses, type JobRecord } from "./job-record.ts";
 
 /**
  * Follows a job by reading it every `intervalMs` and calls `listener` when its status or

@@ -1,17 +1,13 @@
 import type { ServerResponse } from "node:http";
 import { type FastifyPluginAsyncTypebox, Type } from "@fastify/type-provider-typebox";
 import { ServiceError } from "../errors/service-error.ts";
-import {
-  FinalJobStatuses,
-  type JobQueue,
-  type JobRecord,
-  type JobStatus as JobStatusValue,
-} from "../jobs/job-queue.ts";
+import type { JobProducer } from "../jobs/job-producer.ts";
+import { FinalJobStatuses, type JobRecord, type JobStatus as JobStatusValue } from "../jobs/job-record.ts";
 import { INGEST_JOB_TYPE, type IngestPayload, isUrlSource } from "../jobs/processors/ingest-document.ts";
 import { fileSourceProblem } from "../knowledge/sources/read-file-source.ts";
 
 export type JobRoutesOptions = {
-  jobQueue: JobQueue;
+  jobQueue: JobProducer;
   /** Comment frames on the events stream at this interval keep proxies from closing it. */
   pingIntervalMs: number;
 };

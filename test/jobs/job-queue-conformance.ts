@@ -2,13 +2,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import {
-  type JobFinishedState,
-  type JobQueue,
-  type JobRecord,
-  type JobWorker,
-  PermanentJobError,
-} from "../../src/jobs/job-queue.ts";
+import type { JobQueue } from "../../src/jobs/job-queue.ts";
+import type { JobRecord } from "../../src/jobs/job-record.ts";
+import type { JobFinishedState, JobWorker } from "../../src/jobs/job-worker.ts";
+import { PermanentJobError } from "../../src/jobs/permanent-job-error.ts";
 import { waitFor } from "../support/wait-for.ts";
 
 export type QueueTuning = { attempts?: number; leaseMs?: number; backoffMs?: number };

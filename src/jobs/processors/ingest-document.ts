@@ -6,7 +6,9 @@ import { SourceError } from "../../knowledge/source-error.ts";
 import { type FetchUrlSourceOptions, fetchUrlSource } from "../../knowledge/sources/fetch-url-source.ts";
 import { readFileSource } from "../../knowledge/sources/read-file-source.ts";
 import type { SourceDocument } from "../../knowledge/sources/source-document.ts";
-import { type JobProcessor, PermanentJobError, type RunningJob, TransientJobError } from "../job-queue.ts";
+import type { JobProcessor, RunningJob } from "../job-worker.ts";
+import { PermanentJobError } from "../permanent-job-error.ts";
+import { TransientJobError } from "../transient-job-error.ts";
 
 export const INGEST_JOB_TYPE = "ingest-document";
 
