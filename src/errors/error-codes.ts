@@ -21,13 +21,16 @@ export const ErrorCodes = {
   NOT_READY: { statusCode: 503, retryable: true },
   UPSTREAM_UNAVAILABLE: { statusCode: 503, retryable: true },
   UPSTREAM_TIMEOUT: { statusCode: 504, retryable: true },
-  // Why a source (a file, a URL) could not be read for ingestion. The retry flag says whether
-  // reading it again may succeed.
+  // Why a job failed, shown on `/status` beside its message rather than as a response's status.
+  // The retry flag is also the worker's: a retryable failure gets another attempt.
   SOURCE_REFUSED: { statusCode: 400, retryable: false },
   SOURCE_NOT_FOUND: { statusCode: 404, retryable: false },
   SOURCE_TOO_LARGE: { statusCode: 413, retryable: false },
   SOURCE_UNSUPPORTED_TYPE: { statusCode: 415, retryable: false },
   SOURCE_UNREADABLE: { statusCode: 422, retryable: false },
+  UNKNOWN_JOB_TYPE: { statusCode: 500, retryable: false },
+  JOB_FAILED: { statusCode: 500, retryable: true },
+  JOB_LEASE_EXPIRED: { statusCode: 500, retryable: true },
   SOURCE_HTTP_ERROR: { statusCode: 502, retryable: false },
   SOURCE_FETCH_FAILED: { statusCode: 502, retryable: true },
   SOURCE_TIMEOUT: { statusCode: 504, retryable: true },

@@ -1,7 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { type Job, type JobType, Queue } from "bullmq";
 import { Redis } from "ioredis";
+import { type ErrorCode, ErrorCodes } from "../errors/error-codes.ts";
 import { clampProgress } from "./clamp-progress.ts";
+import type { JobFailure } from "./job-failure.ts";
 import type { EnqueueOptions, JobCounts, JobPage, ListJobsOptions } from "./job-producer.ts";
 import type { JobRecord, JobStatus } from "./job-record.ts";
 
@@ -27,6 +29,13 @@ type StoredProgress = { percent: number; at: number };
 
 /** The failure reason that marks a job failed by cancellation (then removed, see the worker). */
 export const CANCELLED_REASON = "bullmq-job-queue:cancelled";
+/** BullMQ's own reason for a job whose lock lapsed more than `maxStalledCount` times. */
+const STALLED_REASON = "job stalled more than allowable limit";
+/**
+ * A failure is stored in BullMQ's `failedReason` as `CODE: message`, so that the code and the
+ * message are written by the same command that moves the job and can never disagree.
+ */
+const CODED_REASON = /^([A-Z][A-Z0-9_]*): ([\s\S]*)$/;
 
 const QUEUED_TYPES: JobType[] = ["waiting", "prioritized", "delayed", "waiting-children"];
 const TYPES_BY_STATUS: Record<Exclude<JobStatus, "cancelled">, JobType[]> = {
@@ -89,7 +98,7 @@ export class BullmqJobStore {
 
   async read(id: string): Promise<JobRecord | undefined> {
     const cancelled = await this.#redis.hget(this.#keys.cancelled, id);
-    if (cancelled) return JSON.parse(cancelled) as JobRecord;
+    if (cancelled) return parseCancelled(cancelled);
     // State first: a job read before its state could be a snapshot taken just before completion.
     const state = await this.#queue.getJobState(id);
     if (state === "unknown") return undefined;
@@ -123,7 +132,7 @@ export class BullmqJobStore {
     if (wantsCancelled) {
       const ids = await this.#redis.zrevrange(this.#keys.cancelledAt, 0, window - 1);
       const values = ids.length > 0 ? await this.#redis.hmget(this.#keys.cancelled, ...ids) : [];
-      for (const value of values) if (value) records.push(JSON.parse(value) as JobRecord);
+      for (const value of values) if (value) records.push(parseCancelled(value));
       total += await this.#redis.zcard(this.#keys.cancelledAt);
     }
     const seen = new Set<string>();
@@ -198,8 +207,15 @@ export class BullmqJobStore {
     if (next > storedProgressOf(job).percent) await job.updateProgress({ percent: next, at: Date.now() });
   }
 
+  /** The `failedReason` a worker fails a BullMQ job with; `recordOf` reads both parts back. */
+  failedReasonFor(failure: JobFailure): string {
+    return `${failure.code}: ${failure.message}`;
+  }
+
   recordOf(job: Job<BullmqJobData>, status: JobStatus): JobRecord {
     const progress = storedProgressOf(job);
+    const failed = status === "failed" || status === "queued" || status === "running";
+    const failure = failed ? failureOf(job.failedReason) : { error: null, errorCode: null };
     return {
       id: job.id!,
       type: job.name,
@@ -208,7 +224,7 @@ export class BullmqJobStore {
       source: job.data.source,
       payload: job.data.payload,
       result: status === "completed" ? (job.returnvalue ?? null) : null,
-      error: status === "completed" ? null : job.failedReason || null,
+      ...failure,
       attempts: job.attemptsStarted ?? job.attemptsMade,
       maxAttempts: job.opts.attempts ?? this.options.attempts,
       createdAt: job.timestamp,
@@ -257,4 +273,20 @@ function statusOf(state: string, job: Job): JobStatus {
   if (state === "completed") return "completed";
   if (state === "failed") return job.failedReason === CANCELLED_REASON ? "cancelled" : "failed";
   return "queued";
+}
+
+/** A stored `failedReason` as the message and code a client sees. */
+function failureOf(reason: string | undefined): Pick<JobRecord, "error" | "errorCode"> {
+  if (!reason) return { error: null, errorCode: null };
+  const coded = CODED_REASON.exec(reason);
+  if (coded && Object.hasOwn(ErrorCodes, coded[1])) {
+    return { error: coded[2], errorCode: coded[1] as ErrorCode };
+  }
+  // A reason BullMQ wrote itself (or one from before failures had codes).
+  return { error: reason, errorCode: reason === STALLED_REASON ? "JOB_LEASE_EXPIRED" : "JOB_FAILED" };
+}
+
+/** Records written before failures had codes have no `errorCode`. */
+function parseCancelled(value: string): JobRecord {
+  return { errorCode: null, ...(JSON.parse(value) as Omit<JobRecord, "errorCode">) };
 }

@@ -2,10 +2,9 @@ import { type Job, UnrecoverableError, WaitingError, Worker } from "bullmq";
 import { settledWithin } from "../settled-within.ts";
 import { type BullmqJobData, type BullmqJobStore, CANCELLED_REASON } from "./bullmq-job-store.ts";
 import { clampProgress } from "./clamp-progress.ts";
-import { failureMessage } from "./failure-message.ts";
 import { JobCancelledError } from "./job-cancelled-error.ts";
+import { jobFailure } from "./job-failure.ts";
 import type { JobFinishedState, JobWorker, JobWorkerOptions, RunningJob } from "./job-worker.ts";
-import { PermanentJobError } from "./permanent-job-error.ts";
 import { processorFor } from "./processor-for.ts";
 
 type Running = {
@@ -103,13 +102,13 @@ export class BullmqJobWorker implements JobWorker {
         await this.#store.writeCancelled(cancelled);
         throw new UnrecoverableError(CANCELLED_REASON);
       }
-      const message = failureMessage(error);
-      const permanent = error instanceof PermanentJobError;
+      const failure = jobFailure(error);
       // A failure the processor reported on purpose is the job's outcome, not the worker's error.
-      if (!permanent) this.#options.onError?.(error, job.id);
-      const final = permanent || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      if (failure.retryable) this.#options.onError?.(error, job.id);
+      const final = !failure.retryable || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       state = final ? "failed" : "retrying";
-      throw permanent ? new UnrecoverableError(message) : new Error(message);
+      const reason = this.#store.failedReasonFor(failure);
+      throw failure.retryable ? new Error(reason) : new UnrecoverableError(reason);
     } finally {
       this.#running.delete(job.id!);
       this.#options.onJobFinished?.(job.name, state, performance.now() - startedAt);

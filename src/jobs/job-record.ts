@@ -1,3 +1,5 @@
+import type { ErrorCode } from "../errors/error-codes.ts";
+
 /** What a client sees of a job; the same five states whichever queue runs it. */
 export const JobStatus = {
   Queued: "queued",
@@ -27,6 +29,8 @@ export type JobRecord = {
   result: unknown;
   /** Why it failed, or why the last attempt failed while it waits for another. */
   error: string | null;
+  /** The stable code of `error`, from the error catalogue; null when there is no error. */
+  errorCode: ErrorCode | null;
   /** Attempts started so far. */
   attempts: number;
   maxAttempts: number;

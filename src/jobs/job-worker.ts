@@ -13,9 +13,9 @@ export type RunningJob = {
 };
 
 /**
- * Runs one job. To fail with a message the client may see, throw a PermanentJobError (no other
- * attempt) or a TransientJobError (retried). Anything else is retried and shown only as an
- * internal error.
+ * Runs one job. To fail with a message the client may see, throw a JobError (job-error.ts):
+ * its code's retry flag decides whether another attempt runs. Anything else is retried and
+ * shown only as an internal error.
  */
 export type JobProcessor = (job: RunningJob) => Promise<unknown>;
 

@@ -1,7 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
+import type { ErrorCode } from "../errors/error-codes.ts";
 import { inTransaction, openSqliteDatabase } from "../storage/open-sqlite-database.ts";
+import type { JobFailure } from "./job-failure.ts";
 import type { EnqueueOptions, JobCounts, JobPage, ListJobsOptions } from "./job-producer.ts";
 import { type JobRecord, type JobStatus, JobStatuses } from "./job-record.ts";
 
@@ -42,6 +44,7 @@ type JobRow = {
   progress: number;
   result: string | null;
   error: string | null;
+  error_code: string | null;
   attempts: number;
   max_attempts: number;
   created_at: number;
@@ -75,6 +78,7 @@ export class SqliteJobStore {
     this.options = { pollIntervalMs: 200, watchIntervalMs: 250, ...options };
     this.events.setMaxListeners(0);
     this.#database = openSqliteDatabase(options.file);
+    // In one write transaction, so processes opening the same file at once migrate it once.
     inTransaction(this.#database, () => {
       this.#database.exec(`
         CREATE TABLE IF NOT EXISTS jobs (
@@ -86,6 +90,7 @@ export class SqliteJobStore {
           progress INTEGER NOT NULL DEFAULT 0,
           result TEXT,
           error TEXT,
+          error_code TEXT,
           attempts INTEGER NOT NULL DEFAULT 0,
           max_attempts INTEGER NOT NULL,
           run_at INTEGER NOT NULL,
@@ -102,6 +107,11 @@ export class SqliteJobStore {
         CREATE INDEX IF NOT EXISTS jobs_by_age ON jobs (created_at);
         CREATE INDEX IF NOT EXISTS jobs_by_finish ON jobs (finished_at) WHERE finished_at IS NOT NULL;
       `);
+      // Files written before failures had codes: their old errors keep a null code.
+      const columns = this.#database.prepare("PRAGMA table_info(jobs)").all() as { name: string }[];
+      if (!columns.some((column) => column.name === "error_code")) {
+        this.#database.exec("ALTER TABLE jobs ADD COLUMN error_code TEXT");
+      }
     });
   }
 
@@ -217,7 +227,7 @@ export class SqliteJobStore {
   complete(id: string, owner: string, result: unknown): void {
     const now = Date.now();
     this.#run(
-      `UPDATE jobs SET status = 'completed', result = ?, progress = 100, error = NULL,
+      `UPDATE jobs SET status = 'completed', result = ?, progress = 100, error = NULL, error_code = NULL,
          ${RELEASED}, finished_at = ?, updated_at = ?
        WHERE ${HELD}`,
       JSON.stringify(result ?? null),
@@ -229,12 +239,13 @@ export class SqliteJobStore {
     this.events.emit("changed", id);
   }
 
-  fail(id: string, owner: string, message: string): void {
+  fail(id: string, owner: string, failure: JobFailure): void {
     const now = Date.now();
     this.#run(
-      `UPDATE jobs SET status = 'failed', error = ?, ${RELEASED}, finished_at = ?, updated_at = ?
+      `UPDATE jobs SET status = 'failed', error = ?, error_code = ?, ${RELEASED}, finished_at = ?, updated_at = ?
        WHERE ${HELD}`,
-      message,
+      failure.message,
+      failure.code,
       now,
       now,
       id,
@@ -243,13 +254,14 @@ export class SqliteJobStore {
     this.events.emit("changed", id);
   }
 
-  /** Queues a failed attempt again after the backoff for attempt `attempt`, keeping its message. */
-  retryLater(id: string, owner: string, message: string, attempt: number): void {
+  /** Queues a failed attempt again after the backoff for attempt `attempt`, keeping its failure. */
+  retryLater(id: string, owner: string, failure: JobFailure, attempt: number): void {
     const now = Date.now();
     this.#run(
-      `UPDATE jobs SET status = 'queued', error = ?, ${RELEASED}, run_at = ?, updated_at = ?
+      `UPDATE jobs SET status = 'queued', error = ?, error_code = ?, ${RELEASED}, run_at = ?, updated_at = ?
        WHERE ${HELD}`,
-      message,
+      failure.message,
+      failure.code,
       now + backoffDelayMs(this.options.backoffMs, attempt),
       now,
       id,
@@ -304,6 +316,7 @@ export class SqliteJobStore {
   recoverLapsedLeases(now = Date.now()): number {
     const lapsed = "status = 'running' AND lease_expires_at < ?";
     const released = `${RELEASED}, updated_at = ?`;
+    const code: ErrorCode = "JOB_LEASE_EXPIRED";
     let recovered = this.#run(
       `UPDATE jobs SET status = 'cancelled', finished_at = ?, ${released} WHERE ${lapsed} AND cancel_requested = 1`,
       now,
@@ -311,19 +324,21 @@ export class SqliteJobStore {
       now,
     );
     recovered += this.#run(
-      `UPDATE jobs SET status = 'failed', finished_at = ?, ${released},
+      `UPDATE jobs SET status = 'failed', finished_at = ?, ${released}, error_code = ?,
          error = 'The worker running this job stopped ' || attempts || ' time(s); giving up.'
        WHERE ${lapsed} AND attempts >= max_attempts`,
       now,
       now,
+      code,
       now,
     );
     recovered += this.#run(
-      `UPDATE jobs SET status = 'queued', ${released},
+      `UPDATE jobs SET status = 'queued', ${released}, error_code = ?,
          run_at = ? + ? * (1 << min(attempts - 1, 10)),
          error = 'The worker running this job stopped; retrying.'
        WHERE ${lapsed}`,
       now,
+      code,
       now,
       this.options.backoffMs,
       now,
@@ -376,6 +391,7 @@ function toRecord(row: JobRow): JobRecord {
     payload: JSON.parse(row.payload),
     result: row.result === null ? null : JSON.parse(row.result),
     error: row.error,
+    errorCode: row.error === null ? null : (row.error_code as ErrorCode | null),
     attempts: row.attempts,
     maxAttempts: row.max_attempts,
     createdAt: row.created_at,

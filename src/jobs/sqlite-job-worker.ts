@@ -2,10 +2,9 @@ import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { settledWithin } from "../settled-within.ts";
 import { clampProgress } from "./clamp-progress.ts";
-import { failureMessage } from "./failure-message.ts";
 import { JobCancelledError } from "./job-cancelled-error.ts";
+import { jobFailure } from "./job-failure.ts";
 import type { JobFinishedState, JobWorker, JobWorkerOptions, RunningJob } from "./job-worker.ts";
-import { PermanentJobError } from "./permanent-job-error.ts";
 import { processorFor } from "./processor-for.ts";
 import type { ClaimedJob, SqliteJobStore } from "./sqlite-job-store.ts";
 
@@ -142,15 +141,14 @@ export class SqliteJobWorker implements JobWorker {
       this.#store.markCancelled(claimed.id, this.#owner);
       return "cancelled";
     }
-    const message = failureMessage(error);
-    const permanent = error instanceof PermanentJobError;
+    const failure = jobFailure(error);
     // A failure the processor reported on purpose is the job's outcome, not the worker's error.
-    if (!permanent) this.#options.onError?.(error, claimed.id);
-    if (permanent || claimed.attempts >= claimed.maxAttempts) {
-      this.#store.fail(claimed.id, this.#owner, message);
+    if (failure.retryable) this.#options.onError?.(error, claimed.id);
+    if (!failure.retryable || claimed.attempts >= claimed.maxAttempts) {
+      this.#store.fail(claimed.id, this.#owner, failure);
       return "failed";
     }
-    this.#store.retryLater(claimed.id, this.#owner, message, claimed.attempts);
+    this.#store.retryLater(claimed.id, this.#owner, failure, claimed.attempts);
     return "retrying";
   }
 

@@ -33,6 +33,9 @@ const JobStatusBody = Type.Object({
   error: Type.Optional(
     Type.String({ description: "why it failed, or the last attempt's failure while retrying" }),
   ),
+  error_code: Type.Optional(
+    Type.String({ description: "the stable code of `error`, from the error table (e.g. SOURCE_REFUSED)" }),
+  ),
   attempts: Type.Integer(),
   created_at: Type.String({ format: "date-time" }),
   updated_at: Type.String({ format: "date-time" }),
@@ -52,6 +55,7 @@ export function jobStatusBody(job: JobRecord) {
     source: job.source,
     ...(job.status === "completed" ? { result: job.result } : {}),
     ...(job.error && job.status !== "completed" ? { error: job.error } : {}),
+    ...(job.error && job.errorCode && job.status !== "completed" ? { error_code: job.errorCode } : {}),
     attempts: job.attempts,
     created_at: new Date(job.createdAt).toISOString(),
     updated_at: new Date(job.updatedAt).toISOString(),

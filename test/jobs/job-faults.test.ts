@@ -159,6 +159,7 @@ for (const mode of ["sqlite", "bullmq"] as const) {
           `others completed ${counts.completed} of 30, failed ${counts.failed - 1}`,
       );
       assert.equal(crashed?.status, "failed");
+      assert.equal(crashed?.errorCode, "JOB_LEASE_EXPIRED");
       assert.equal(crashRuns, ATTEMPTS);
       assert.equal(counts.completed, 30);
       assert.equal(counts.failed, 1);

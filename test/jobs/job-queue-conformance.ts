@@ -2,10 +2,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { JobError } from "../../src/jobs/job-error.ts";
 import type { JobQueue } from "../../src/jobs/job-queue.ts";
 import type { JobRecord } from "../../src/jobs/job-record.ts";
 import type { JobFinishedState, JobWorker } from "../../src/jobs/job-worker.ts";
-import { PermanentJobError } from "../../src/jobs/permanent-job-error.ts";
 import { waitFor } from "../support/wait-for.ts";
 
 export type QueueTuning = { attempts?: number; leaseMs?: number; backoffMs?: number };
@@ -30,6 +30,12 @@ function finished(queue: JobQueue, id: string): Promise<JobRecord> {
     const job = await queue.get(id);
     return job && ["completed", "failed", "cancelled"].includes(job.status) ? job : undefined;
   });
+}
+
+/** A promise the test settles when it chooses: a processor waits on it instead of sleeping. */
+function gate(): { opened: Promise<void>; open: () => void } {
+  const { promise, resolve } = Promise.withResolvers<void>();
+  return { opened: promise, open: () => resolve() };
 }
 
 /** A result written once per job id, as a real processor writes its output. */
@@ -143,7 +149,7 @@ export function describeJobQueueConformance(name: string, factory: QueueFactory)
       assert.ok(startedAt[2] - startedAt[1] >= 180, `second backoff ${startedAt[2] - startedAt[1]} ms`);
     });
 
-    test("a job fails after its attempts; a permanent error fails at once; internals stay hidden", async (t) => {
+    test("a job fails after its attempts; a non-retryable code fails at once; internals stay hidden", async (t) => {
       const { queue, workers } = await open(factory, t, { attempts: 2, backoffMs: 20 });
       const runs = new ResultLog();
       workers.push(
@@ -156,25 +162,72 @@ export function describeJobQueueConformance(name: string, factory: QueueFactory)
             },
             refused: async (job) => {
               runs.record(job.id);
-              throw new PermanentJobError("The source is not allowed.");
+              throw new JobError({ code: "SOURCE_REFUSED", message: "The source is not allowed." });
+            },
+            "timing-out": async (job) => {
+              runs.record(job.id);
+              throw new JobError({ code: "SOURCE_TIMEOUT", message: "Fetching the URL timed out." });
             },
           },
         }),
       );
       const broken = await queue.enqueue({ type: "broken", payload: null });
       const refused = await queue.enqueue({ type: "refused", payload: null });
+      const timingOut = await queue.enqueue({ type: "timing-out", payload: null });
       const unknown = await queue.enqueue({ type: "no-such-type", payload: null });
       const brokenDone = await finished(queue, broken.id);
       assert.equal(brokenDone.status, "failed");
       assert.equal(runs.runs.get(broken.id), 2);
-      assert.doesNotMatch(brokenDone.error ?? "", /hunter2/);
+      assert.equal(brokenDone.error, "The job failed with an internal error.");
+      assert.equal(brokenDone.errorCode, "JOB_FAILED");
       const refusedDone = await finished(queue, refused.id);
       assert.equal(refusedDone.status, "failed");
       assert.equal(refusedDone.error, "The source is not allowed.");
+      assert.equal(refusedDone.errorCode, "SOURCE_REFUSED");
       assert.equal(runs.runs.get(refused.id), 1);
+      // A retryable code is retried, then fails with its own message and code.
+      const timingOutDone = await finished(queue, timingOut.id);
+      assert.equal(timingOutDone.status, "failed");
+      assert.equal(runs.runs.get(timingOut.id), 2);
+      assert.equal(timingOutDone.error, "Fetching the URL timed out.");
+      assert.equal(timingOutDone.errorCode, "SOURCE_TIMEOUT");
       const unknownDone = await finished(queue, unknown.id);
       assert.equal(unknownDone.status, "failed");
       assert.match(unknownDone.error ?? "", /no-such-type/);
+      assert.equal(unknownDone.errorCode, "UNKNOWN_JOB_TYPE");
+    });
+
+    test("while a job waits for its next attempt it shows the last attempt's failure and code", async (t) => {
+      const { queue, workers } = await open(factory, t, { attempts: 2, backoffMs: 100 });
+      const secondAttempt = gate();
+      t.after(secondAttempt.open);
+      workers.push(
+        queue.startWorker({
+          concurrency: 1,
+          processors: {
+            flaky: async (job) => {
+              if (job.attempt === 1) {
+                throw new JobError({ code: "SOURCE_FETCH_FAILED", message: "The URL answered HTTP 503." });
+              }
+              await secondAttempt.opened;
+              return "recovered";
+            },
+          },
+        }),
+      );
+      const job = await queue.enqueue({ type: "flaky", payload: null });
+      const retrying = await waitFor("the first attempt's failure", async () => {
+        const record = await queue.get(job.id);
+        return record?.error ? record : undefined;
+      });
+      assert.notEqual(retrying.status, "failed");
+      assert.equal(retrying.error, "The URL answered HTTP 503.");
+      assert.equal(retrying.errorCode, "SOURCE_FETCH_FAILED");
+      secondAttempt.open();
+      const done = await finished(queue, job.id);
+      assert.equal(done.status, "completed");
+      assert.equal(done.error, null);
+      assert.equal(done.errorCode, null);
     });
 
     test("a queued job is cancelled at once and never runs", async (t) => {

@@ -1,7 +1,12 @@
+import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { test } from "node:test";
+import { JobError } from "../../src/jobs/job-error.ts";
 import { SqliteJobQueue } from "../../src/jobs/sqlite-job-queue.ts";
+import { waitFor } from "../support/wait-for.ts";
 import { describeJobQueueConformance } from "./job-queue-conformance.ts";
 
 describeJobQueueConformance("SQLite", async (tuning = {}) => {
@@ -21,4 +26,64 @@ describeJobQueueConformance("SQLite", async (tuning = {}) => {
       rmSync(folder, { recursive: true, force: true });
     },
   };
+});
+
+test("a jobs file from before failures had codes opens, keeps its old errors and records codes from then on", async (t) => {
+  const folder = mkdtempSync(path.join(tmpdir(), "jobs-sqlite-legacy-"));
+  t.after(() => rmSync(folder, { recursive: true, force: true }));
+  const file = path.join(folder, "jobs.sqlite");
+  // The table as the previous release created it: no error_code column.
+  const legacy = new DatabaseSync(file);
+  const now = Date.now();
+  legacy.exec(`
+    CREATE TABLE jobs (
+      id TEXT PRIMARY KEY, type TEXT NOT NULL, status TEXT NOT NULL, source TEXT, payload TEXT NOT NULL,
+      progress INTEGER NOT NULL DEFAULT 0, result TEXT, error TEXT, attempts INTEGER NOT NULL DEFAULT 0,
+      max_attempts INTEGER NOT NULL, run_at INTEGER NOT NULL, lease_owner TEXT, lease_expires_at INTEGER,
+      cancel_requested INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+      finished_at INTEGER
+    );
+    INSERT INTO jobs (id, type, status, payload, error, attempts, max_attempts, run_at, created_at, updated_at, finished_at)
+    VALUES ('old-job', 'echo', 'failed', 'null', 'The source is not allowed.', 1, 3, ${now}, ${now}, ${now}, ${now});
+  `);
+  legacy.close();
+
+  const queue = new SqliteJobQueue({
+    file,
+    attempts: 1,
+    leaseMs: 2000,
+    backoffMs: 50,
+    retentionMs: 3_600_000,
+  });
+  const worker = queue.startWorker({
+    concurrency: 1,
+    processors: {
+      refused: async () => {
+        throw new JobError({ code: "SOURCE_REFUSED", message: "Refused again." });
+      },
+    },
+  });
+  t.after(async () => {
+    await worker.stop({ timeoutMs: 0 });
+    await queue.close();
+  });
+  const old = await queue.get("old-job");
+  assert.equal(old?.error, "The source is not allowed.");
+  assert.equal(old?.errorCode, null);
+  const job = await queue.enqueue({ type: "refused", payload: null });
+  const done = await waitFor("the new job to fail", async () => {
+    const record = await queue.get(job.id);
+    return record?.status === "failed" ? record : undefined;
+  });
+  assert.equal(done.errorCode, "SOURCE_REFUSED");
+  // A second process opening the migrated file finds nothing left to do.
+  const again = new SqliteJobQueue({
+    file,
+    attempts: 1,
+    leaseMs: 2000,
+    backoffMs: 50,
+    retentionMs: 3_600_000,
+  });
+  assert.equal((await again.get(job.id))?.errorCode, "SOURCE_REFUSED");
+  await again.close();
 });

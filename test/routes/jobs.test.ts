@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
-import http from "node:http";
+import http, { type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { test } from "node:test";
 import { startJobWorker } from "../../src/jobs/start-job-worker.ts";
 import { buildTestApp } from "../support/build-test-app.ts";
+import { SseParser } from "../support/sse-parser.ts";
 import { waitFor } from "../support/wait-for.ts";
 
 type StatusBody = {
@@ -15,6 +16,8 @@ type StatusBody = {
   source: string | null;
   result?: Record<string, unknown>;
   error?: string;
+  error_code?: string;
+  attempts: number;
   created_at: string;
   updated_at: string;
 };
@@ -42,6 +45,36 @@ async function appWithWorker(
     await app.close();
   });
   return built;
+}
+
+/** An events stream read over real HTTP, parsed as it arrives. */
+function openEvents(url: string) {
+  const parser = new SseParser();
+  let headers: IncomingHttpHeaders | undefined;
+  let ended = false;
+  let failure: Error | undefined;
+  http
+    .get(url, (response) => {
+      headers = response.headers;
+      response.setEncoding("utf8");
+      response.on("data", (chunk: string) => parser.push(chunk));
+      response.on("end", () => {
+        ended = true;
+      });
+    })
+    .on("error", (error) => {
+      failure = error;
+    });
+  return {
+    parser,
+    headers: () => headers,
+    /** True once the server ended the stream; throws if the connection failed. */
+    isEnded: () => {
+      if (failure) throw failure;
+      return ended;
+    },
+    statuses: () => parser.events.map((event) => JSON.parse(event.data) as StatusBody),
+  };
 }
 
 async function finalStatus(
@@ -82,6 +115,7 @@ test("POST /ingest with inline text answers 202 and a Location; /status follows 
   assert.equal(done.result?.characters, text.length);
   assert.ok((done.result?.chunks as number) > 3, `chunks: ${done.result?.chunks}`);
   assert.equal(done.error, undefined);
+  assert.equal(done.error_code, undefined);
 
   const hits = await app.knowledgeStore.search("lighthouse lamps");
   assert.ok(hits.length > 0);
@@ -169,7 +203,35 @@ test("hostile sources: bad paths are refused at once; a loopback URL fails its j
   const done = await finalStatus(app, job_id);
   assert.equal(done.status, "failed");
   assert.match(done.error ?? "", /non-public address/);
+  assert.equal(done.error_code, "SOURCE_REFUSED");
   assert.equal(connections, 0);
+});
+
+test("a failed job's /status, /jobs entry and events carry error_code beside error", async (t) => {
+  const { app } = await appWithWorker(t);
+  const address = await app.listen({ port: 0, host: "127.0.0.1" });
+  const { job_id } = (
+    await app.inject({ method: "POST", url: "/ingest", payload: { source: "missing/notes.txt" } })
+  ).json();
+  const done = await finalStatus(app, job_id);
+  assert.equal(done.status, "failed");
+  assert.equal(done.error, "The file source does not exist under INGEST_ROOT.");
+  assert.equal(done.error_code, "SOURCE_NOT_FOUND");
+  assert.equal(done.attempts, 1, "a missing file is not retried");
+  const listed = (await app.inject({ method: "GET", url: "/jobs?status=failed" })).json();
+  assert.deepEqual(
+    listed.jobs.map((job: StatusBody) => [job.job_id, job.error, job.error_code]),
+    [[job_id, done.error, "SOURCE_NOT_FOUND"]],
+  );
+  const events = openEvents(`${address}/status/${job_id}/events`);
+  await waitFor("the stream to end", events.isEnded);
+  assert.deepEqual(
+    events.statuses().map((status) => [status.status, status.error_code]),
+    [["failed", "SOURCE_NOT_FOUND"]],
+  );
+  const document = (await app.inject({ method: "GET", url: "/openapi.json" })).json();
+  const body = document.paths["/status/{job_id}"].get.responses["200"].content["application/json"].schema;
+  assert.deepEqual(Object.keys(body.properties).slice(5, 8), ["result", "error", "error_code"]);
 });
 
 test("GET /status of an unknown job answers 404 with job_id and not_found", async (t) => {

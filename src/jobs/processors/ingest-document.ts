@@ -6,9 +6,8 @@ import { SourceError } from "../../knowledge/source-error.ts";
 import { type FetchUrlSourceOptions, fetchUrlSource } from "../../knowledge/sources/fetch-url-source.ts";
 import { readFileSource } from "../../knowledge/sources/read-file-source.ts";
 import type { SourceDocument } from "../../knowledge/sources/source-document.ts";
+import { JobError } from "../job-error.ts";
 import type { JobProcessor, RunningJob } from "../job-worker.ts";
-import { PermanentJobError } from "../permanent-job-error.ts";
-import { TransientJobError } from "../transient-job-error.ts";
 
 export const INGEST_JOB_TYPE = "ingest-document";
 
@@ -54,7 +53,9 @@ export function createIngestDocumentProcessor(options: IngestDocumentOptions): J
     const raw = await fromSource(() => readSource(payload, options, job.signal));
     await job.reportProgress(30);
     const text = await fromSource(() => extractText(raw.body, raw.contentType));
-    if (text.length === 0) throw new PermanentJobError("The source holds no readable text.");
+    if (text.length === 0) {
+      throw new JobError({ code: "SOURCE_UNREADABLE", message: "The source holds no readable text." });
+    }
     const chunks = chunkText(text, { size: options.chunkSize, overlap: options.chunkOverlap });
     await job.reportProgress(35);
 
@@ -84,7 +85,10 @@ async function readSource(
   if (typeof payload.text === "string") {
     const body = Buffer.from(payload.text, "utf8");
     if (body.length > options.maxBytes) {
-      throw new PermanentJobError(`The text is larger than ${options.maxBytes} bytes.`);
+      throw new JobError({
+        code: "SOURCE_TOO_LARGE",
+        message: `The text is larger than ${options.maxBytes} bytes.`,
+      });
     }
     return { source: payload.source, body, contentType: inlineType(payload.source) };
   }
@@ -100,18 +104,18 @@ async function readSource(
 }
 
 /**
- * Runs a step that reads the source. Its failure becomes the job's, with the same message: a
- * source error that retrying may fix (a timeout, a 503) gets another attempt, any other (a
- * refused or missing source) fails the job at once. Anything else is left as it is, and the
- * worker retries it as an internal failure.
+ * Runs a step that reads the source. Its failure becomes the job's, with the same code and
+ * message: the code's retry flag makes a refused or missing source fail at once and a timeout or
+ * a 503 get another attempt. Anything else is left as it is, and the worker retries it as an
+ * internal failure.
  */
 async function fromSource<T>(step: () => T | Promise<T>): Promise<T> {
   try {
     return await step();
   } catch (error) {
-    if (!(error instanceof SourceError)) throw error;
-    if (error.retryable) throw new TransientJobError(error.message, { cause: error });
-    throw new PermanentJobError(error.message, { cause: error });
+    if (error instanceof SourceError)
+      throw new JobError({ code: error.code, message: error.message, cause: error });
+    throw error;
   }
 }
 
