@@ -1,6 +1,7 @@
-import type { ServerResponse } from "node:http";
 import { type FastifyPluginAsyncTypebox, Type } from "@fastify/type-provider-typebox";
 import { ServiceError } from "../errors/service-error.ts";
+import { createResponseStream } from "../http/response-stream.ts";
+import { createSseWriter } from "../http/sse-writer.ts";
 import type { JobProducer } from "../jobs/job-producer.ts";
 import { FinalJobStatuses, type JobRecord, type JobStatus as JobStatusValue } from "../jobs/job-record.ts";
 import { INGEST_JOB_TYPE, type IngestPayload, isUrlSource } from "../jobs/processors/ingest-document.ts";
@@ -10,6 +11,20 @@ export type JobRoutesOptions = {
   jobQueue: JobProducer;
   /** Comment frames on the events stream at this interval keep proxies from closing it. */
   pingIntervalMs: number;
+  /** `STREAM_STALL_MS`: an events client that takes nothing for this long is cut. */
+  stallMs?: number;
+};
+
+/** STREAM_STALL_MS's own default, for an app that does not pass the configured value. */
+const DEFAULT_STALL_MS = 30_000;
+
+/** The events stream's own headers: its clients get a charset, which the shared SSE_HEADERS leave out. */
+const EVENTS_HEADERS = {
+  "content-type": "text/event-stream; charset=utf-8",
+  "cache-control": "no-cache, no-transform",
+  connection: "keep-alive",
+  // nginx would otherwise buffer the stream and deliver it in one piece.
+  "x-accel-buffering": "no",
 };
 
 const JobStatusSchema = Type.Union(
@@ -65,10 +80,12 @@ export function jobStatusBody(job: JobRecord) {
 /** `POST /ingest`, `GET /status/{job_id}` (+ `/events`), `GET /jobs`, `POST /jobs/{id}/cancel`. */
 export const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app, options) => {
   const { jobQueue } = options;
-  const openStreams = new Set<ServerResponse>();
+  const stallMs = options.stallMs ?? DEFAULT_STALL_MS;
+  /** How to end each open events stream. */
+  const openStreams = new Set<() => void>();
   // An events stream can outlive a shutdown window; end them all when the app closes.
   app.addHook("preClose", async () => {
-    for (const stream of openStreams) stream.end();
+    for (const finish of openStreams) finish();
   });
 
   app.post(
@@ -198,30 +215,39 @@ export const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app
       if (!first)
         return reply.code(404).send({ job_id: request.params.job_id, status: "not_found" as const });
 
-      reply.hijack();
-      const response = reply.raw;
-      response.writeHead(200, {
-        "content-type": "text/event-stream; charset=utf-8",
-        "cache-control": "no-cache, no-transform",
-        connection: "keep-alive",
-        "x-accel-buffering": "no",
-        "x-request-id": request.id,
-      });
-      openStreams.add(response);
-      const send = (job: JobRecord) => {
-        response.write(`event: status\ndata: ${JSON.stringify(jobStatusBody(job))}\n\n`);
-        if (FinalJobStatuses.has(job.status)) finish();
-      };
-      const ping = setInterval(() => response.write(": ping\n\n"), options.pingIntervalMs);
+      const stream = createResponseStream(reply, { headers: EVENTS_HEADERS, stallMs });
+      const writer = createSseWriter(stream, { pingMs: options.pingIntervalMs });
+      let finished = false;
       let unsubscribe = () => {};
       const finish = () => {
-        clearInterval(ping);
+        if (finished) return;
+        finished = true;
         unsubscribe();
-        openStreams.delete(response);
-        if (!response.writableEnded) response.end();
+        openStreams.delete(finish);
+        writer.end();
       };
-      response.on("close", finish);
-      unsubscribe = jobQueue.subscribe(first.id, send);
+      openStreams.add(finish);
+      reply.raw.on("close", finish);
+
+      // While the client's socket is full nothing is written; changes meanwhile collapse into the
+      // latest one, which is what a client following the job needs, and the final state is
+      // always the last frame.
+      let latest: JobRecord | undefined;
+      let writing = false;
+      const send = async (job: JobRecord) => {
+        latest = job;
+        if (writing) return;
+        writing = true;
+        while (latest && !finished) {
+          const next = latest;
+          latest = undefined;
+          await writer.event("status", JSON.stringify(jobStatusBody(next)));
+          if (FinalJobStatuses.has(next.status)) finish();
+        }
+        writing = false;
+      };
+      unsubscribe = jobQueue.subscribe(first.id, (job) => void send(job));
+      if (finished) unsubscribe();
     },
   );
 };

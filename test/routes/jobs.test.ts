@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
 import http, { type IncomingHttpHeaders } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, connect } from "node:net";
 import path from "node:path";
 import { test } from "node:test";
+import type { JobProcessor } from "../../src/jobs/job-worker.ts";
 import { startJobWorker } from "../../src/jobs/start-job-worker.ts";
+import { jobRoutes } from "../../src/routes/jobs.ts";
 import { buildTestApp } from "../support/build-test-app.ts";
 import { SseParser } from "../support/sse-parser.ts";
 import { waitFor } from "../support/wait-for.ts";
@@ -22,12 +24,14 @@ type StatusBody = {
   updated_at: string;
 };
 
+type App = Awaited<ReturnType<typeof buildTestApp>>["app"];
+
 async function appWithWorker(
   t: { after: (callback: () => unknown) => void },
-  options: { worker?: boolean } = {},
+  options: { worker?: boolean; environment?: Record<string, string> } = {},
 ) {
   const built = await buildTestApp({
-    environment: { CHUNK_SIZE: "200", CHUNK_OVERLAP: "40", LOG_LEVEL: "silent" },
+    environment: { CHUNK_SIZE: "200", CHUNK_OVERLAP: "40", LOG_LEVEL: "silent", ...options.environment },
   });
   const { app, config } = built;
   mkdirSync(config.ingestRoot, { recursive: true });
@@ -45,6 +49,22 @@ async function appWithWorker(
     await app.close();
   });
   return built;
+}
+
+function startWorker(
+  t: { after: (callback: () => unknown) => void },
+  app: App,
+  processors?: Record<string, JobProcessor>,
+) {
+  const worker = startJobWorker({
+    config: app.config,
+    jobQueue: app.jobQueue,
+    knowledgeStore: app.knowledgeStore,
+    logger: app.log as never,
+    processors,
+  });
+  t.after(() => worker.stop({ timeoutMs: 0 }));
+  return worker;
 }
 
 /** An events stream read over real HTTP, parsed as it arrives. */
@@ -77,10 +97,7 @@ function openEvents(url: string) {
   };
 }
 
-async function finalStatus(
-  app: Awaited<ReturnType<typeof buildTestApp>>["app"],
-  id: string,
-): Promise<StatusBody> {
+async function finalStatus(app: App, id: string): Promise<StatusBody> {
   return waitFor(`job ${id} to finish`, async () => {
     const body = (await app.inject({ method: "GET", url: `/status/${id}` })).json() as StatusBody;
     return ["completed", "failed", "cancelled"].includes(body.status) ? body : undefined;
@@ -288,37 +305,19 @@ test("GET /status/{id}/events streams progress until the final state, never back
     await app.inject({ method: "POST", url: "/ingest", payload: { source: "otters", text } })
   ).json();
 
-  const frames: StatusBody[] = [];
-  const streamed = new Promise<string>((resolve, reject) => {
-    http
-      .get(`${address}/status/${job_id}/events`, (response) => {
-        assert.equal(response.headers["content-type"], "text/event-stream; charset=utf-8");
-        let raw = "";
-        response.setEncoding("utf8");
-        response.on("data", (chunk) => {
-          raw += chunk;
-        });
-        response.on("end", () => resolve(raw));
-      })
-      .on("error", reject);
-  });
-  await new Promise((resolve) => setTimeout(resolve, 100));
-  const { config } = app;
-  const worker = startJobWorker({
-    config,
-    jobQueue: app.jobQueue,
-    knowledgeStore: app.knowledgeStore,
-    logger: app.log as never,
-  });
-  t.after(() => worker.stop({ timeoutMs: 0 }));
-  const raw = await streamed;
-  for (const block of raw.split("\n\n")) {
-    const data = block.split("\n").find((line) => line.startsWith("data: "));
-    if (data) frames.push(JSON.parse(data.slice(6)));
-  }
-  assert.ok(raw.startsWith("event: status\n"));
+  const events = openEvents(`${address}/status/${job_id}/events`);
+  // The worker starts once the client has the queued state, so the stream shows every step.
+  await waitFor("the queued frame", () => events.parser.events.length > 0);
+  assert.equal(events.headers()?.["content-type"], "text/event-stream; charset=utf-8");
+  assert.equal(events.headers()?.["cache-control"], "no-cache, no-transform");
+  assert.ok(events.headers()?.["x-request-id"], "the stream carries its request id");
+  startWorker(t, app);
+  await waitFor("the stream to end", events.isEnded);
+  const frames = events.statuses();
+  assert.ok(events.parser.events.every((event) => event.event === "status"));
   assert.equal(frames[0].status, "queued");
   assert.equal(frames.at(-1)?.status, "completed");
+  assert.ok(frames.length > 2, `progress frames between: ${frames.length}`);
   const progress = frames.map((frame) => frame.progress);
   assert.deepEqual(
     progress,
@@ -327,4 +326,71 @@ test("GET /status/{id}/events streams progress until the final state, never back
 
   const missing = await app.inject({ method: "GET", url: "/status/unknown/events" });
   assert.equal(missing.statusCode, 404);
+});
+
+test("an idle events stream sends pings, and the stream ends after the final state", async (t) => {
+  const { app } = await appWithWorker(t, { worker: false, environment: { STREAM_PING_MS: "40" } });
+  const address = await app.listen({ port: 0, host: "127.0.0.1" });
+  const { job_id } = (
+    await app.inject({ method: "POST", url: "/ingest", payload: { source: "idle", text: "Quiet words." } })
+  ).json();
+  const events = openEvents(`${address}/status/${job_id}/events`);
+  await waitFor("two pings while the job waits", () => events.parser.comments.length >= 2);
+  assert.deepEqual(new Set(events.parser.comments), new Set(["ping"]));
+  assert.deepEqual(
+    events.statuses().map((status) => status.status),
+    ["queued"],
+  );
+  assert.equal(events.isEnded(), false, "an unfinished job's stream stays open");
+  startWorker(t, app);
+  await waitFor("the stream to end", events.isEnded);
+  assert.equal(events.statuses().at(-1)?.status, "completed");
+});
+
+test("an events client that stops reading is cut after the stall time", async (t) => {
+  const { app, logs } = await buildTestApp({
+    // The same routes under a prefix, with a stall time short enough for a test.
+    extend: async (built) => {
+      await built.register(jobRoutes, {
+        prefix: "/stalling",
+        jobQueue: built.jobQueue,
+        pingIntervalMs: 60_000,
+        stallMs: 200,
+      });
+    },
+  });
+  t.after(() => app.close());
+  const address = new URL(await app.listen({ port: 0, host: "127.0.0.1" }));
+  // A result far larger than what the socket buffers hold, so the final frame cannot drain.
+  const resultBytes = 32 * 1024 * 1024;
+  startWorker(t, app, { huge: async () => "x".repeat(resultBytes) });
+  const job = await app.jobQueue.enqueue({ type: "huge", payload: null });
+  await waitFor("the job to complete", async () => (await app.jobQueue.get(job.id))?.status === "completed");
+
+  const socket = connect(Number(address.port), address.hostname);
+  t.after(() => socket.destroy());
+  let received = 0;
+  socket.on("data", (chunk: Buffer) => {
+    received += chunk.length;
+  });
+  socket.write(`GET /stalling/status/${job.id}/events HTTP/1.1\r\nhost: test\r\n\r\n`);
+  // Take the first bytes, then stop reading: the server's writes back up.
+  await waitFor("the first bytes", () => received > 0);
+  socket.pause();
+  const cut = await waitFor("the server to cut the stalled stream", () =>
+    logs
+      .lines()
+      .find(
+        (line) =>
+          line.msg === "request abandoned by the client" && line.path === "/stalling/status/:job_id/events",
+      ),
+  );
+  assert.equal(cut.status, 499);
+  const closed = new Promise((resolve) => socket.once("close", resolve));
+  socket.resume();
+  await closed;
+  assert.ok(
+    received < resultBytes,
+    `the stream was cut short: ${received} bytes of more than ${resultBytes}`,
+  );
 });
