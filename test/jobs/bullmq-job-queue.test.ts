@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { before } from "node:test";
 import { BullmqJobQueue } from "../../src/jobs/bullmq-job-queue.ts";
+import { describeJobQueueConformance } from "../support/job-queue-conformance.ts";
 import { requireRedis, TEST_REDIS_URL } from "../support/require-redis.ts";
-import { describeJobQueueConformance } from "./job-queue-conformance.ts";
 
 before(() => requireRedis());
 

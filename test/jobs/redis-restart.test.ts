@@ -15,6 +15,9 @@ import { faultFigures, openFaultResults } from "../support/fault-results.ts";
 import { requireRedis } from "../support/require-redis.ts";
 import { waitFor } from "../support/wait-for.ts";
 
+/** How long Redis stays down mid-run. */
+const OUTAGE_MS = 1500;
+
 async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -103,7 +106,8 @@ test("a Redis restart mid-run: 200 jobs, 0 lost, 0 duplicate results", async (t)
   redis.kill("SIGTERM");
   await once(redis, "exit");
   const duringOutage = faultFigures(results);
-  await sleep(1500);
+  // The outage this test stages, not a wait for something: Redis stays down this long.
+  await sleep(OUTAGE_MS);
   redis = startRedis(port, folder);
 
   const counts = await waitFor(
@@ -116,7 +120,7 @@ test("a Redis restart mid-run: 200 jobs, 0 lost, 0 duplicate results", async (t)
   );
   const final = faultFigures(results);
   t.diagnostic(
-    `Redis restart after ${duringOutage.results} results (down 1.5 s): completed ${counts.completed}, failed ${counts.failed}, ` +
+    `Redis restart after ${duringOutage.results} results (down ${OUTAGE_MS} ms): completed ${counts.completed}, failed ${counts.failed}, ` +
       `lost ${200 - counts.completed - counts.failed}, results ${final.results}, runs ${final.executions}, ` +
       `duplicate results ${final.finishedRuns - final.results}`,
   );

@@ -6,8 +6,8 @@ import { DatabaseSync } from "node:sqlite";
 import { test } from "node:test";
 import { JobError } from "../../src/jobs/job-error.ts";
 import { SqliteJobQueue } from "../../src/jobs/sqlite-job-queue.ts";
+import { describeJobQueueConformance } from "../support/job-queue-conformance.ts";
 import { waitFor } from "../support/wait-for.ts";
-import { describeJobQueueConformance } from "./job-queue-conformance.ts";
 
 describeJobQueueConformance("SQLite", async (tuning = {}) => {
   const folder = mkdtempSync(path.join(tmpdir(), "jobs-sqlite-"));

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { before, test } from "node:test";
 import pg from "pg";
 import { PostgresKnowledgeStore } from "../../src/knowledge/stores/postgres-knowledge-store.ts";
+import { describeKnowledgeStoreConformance } from "../support/knowledge-store-conformance.ts";
 import { knowledgeStores } from "../support/knowledge-stores.ts";
 import {
   dropSchema,
@@ -9,7 +10,6 @@ import {
   TEST_DATABASE_URL,
   uniqueSchemaName,
 } from "../support/require-postgres.ts";
-import { describeKnowledgeStoreConformance } from "./knowledge-store-conformance.ts";
 
 before(() => requirePostgres());
 

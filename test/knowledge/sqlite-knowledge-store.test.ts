@@ -1,4 +1,4 @@
+import { describeKnowledgeStoreConformance } from "../support/knowledge-store-conformance.ts";
 import { knowledgeStores } from "../support/knowledge-stores.ts";
-import { describeKnowledgeStoreConformance } from "./knowledge-store-conformance.ts";
 
 describeKnowledgeStoreConformance("SQLite FTS5", knowledgeStores.SQLite);

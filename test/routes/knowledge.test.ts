@@ -123,7 +123,11 @@ for (const [name, openStore] of Object.entries(knowledgeStores)) {
     test("GET /knowledge/documents pages newest first; DELETE removes a document, then 404s", async (t) => {
       const { app, store } = await appWithStore(t);
       await storeDocument(store, "doc_1", "one.txt", ["First about herons."]);
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      // Distinct creation times, so "newest first" has one answer.
+      const first = await store.getDocument("doc_1");
+      await waitFor("the clock to move on", () => Date.now() > (first?.createdAt ?? Infinity), {
+        intervalMs: 1,
+      });
       await storeDocument(store, "doc_2", "two.txt", ["Second about herons."]);
 
       const page = (await app.inject({ method: "GET", url: "/knowledge/documents?limit=1" })).json();

@@ -6,7 +6,7 @@ import { JobError } from "../../src/jobs/job-error.ts";
 import type { JobQueue } from "../../src/jobs/job-queue.ts";
 import type { JobRecord } from "../../src/jobs/job-record.ts";
 import type { JobFinishedState, JobWorker } from "../../src/jobs/job-worker.ts";
-import { waitFor } from "../support/wait-for.ts";
+import { waitFor } from "./wait-for.ts";
 
 export type QueueTuning = { attempts?: number; leaseMs?: number; backoffMs?: number };
 export type QueueFactory = (
@@ -30,6 +30,11 @@ function finished(queue: JobQueue, id: string): Promise<JobRecord> {
     const job = await queue.get(id);
     return job && ["completed", "failed", "cancelled"].includes(job.status) ? job : undefined;
   });
+}
+
+/** Waits until the clock has moved past `time`, so the next record is strictly newer. */
+function clockPast(time: number): Promise<boolean> {
+  return waitFor("the clock to move on", () => Date.now() > time, { intervalMs: 1 });
 }
 
 /** A promise the test settles when it chooses: a processor waits on it instead of sleeping. */
@@ -95,16 +100,21 @@ export function describeJobQueueConformance(name: string, factory: QueueFactory)
       const seen: JobRecord[] = [];
       const unsubscribe = queue.subscribe(job.id, (record) => seen.push(record));
       t.after(unsubscribe);
+      // What the queue held after each report, read before the next one.
+      const stored: number[] = [];
       workers.push(
         queue.startWorker({
           concurrency: 1,
           processors: {
             steps: async (running) => {
+              let highest = 0;
               for (const percent of [30, 10, 60, 40, 80]) {
                 await running.reportProgress(percent);
-                // Subscribers poll every 250 ms: each step outlasts a poll so 60 (held through the
-                // refused 40) is seen whatever the phase of the poll.
-                await sleep(300);
+                highest = Math.max(highest, percent);
+                stored.push((await queue.get(running.id))?.progress ?? -1);
+                // Each step waits until the subscriber has seen the highest value so far, so every
+                // step is seen whatever the phase of the subscriber's polling.
+                await waitFor(`the subscriber to see ${highest}`, () => seen.at(-1)?.progress === highest);
               }
               return "done";
             },
@@ -112,13 +122,18 @@ export function describeJobQueueConformance(name: string, factory: QueueFactory)
         }),
       );
       await waitFor("the final event", () => seen.at(-1)?.status === "completed");
+      assert.deepEqual(stored, [30, 30, 60, 60, 80], "a lower report leaves the stored progress alone");
       const progress = seen.map((record) => record.progress);
       assert.deepEqual(
         progress,
         [...progress].sort((a, b) => a - b),
         `progress went backwards: ${progress}`,
       );
-      assert.ok(progress.includes(60), `intermediate progress seen: ${progress}`);
+      assert.deepEqual(
+        [...new Set(progress.filter((percent) => percent > 0 && percent < 100))],
+        [30, 60, 80],
+        `every step seen, and nothing else: ${progress}`,
+      );
       assert.equal(seen.at(-1)?.progress, 100);
     });
 
@@ -238,14 +253,16 @@ export function describeJobQueueConformance(name: string, factory: QueueFactory)
       assert.equal(cancelled?.status, "cancelled");
       assert.equal((await queue.get(job.id))?.status, "cancelled");
       const other = await queue.enqueue({ type: "echo", payload: null });
+      // One at a time, oldest first: by the time the later job has finished, the cancelled one
+      // would have run had it still been queued.
       workers.push(
         queue.startWorker({
-          concurrency: 2,
+          concurrency: 1,
           processors: { echo: async (running) => runs.record(running.id) },
         }),
       );
       await finished(queue, other.id);
-      await sleep(200);
+      assert.equal(runs.runs.get(other.id), 1);
       assert.equal(runs.runs.has(job.id), false);
       assert.equal((await queue.get(job.id))?.status, "cancelled");
       assert.equal((await queue.counts()).cancelled, 1);
@@ -267,6 +284,7 @@ export function describeJobQueueConformance(name: string, factory: QueueFactory)
               for (let step = 1; step <= 100; step += 1) {
                 steps = step;
                 await job.reportProgress(step);
+                // A step of work; the job runs for seconds unless it is cancelled.
                 await sleep(50);
               }
               return "should not finish";
@@ -289,8 +307,10 @@ export function describeJobQueueConformance(name: string, factory: QueueFactory)
       const { queue } = await open(factory, t);
       const ids: string[] = [];
       for (let index = 0; index < 5; index += 1) {
-        ids.push((await queue.enqueue({ type: "echo", payload: { index } })).id);
-        await sleep(3);
+        const job = await queue.enqueue({ type: "echo", payload: { index } });
+        ids.push(job.id);
+        // Distinct creation times, so "newest first" has one answer.
+        await clockPast(job.createdAt);
       }
       await queue.cancel(ids[0]);
       const firstPage = await queue.list({ status: "queued", limit: 2, offset: 0 });
@@ -324,26 +344,38 @@ export function describeJobQueueConformance(name: string, factory: QueueFactory)
     test("stop lets a running job finish within the window: it runs once", async (t) => {
       const { queue, workers } = await open(factory, t);
       const runs = new ResultLog();
+      const release = gate();
+      t.after(release.open);
       const worker = queue.startWorker({
         concurrency: 1,
         processors: {
           slow: async (job) => {
             runs.record(job.id);
-            await sleep(400);
+            await release.opened;
             return "finished";
           },
         },
       });
       const job = await queue.enqueue({ type: "slow", payload: null });
       await waitFor("the job to start", () => runs.runs.has(job.id));
-      await worker.stop({ timeoutMs: 5000 });
+      const stopped = worker.stop({ timeoutMs: 5000 });
+      // An observation window, not a wait for something: for this long stop keeps waiting for
+      // the job it holds, which keeps running (the test ends the job only afterwards).
+      const early = await Promise.race([stopped.then(() => "returned"), sleep(300).then(() => "waiting")]);
+      assert.equal(early, "waiting", "stop waits for the running job");
+      assert.equal((await queue.get(job.id))?.status, "running");
+      release.open();
+      await stopped;
       assert.equal((await queue.get(job.id))?.status, "completed");
-      const next = queue.startWorker({
-        concurrency: 1,
-        processors: { slow: async (running) => runs.record(running.id) },
-      });
-      workers.push(next);
-      await sleep(300);
+      workers.push(
+        queue.startWorker({
+          concurrency: 1,
+          processors: { slow: async (running) => runs.record(running.id) },
+        }),
+      );
+      // One at a time, oldest first: had the first job been queued again, it would run before this.
+      const marker = await queue.enqueue({ type: "slow", payload: null });
+      await finished(queue, marker.id);
       assert.equal(runs.runs.get(job.id), 1);
     });
 

@@ -1,9 +1,9 @@
 // One behaviour, two stores: every KnowledgeStore implementation must pass these tests unchanged.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import type { KnowledgeStore, NewDocument } from "../../src/knowledge/knowledge-store.ts";
-import type { OpenedStore } from "../support/knowledge-stores.ts";
+import type { OpenedStore } from "./knowledge-stores.ts";
+import { waitFor } from "./wait-for.ts";
 
 export type StoreFactory = () => Promise<OpenedStore>;
 
@@ -199,9 +199,11 @@ export function describeKnowledgeStoreConformance(name: string, factory: StoreFa
     test("listDocuments pages newest first with the total; deleteDocument removes a document and its chunks", async (t) => {
       const store = await open(factory, t);
       for (const index of [1, 2, 3]) {
-        await ingest(store, `doc_${index}`, `source-${index}`, [`Document ${index} about kestrels.`]);
+        const document = await ingest(store, `doc_${index}`, `source-${index}`, [
+          `Document ${index} about kestrels.`,
+        ]);
         // Distinct creation times, so "newest first" has one answer.
-        await sleep(5);
+        await waitFor("the clock to move on", () => Date.now() > document.createdAt, { intervalMs: 1 });
       }
       await store.beginDocument(newDocument("doc_4", "source-4"));
 
