@@ -3,6 +3,7 @@ import { once } from "node:events";
 import http from "node:http";
 import { test } from "node:test";
 import { startServerProcess } from "./support/start-server-process.ts";
+import { waitFor } from "./support/wait-for.ts";
 
 function get(agent: http.Agent, url: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -33,15 +34,23 @@ test("SIGTERM lets an in-flight request finish, then exits 0 at once despite idl
   assert.equal((await get(idleAgent, `${address}/health`)).status, 200);
 
   const slowAgent = new http.Agent({ keepAlive: true });
-  const slow = get(slowAgent, `${address}/test/slow?ms=1500`);
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  let slowSettled = false;
+  const slow = get(slowAgent, `${address}/test/slow?ms=1500`).finally(() => {
+    slowSettled = true;
+  });
+  await waitFor("the slow request to be in flight", () => output().includes("slow request started"));
 
   const signalledAt = Date.now();
   child.kill("SIGTERM");
-  await new Promise((resolve) => setTimeout(resolve, 200));
 
-  // New connections are refused while draining.
-  await assert.rejects(get(new http.Agent(), `${address}/health`), /ECONNREFUSED/);
+  // New connections are refused while draining: until the listener closes, a probe still answers.
+  await waitFor("new connections to be refused", () =>
+    get(new http.Agent(), `${address}/health`).then(
+      () => false,
+      (error: Error) => /ECONNREFUSED/.test(error.message),
+    ),
+  );
+  assert.equal(slowSettled, false, "the listener closed while the slow request was still in flight");
 
   const finished = await slow;
   const finishedAt = Date.now();

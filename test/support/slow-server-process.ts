@@ -7,6 +7,8 @@ await main({
   extend: (app) => {
     app.get("/test/slow", async (request) => {
       const { ms } = request.query as { ms?: string };
+      // Tells the test, through the process's output, that the request is in flight.
+      request.log.info("slow request started");
       await sleep(Number(ms ?? 1000));
       return { finished: true };
     });
