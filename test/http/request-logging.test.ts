@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import { test } from "node:test";
 import { buildTestApp } from "../support/build-test-app.ts";
+import { waitFor } from "../support/wait-for.ts";
 
 test("one log line per request with request_id, method, route template, status and duration", async (t) => {
   const { app, logs } = await buildTestApp({
@@ -57,10 +59,16 @@ test("configured secrets are scrubbed from every log line, whatever field carrie
 });
 
 test("a request the client abandons is still logged, with status 499", async (t) => {
+  let started: () => void = () => {};
+  const inFlight = new Promise<void>((resolve) => {
+    started = resolve;
+  });
   const { app, logs } = await buildTestApp({
     extend: (instance) => {
+      // Answers only once its client has gone, so the response can never complete.
       instance.get("/test/hang", async (_request, reply) => {
-        await new Promise((resolve) => setTimeout(resolve, 2000));
+        started();
+        await once(reply.raw, "close");
         return reply.send({ late: true });
       });
     },
@@ -72,12 +80,13 @@ test("a request the client abandons is still logged, with status 499", async (t)
     headers: { "x-request-id": "gone-1" },
     signal: controller.signal,
   });
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  await inFlight;
   controller.abort();
   await assert.rejects(pending);
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  const line = logs.lines().find((entry) => entry.request_id === "gone-1");
-  assert.ok(line, "the abandoned request has its line");
+  const line = await waitFor("the abandoned request's log line", () =>
+    logs.lines().find((entry) => entry.request_id === "gone-1" && "status" in entry),
+  );
+  assert.equal(line.msg, "request abandoned by the client");
   assert.equal(line.status, 499);
   assert.equal(line.path, "/test/hang");
 });
