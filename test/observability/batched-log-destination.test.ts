@@ -7,6 +7,7 @@ import {
   createBatchedLogDestination,
   type LogSink,
 } from "../../src/observability/batched-log-destination.ts";
+import { waitFor } from "../support/wait-for.ts";
 
 function recordingSink(): LogSink & { writes: string[]; flushes: number; syncFlushes: number } {
   const sink = {
@@ -58,7 +59,8 @@ test("a quiet logger's partial batch is written by the interval", async () => {
   const sink = recordingSink();
   const destination = createBatchedLogDestination(sink, { batchChars: 8192, flushIntervalMs: 20 });
   destination.write("only line\n");
-  await new Promise((resolve) => setTimeout(resolve, 80));
+  assert.deepEqual(sink.writes, [], "a partial batch waits");
+  await waitFor("the interval to hand the batch over", () => sink.writes.length > 0, { timeoutMs: 2000 });
   assert.deepEqual(sink.writes, ["only line\n"]);
 });
 

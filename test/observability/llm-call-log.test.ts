@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
+import { performance } from "node:perf_hooks";
 import { test } from "node:test";
 import { buildTestApp } from "../support/build-test-app.ts";
 import { llmCall } from "../support/llm-calls.ts";
+import { waitFor } from "../support/wait-for.ts";
 
 test("one log line per model call: request id, provider, model, tokens, time to first token, duration, outcome", async (t) => {
   const { app, logs } = await buildTestApp();
@@ -9,7 +11,9 @@ test("one log line per model call: request id, provider, model, tokens, time to 
   const call = app.llmCallObserver.start(
     llmCall({ requestId: "req-log", kind: "chat_stream_sse", streaming: true }),
   );
-  await new Promise((resolve) => setTimeout(resolve, 5));
+  // Time must pass before the first chunk for the line to show it; 5 ms by the observer's clock.
+  const startedAt = performance.now();
+  await waitFor("5 ms to pass", () => performance.now() - startedAt >= 5, { intervalMs: 1 });
   call.chunk();
   call.chunk();
   call.end({

@@ -8,6 +8,7 @@ import { Lifecycle } from "../../src/lifecycle.ts";
 import { buildTestApp } from "../support/build-test-app.ts";
 import { llmCall } from "../support/llm-calls.ts";
 import { sampleValue, seriesKeys } from "../support/prometheus-text.ts";
+import { waitFor } from "../support/wait-for.ts";
 
 const environment = { LLM_MODEL: "openai:gpt-4o-mini" };
 
@@ -206,12 +207,10 @@ test("a client that disconnects mid-stream is counted, as status 499 and as a di
     request.end();
   });
 
-  let text = "";
-  for (let attempt = 0; attempt < 100; attempt++) {
-    text = await scrape(app);
-    if (sampleValue(text, "llm_api_client_disconnects_total") > 0) break;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  const text = await waitFor("the disconnect to be counted", async () => {
+    const scraped = await scrape(app);
+    return sampleValue(scraped, "llm_api_client_disconnects_total") > 0 ? scraped : undefined;
+  });
   assert.equal(sampleValue(text, "llm_api_client_disconnects_total", { path: "/test/endless-stream" }), 1);
   assert.equal(sampleValue(text, "http_requests_total", { path: "/test/endless-stream", status: "499" }), 1);
   assert.equal(sampleValue(text, "llm_api_active_streams"), 0, "the stream is no longer active");
