@@ -2,6 +2,7 @@ import { once } from "node:events";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
+import { waitFor } from "./wait-for.ts";
 
 /** What the fake does with one request. Every request takes the next script; the last one repeats. */
 export type UpstreamScript = {
@@ -94,14 +95,12 @@ export async function startFakeLlmUpstream(): Promise<FakeLlmUpstream> {
     script(...next) {
       scripts = next.length > 0 ? next : [{}];
     },
-    async waitForAbort(index, timeoutMs) {
-      const deadline = Date.now() + timeoutMs;
-      while (Date.now() < deadline) {
-        const record = requests[index];
-        if (record?.aborted) return record;
-        await sleep(10);
-      }
-      throw new Error(`upstream request ${index} was not aborted within ${timeoutMs} ms`);
+    waitForAbort(index, timeoutMs) {
+      return waitFor(
+        `upstream request ${index} to be aborted`,
+        () => (requests[index]?.aborted ? requests[index] : undefined),
+        { timeoutMs, intervalMs: 10 },
+      );
     },
     async close() {
       server.closeAllConnections();

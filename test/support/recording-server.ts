@@ -1,6 +1,7 @@
 import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 import { gunzipSync } from "node:zlib";
+import { waitFor } from "./wait-for.ts";
 
 export type RecordedRequest = { method: string; url: string; headers: IncomingHttpHeaders; body: string };
 
@@ -44,11 +45,11 @@ export async function startRecordingServer(
     url: `http://127.0.0.1:${port}`,
     requests,
     async waitFor(predicate, timeoutMs = 10_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (!predicate(requests)) {
-        if (Date.now() > deadline) throw new Error(`timed out; received ${requests.length} requests`);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      await waitFor("the expected requests", () => predicate(requests), { timeoutMs }).catch(
+        (error: Error) => {
+          throw new Error(`${error.message}; received ${requests.length} requests`);
+        },
+      );
     },
     close: () =>
       new Promise<void>((resolve) => {
