@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { startChatTestApp } from "../support/chat-test-app.ts";
+import { exportedSpans } from "../support/otlp-spans.ts";
 import { sampleValue } from "../support/prometheus-text.ts";
 import { startRecordingServer } from "../support/recording-server.ts";
 import { parseSse } from "../support/sse-parser.ts";
@@ -71,13 +72,7 @@ test("a traced chat request continues the caller's trace into the span and the u
     (requests) => requests.some((request) => request.body.includes("chat fake-model")),
     5000,
   );
-  const spans = collector.requests.flatMap((request) =>
-    (
-      JSON.parse(request.body).resourceSpans as {
-        scopeSpans: { spans: { name: string; traceId: string }[] }[];
-      }[]
-    ).flatMap((resource) => resource.scopeSpans.flatMap((scope) => scope.spans)),
-  );
+  const spans = exportedSpans(collector.requests.map((request) => request.body));
   const modelSpan = spans.find((span) => span.name === "chat fake-model");
   assert.ok(modelSpan, "the model call has its client span");
   assert.equal(modelSpan.traceId, INCOMING_TRACE_ID);

@@ -2,39 +2,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { buildTestApp } from "../support/build-test-app.ts";
 import { llmCall } from "../support/llm-calls.ts";
+import { exportedSpans, spanAttribute } from "../support/otlp-spans.ts";
 import { startRecordingServer } from "../support/recording-server.ts";
-
-type OtlpValue = {
-  stringValue?: string;
-  intValue?: number | string;
-  boolValue?: boolean;
-  arrayValue?: { values: OtlpValue[] };
-};
-type OtlpSpan = {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  kind: number;
-  attributes: { key: string; value: OtlpValue }[];
-};
-
-/** The spans of every OTLP/HTTP JSON export the collector received. */
-function exportedSpans(bodies: string[]): OtlpSpan[] {
-  return bodies.flatMap((body) =>
-    (JSON.parse(body).resourceSpans as { scopeSpans: { spans: OtlpSpan[] }[] }[]).flatMap((resource) =>
-      resource.scopeSpans.flatMap((scope) => scope.spans),
-    ),
-  );
-}
-
-function attribute(span: OtlpSpan, key: string): unknown {
-  const value = span.attributes.find((entry) => entry.key === key)?.value;
-  if (value === undefined) return undefined;
-  if (value.arrayValue) return value.arrayValue.values.map((item) => item.stringValue);
-  if (value.intValue !== undefined) return Number(value.intValue);
-  return value.stringValue ?? value.boolValue;
-}
 
 const INCOMING_TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
 const INCOMING_PARENT_ID = "00f067aa0ba902b7";
@@ -90,29 +59,32 @@ test("spans reach an OTLP/HTTP collector: the request's server span continues th
   assert.equal(server.kind, 2, "SERVER");
   assert.equal(server.traceId, INCOMING_TRACE_ID, "the incoming trace is continued");
   assert.equal(server.parentSpanId, INCOMING_PARENT_ID);
-  assert.equal(attribute(server, "http.route"), "/test/chat");
-  assert.equal(attribute(server, "http.response.status_code"), 200);
+  assert.equal(spanAttribute(server, "http.route"), "/test/chat");
+  assert.equal(spanAttribute(server, "http.response.status_code"), 200);
 
   const client = spans.find((span) => span.name === "chat gpt-4o-mini" && span.traceId === INCOMING_TRACE_ID);
   assert.ok(client, "a client span per model call, named chat <model>");
   assert.equal(client.kind, 3, "CLIENT");
   assert.equal(client.parentSpanId, server.spanId, "the model call is a child of the request");
-  assert.equal(attribute(client, "gen_ai.operation.name"), "chat");
-  assert.equal(attribute(client, "gen_ai.provider.name"), "openai");
-  assert.equal(attribute(client, "gen_ai.request.model"), "gpt-4o-mini");
-  assert.equal(attribute(client, "gen_ai.response.model"), "gpt-4o-mini-2024-07-18");
-  assert.equal(attribute(client, "gen_ai.usage.input_tokens"), 11);
-  assert.equal(attribute(client, "gen_ai.usage.output_tokens"), 7);
-  assert.deepEqual(attribute(client, "gen_ai.response.finish_reasons"), ["stop"]);
+  assert.equal(spanAttribute(client, "gen_ai.operation.name"), "chat");
+  assert.equal(spanAttribute(client, "gen_ai.provider.name"), "openai");
+  assert.equal(spanAttribute(client, "gen_ai.request.model"), "gpt-4o-mini");
+  assert.equal(spanAttribute(client, "gen_ai.response.model"), "gpt-4o-mini-2024-07-18");
+  assert.equal(spanAttribute(client, "gen_ai.usage.input_tokens"), 11);
+  assert.equal(spanAttribute(client, "gen_ai.usage.output_tokens"), 7);
+  assert.deepEqual(spanAttribute(client, "gen_ai.response.finish_reasons"), ["stop"]);
 
   // The upstream request carries the model call's span as its parent.
   assert.equal(upstreamHeaders.traceparent, `00-${INCOMING_TRACE_ID}-${client.spanId}-01`);
 
   const failed = spans.find((span) => span.name === "chat gpt-4o-mini" && span.traceId !== INCOMING_TRACE_ID);
   assert.ok(failed, "the failing call has its own trace");
-  assert.equal(attribute(failed, "error.type"), "UPSTREAM_TIMEOUT");
+  assert.equal(spanAttribute(failed, "error.type"), "UPSTREAM_TIMEOUT");
 
-  assert.ok(!spans.some((span) => attribute(span, "http.route") === "/metrics"), "scrapes are not traced");
+  assert.ok(
+    !spans.some((span) => spanAttribute(span, "http.route") === "/metrics"),
+    "scrapes are not traced",
+  );
 });
 
 test("without OTEL_EXPORTER_OTLP_ENDPOINT nothing is traced and no traceparent is sent upstream", async (t) => {
