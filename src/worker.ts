@@ -9,9 +9,10 @@ import { createWorkerServices } from "./services.ts";
 export type WorkerProcessOptions = {
   /** Extra job types (the fault tests add their own). */
   processors?: (config: Config) => Record<string, JobProcessor>;
-  knowledgeStore?: (config: Config) => KnowledgeStore;
-  /** A queue other than the configured one (tests give each run a queue of its own). */
-  jobQueue?: (config: Config) => JobQueue;
+  /** A store other than the configured one; undefined leaves the configured one. */
+  knowledgeStore?: (config: Config) => KnowledgeStore | undefined;
+  /** A queue other than the configured one (tests give each run a queue of its own); undefined leaves the configured one. */
+  jobQueue?: (config: Config) => JobQueue | undefined;
 };
 
 /**

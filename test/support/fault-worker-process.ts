@@ -2,7 +2,6 @@
 // `record` sleeps, then writes its result keyed by job id; `crash` kills its own process.
 import { setTimeout as sleep } from "node:timers/promises";
 import { BullmqJobQueue } from "../../src/jobs/bullmq-job-queue.ts";
-import { createJobQueue } from "../../src/jobs/create-job-queue.ts";
 import { runWorkerProcess } from "../../src/worker.ts";
 import { openFaultResults } from "./fault-results.ts";
 
@@ -15,6 +14,7 @@ const markFinished = results.prepare("UPDATE executions SET finished = 1 WHERE r
 const writeResult = results.prepare("INSERT OR IGNORE INTO results (job_id, pid) VALUES (?, ?)");
 
 await runWorkerProcess({
+  // A BullMQ queue of this run's own name; in SQLite mode the configured queue (DATA_DIR is the run's).
   jobQueue: (config) =>
     config.redisUrl && bullmqName
       ? new BullmqJobQueue({
@@ -26,7 +26,7 @@ await runWorkerProcess({
           leaseMs: config.jobLeaseMs,
           backoffMs: config.jobBackoffMs,
         })
-      : createJobQueue(config),
+      : undefined,
   processors: () => ({
     record: async (job) => {
       const { rowid } = recordExecution.get(job.id, process.pid) as { rowid: number };
