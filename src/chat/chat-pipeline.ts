@@ -129,7 +129,13 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
       const protocol = call.protocol(replyContext(request, model, sources));
       const source = sourceFor(model, protocol.wireFormat);
       const passthrough = source.wireFormat !== undefined;
-      const release = streamSlots.tryAcquire();
+      // One controller for both ends of a stream: the client leaving, and the shutdown deadline.
+      const controller = new AbortController();
+      let interruption: ServiceError | undefined;
+      const release = streamSlots.tryAcquire((reason) => {
+        interruption = reason;
+        controller.abort(reason);
+      });
       if (release === undefined) {
         throw new ServiceError({
           code: "TOO_MANY_STREAMS",
@@ -137,7 +143,7 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
           retryAfterSeconds: 1,
         });
       }
-      const signal = watchClientDisconnect(reply.raw);
+      const signal = watchClientDisconnect(reply.raw, controller);
       const handle = observe(call, model, input, true);
       let output = "";
       let writer: ReplyWriter | undefined;
@@ -167,13 +173,13 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
         open().end(protocol.finish(outcome, { passthrough }));
         handle.end(successEnd(outcome, output));
       } catch (error) {
-        if (signal.aborted) {
+        if (signal.aborted && interruption === undefined) {
           handle.end({ outcome: "client_disconnected", output });
           // Nothing can be sent any more; keep Fastify from trying.
           if (!reply.sent) reply.hijack();
           return;
         }
-        const serviceError = toServiceError(error);
+        const serviceError = interruption ?? toServiceError(error);
         const logLevel = serviceError.code === "INTERNAL_ERROR" ? "error" : "warn";
         request.log[logLevel](
           { err: serviceError.cause ?? serviceError, code: serviceError.code },
