@@ -108,17 +108,15 @@ export async function buildApp(services: Services): Promise<App> {
   await app.register(metricsRoutes, { metrics: observability.metrics });
   await app.register(traceCheckRoutes, { config, observability });
 
-  const { jobQueue, knowledgeStore, modelRegistry, llmCallObserver, streamSlots } = services;
-  await app.register(jobRoutes, { jobQueue, pingIntervalMs: config.streamPingMs });
+  const { jobQueue, knowledgeStore, modelRegistry, chat } = services;
+  await app.register(jobRoutes, {
+    jobQueue,
+    pingIntervalMs: config.streamPingMs,
+    stallMs: config.streamStallMs,
+  });
   await app.register(knowledgeRoutes, { knowledgeStore });
-  const chatDependencies = {
-    config,
-    modelRegistry,
-    llmCallObserver,
-    streamSlots,
-  };
-  await app.register(chatRoutes, { ...chatDependencies, knowledgeStore });
-  await app.register(openAIRoutes, chatDependencies);
+  await app.register(chatRoutes, { chat });
+  await app.register(openAIRoutes, { chat, modelRegistry });
 
   app.addHook("onReady", async () => lifecycle.markReady());
   return app;

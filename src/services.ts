@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { type ChatPipeline, createChatPipeline } from "./chat/chat-pipeline.ts";
 import type { Config } from "./config.ts";
 import { StreamSlots } from "./http/stream-slots.ts";
 import { createJobQueue } from "./jobs/create-job-queue.ts";
@@ -36,6 +37,8 @@ export type Services = WorkerServices & {
   readonly observability: Observability;
   /** What the chat layer reports each model call to: the observability's observers and the override's. */
   readonly llmCallObserver: LlmCallObserver;
+  /** Every model call of every chat endpoint goes through it. */
+  readonly chat: ChatPipeline;
 };
 
 /** What a caller (a test, a process with a special store) gives instead of what config would choose. */
@@ -85,16 +88,19 @@ export async function createServices(
       ? combineObservers([observability.llmCallObserver, overrides.llmCallObserver])
       : observability.llmCallObserver;
 
+    const modelRegistry = overrides.modelRegistry ?? createConfiguredModelRegistry(config, owned);
+    const streamSlots = new StreamSlots(config.maxConcurrentStreams);
     return {
       config,
       logger,
       lifecycle,
       jobQueue,
       knowledgeStore,
-      modelRegistry: overrides.modelRegistry ?? createConfiguredModelRegistry(config, owned),
-      streamSlots: new StreamSlots(config.maxConcurrentStreams),
+      modelRegistry,
+      streamSlots,
       observability,
       llmCallObserver,
+      chat: createChatPipeline({ config, modelRegistry, llmCallObserver, streamSlots, knowledgeStore }),
       close: () => owned.close(),
     };
   } catch (error) {

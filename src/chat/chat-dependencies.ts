@@ -10,6 +10,6 @@ export type ChatDependencies = Readonly<{
   modelRegistry: ModelRegistry;
   llmCallObserver: LlmCallObserver;
   streamSlots: StreamSlots;
-  /** For `knowledge` grounding; a pipeline without one refuses grounded calls. */
-  knowledgeStore?: KnowledgeStore;
+  /** What `knowledge` grounds a reply on. */
+  knowledgeStore: KnowledgeStore;
 }>;

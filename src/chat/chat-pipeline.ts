@@ -64,9 +64,6 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
     checkChatLimits(call.input, config);
     const model = dependencies.modelRegistry.resolve(call.input.model);
     if (call.knowledgeLimit === undefined) return { model, input: call.input, sources: undefined };
-    if (dependencies.knowledgeStore === undefined) {
-      throw new ServiceError({ code: "NOT_READY", message: "This endpoint has no knowledge base." });
-    }
     const grounded = await groundChatInput(call.input, {
       store: dependencies.knowledgeStore,
       limit: call.knowledgeLimit,

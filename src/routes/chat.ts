@@ -1,10 +1,8 @@
 import { type FastifyPluginAsyncTypebox, type Static, Type } from "@fastify/type-provider-typebox";
-import type { ChatDependencies } from "../chat/chat-dependencies.ts";
-import { createChatPipeline } from "../chat/chat-pipeline.ts";
+import type { ChatPipeline } from "../chat/chat-pipeline.ts";
 import { seedJsonProtocol } from "../chat/protocols/seed-json-protocol.ts";
 import { seedSseProtocol } from "../chat/protocols/seed-sse-protocol.ts";
 import { seedTextProtocol } from "../chat/protocols/seed-text-protocol.ts";
-import type { KnowledgeStore } from "../knowledge/knowledge-store.ts";
 import type { ChatInput } from "../llm/chat-input.ts";
 import type { LlmCallMessage } from "../llm/llm-call-observer.ts";
 
@@ -73,11 +71,11 @@ const ChatReply = Type.Object({
   ),
 });
 
-export type ChatRoutesOptions = ChatDependencies & { knowledgeStore: KnowledgeStore };
+export type ChatRoutesOptions = { chat: ChatPipeline };
 
 /** `POST /chat`, `/chat/stream` (Server-Sent Events) and `/chat/stream-text` (plain text). */
 export const chatRoutes: FastifyPluginAsyncTypebox<ChatRoutesOptions> = async (app, options) => {
-  const chat = createChatPipeline(options);
+  const { chat } = options;
   const call = (request: { body: ChatBodyType }) => ({
     input: toChatInput(request.body),
     knowledgeLimit: knowledgeLimit(request.body.knowledge),

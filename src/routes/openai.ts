@@ -1,11 +1,11 @@
 import { type FastifyPluginAsyncTypebox, type Static, Type } from "@fastify/type-provider-typebox";
-import type { ChatDependencies } from "../chat/chat-dependencies.ts";
-import { createChatPipeline } from "../chat/chat-pipeline.ts";
+import type { ChatPipeline } from "../chat/chat-pipeline.ts";
 import { openAIChunkProtocol } from "../chat/protocols/openai-chunk-protocol.ts";
 import { openAIJsonProtocol } from "../chat/protocols/openai-json-protocol.ts";
 import { ServiceError } from "../errors/service-error.ts";
 import type { ChatInput } from "../llm/chat-input.ts";
 import type { LlmCallMessage } from "../llm/llm-call-observer.ts";
+import type { ModelRegistry } from "../llm/model-registry.ts";
 
 const ContentPart = Type.Object({ type: Type.String(), text: Type.Optional(Type.String()) });
 
@@ -73,9 +73,11 @@ const ModelList = Type.Object({
 });
 
 /** The OpenAI-compatible surface: `POST /v1/chat/completions` (JSON and SSE) and `GET /v1/models`. */
-export const openAIRoutes: FastifyPluginAsyncTypebox<ChatDependencies> = async (app, dependencies) => {
+export type OpenAIRoutesOptions = { chat: ChatPipeline; modelRegistry: ModelRegistry };
+
+export const openAIRoutes: FastifyPluginAsyncTypebox<OpenAIRoutesOptions> = async (app, options) => {
+  const { chat, modelRegistry } = options;
   const startedAt = Math.floor(Date.now() / 1000);
-  const chat = createChatPipeline(dependencies);
 
   app.post(
     "/v1/chat/completions",
@@ -114,7 +116,7 @@ export const openAIRoutes: FastifyPluginAsyncTypebox<ChatDependencies> = async (
     },
     async () => ({
       object: "list" as const,
-      data: dependencies.modelRegistry.list().map((model) => ({
+      data: modelRegistry.list().map((model) => ({
         id: model.name,
         object: "model" as const,
         created: startedAt,
