@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import { type App, buildApp } from "./app.ts";
 import { type Config, loadConfig, secretValues } from "./config.ts";
+import { ServiceError } from "./errors/service-error.ts";
 import type { JobWorker } from "./jobs/job-queue.ts";
 import { startJobWorker } from "./jobs/start-job-worker.ts";
 import { createLogger } from "./observability/create-logger.ts";
@@ -79,10 +80,14 @@ async function buildAndListen(
   }
 }
 
+/** How long the error frames of interrupted streams get to reach their clients. */
+const STREAM_ENDING_GRACE_MS = 1000;
+
 /**
  * Readiness fails first; `app.close()` stops accepting connections (while the job worker lets its
  * running jobs finish or returns them to the queue), closes idle keep-alive
- * sockets and waits for in-flight requests; past the shutdown window every socket is cut.
+ * sockets and waits for in-flight requests; past the shutdown window every stream still open ends
+ * with its error frame and every socket is cut.
  */
 async function drainAndClose(app: App, config: Config, reason: string, worker?: JobWorker): Promise<void> {
   app.lifecycle.startDraining();
@@ -95,15 +100,28 @@ async function drainAndClose(app: App, config: Config, reason: string, worker?: 
   const reaper = setInterval(() => app.server.closeIdleConnections(), 100);
   // Running jobs get the window less a margin to finish; the rest go back to the queue in time.
   const jobsStopped = worker?.stop({ timeoutMs: Math.max(0, config.shutdownTimeoutMs - 2000) });
-  const closed = await settledWithin(Promise.all([app.close(), jobsStopped]), config.shutdownTimeoutMs, {
+  const appClosed = app.close();
+  const closed = await settledWithin(Promise.all([appClosed, jobsStopped]), config.shutdownTimeoutMs, {
     unref: true,
   });
-  clearInterval(reaper);
   const outcome = closed ? "closed" : "timeout";
   if (outcome === "timeout") {
-    app.log.warn("shutdown window ran out: closing the remaining connections");
+    // Streams still open end with their protocol's error frame, so no client takes a cut answer
+    // for a finished one; the frames get a moment to be written before the sockets are cut.
+    const interrupted = app.streamSlots.interruptAll(
+      new ServiceError({
+        code: "SHUTTING_DOWN",
+        message: "The service shut down before the reply was complete; retry on another instance.",
+      }),
+    );
+    if (interrupted > 0) await settledWithin(appClosed, STREAM_ENDING_GRACE_MS, { unref: true });
+    app.log.warn(
+      { interrupted_streams: interrupted },
+      "shutdown window ran out: closing the remaining connections",
+    );
     app.server.closeAllConnections();
   }
+  clearInterval(reaper);
   app.log.info({ outcome }, "shut down");
 }
 
