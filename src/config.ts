@@ -18,10 +18,13 @@ export type Config = Readonly<{
 
   llmModel: string;
   openaiApiKey: string | undefined;
-  openaiBaseUrl: string;
+  /** Undefined when the openai provider is not configured (neither a key nor a base URL). */
+  openaiBaseUrl: string | undefined;
   anthropicApiKey: string | undefined;
-  anthropicBaseUrl: string;
-  ollamaBaseUrl: string;
+  /** Undefined when the anthropic provider is not configured (neither a key nor a base URL). */
+  anthropicBaseUrl: string | undefined;
+  /** Undefined unless OLLAMA_BASE_URL or an `ollama:` LLM_MODEL says Ollama is wanted. */
+  ollamaBaseUrl: string | undefined;
   llmTimeoutMs: number;
   llmIdleTimeoutMs: number;
   llmMaxRetries: number;
@@ -76,6 +79,9 @@ export function loadConfig(environment: Environment): Config {
   const read = createReader(environment);
   const dataDir = path.resolve(read.string("DATA_DIR", "./data"));
   const chunkSize = read.integer("CHUNK_SIZE", 1200, { min: 100, max: 100_000 });
+  const llmModel = read.string("LLM_MODEL", "echo");
+  const openaiApiKey = read.optional("OPENAI_API_KEY");
+  const anthropicApiKey = read.optional("ANTHROPIC_API_KEY");
 
   const config: Config = {
     environmentName: read.string("NODE_ENV", "development"),
@@ -90,12 +96,21 @@ export function loadConfig(environment: Environment): Config {
     requestTimeoutMs: read.integer("REQUEST_TIMEOUT_MS", 120_000, { min: 1000 }),
     apiKeys: read.list("API_KEYS"),
 
-    llmModel: read.string("LLM_MODEL", "echo"),
-    openaiApiKey: read.optional("OPENAI_API_KEY"),
-    openaiBaseUrl: read.url("OPENAI_BASE_URL", "https://api.openai.com/v1"),
-    anthropicApiKey: read.optional("ANTHROPIC_API_KEY"),
-    anthropicBaseUrl: read.url("ANTHROPIC_BASE_URL", "https://api.anthropic.com/v1"),
-    ollamaBaseUrl: read.url("OLLAMA_BASE_URL", "http://127.0.0.1:11434/v1"),
+    llmModel,
+    // A provider serves only once configured, so no request can make the service call an address
+    // nobody set: a key points it at the vendor's own API, a base URL anywhere (a key-less vLLM).
+    openaiApiKey,
+    openaiBaseUrl:
+      read.optionalUrl("OPENAI_BASE_URL") ??
+      (openaiApiKey === undefined ? undefined : "https://api.openai.com/v1"),
+    anthropicApiKey,
+    anthropicBaseUrl:
+      read.optionalUrl("ANTHROPIC_BASE_URL") ??
+      (anthropicApiKey === undefined ? undefined : "https://api.anthropic.com/v1"),
+    // Ollama's well-known local address only once Ollama is asked for.
+    ollamaBaseUrl:
+      read.optionalUrl("OLLAMA_BASE_URL") ??
+      (llmModel.startsWith("ollama:") ? "http://127.0.0.1:11434/v1" : undefined),
     llmTimeoutMs: read.integer("LLM_TIMEOUT_MS", 60_000, { min: 1 }),
     llmIdleTimeoutMs: read.integer("LLM_IDLE_TIMEOUT_MS", 30_000, { min: 1 }),
     llmMaxRetries: read.integer("LLM_MAX_RETRIES", 2, { min: 0, max: 10 }),
@@ -182,9 +197,6 @@ function createReader(environment: Environment) {
       if (!choices.includes(value))
         throw new ConfigError(name, `must be one of ${choices.join(", ")}, got "${value}"`);
       return value as T[number];
-    },
-    url(name: string, fallback: string): string {
-      return this.optionalUrl(name) ?? fallback;
     },
     optionalUrl(name: string): string | undefined {
       const value = raw(name);

@@ -62,16 +62,20 @@ test("the queue depth gauge reads the services' own queue unless a source is giv
 
 test("a given model-call observer is told about every call, beside the services' own", async (t) => {
   const ended: LlmCallEnd[] = [];
-  const services = await createServices(testConfig({ LLM_MODEL: "openai:gpt-4o-mini" }), logger, {
-    llmCallObserver: {
-      start: () => ({
-        chunk() {},
-        retry() {},
-        end: (result) => ended.push(result),
-        upstreamHeaders: () => ({}),
-      }),
+  const services = await createServices(
+    testConfig({ LLM_MODEL: "openai:gpt-4o-mini", OPENAI_API_KEY: "sk-test-services" }),
+    logger,
+    {
+      llmCallObserver: {
+        start: () => ({
+          chunk() {},
+          retry() {},
+          end: (result) => ended.push(result),
+          upstreamHeaders: () => ({}),
+        }),
+      },
     },
-  });
+  );
   t.after(() => services.close());
   services.llmCallObserver.start(llmCall()).end({ outcome: "success", output: "hi" });
   assert.deepEqual(ended, [{ outcome: "success", output: "hi" }]);

@@ -14,7 +14,7 @@ export type ChatCompletionsUpstream = Readonly<{
 }>;
 
 export type ChatCompletionsUpstreams = {
-  /** The providers that can be relayed: `openai` and `ollama`. */
+  /** The configured providers that can be relayed: `openai` and `ollama`. */
   readonly byProvider: Partial<Record<ProviderName, ChatCompletionsUpstream>>;
   close(): Promise<void>;
 };
@@ -48,11 +48,11 @@ export function createChatCompletionsUpstreams(
       pool,
     });
   };
-  const byProvider = {
-    openai: upstream(config.openaiBaseUrl, config.openaiApiKey ?? ""),
-    // The AI SDK sends this placeholder key to Ollama too; Ollama ignores it.
-    ollama: upstream(config.ollamaBaseUrl, "ollama"),
-  };
+  const byProvider: Partial<Record<ProviderName, ChatCompletionsUpstream>> = {};
+  if (config.openaiBaseUrl !== undefined)
+    byProvider.openai = upstream(config.openaiBaseUrl, config.openaiApiKey ?? "");
+  // The AI SDK sends this placeholder key to Ollama too; Ollama ignores it.
+  if (config.ollamaBaseUrl !== undefined) byProvider.ollama = upstream(config.ollamaBaseUrl, "ollama");
   return {
     byProvider,
     /** Waits for the requests in flight (streams still being relayed), then closes the sockets. */

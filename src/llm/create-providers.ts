@@ -24,30 +24,45 @@ export type ProvidersOptions = {
   fetch?: typeof globalThis.fetch;
 };
 
+/** What makes each provider usable, for the message that refuses one that is not. */
+export const PROVIDER_SETTINGS: Readonly<Record<Exclude<ProviderName, "echo">, string>> = {
+  openai: "OPENAI_API_KEY or OPENAI_BASE_URL",
+  anthropic: "ANTHROPIC_API_KEY or ANTHROPIC_BASE_URL",
+  ollama: "OLLAMA_BASE_URL",
+};
+
 /**
- * One AI SDK provider per name, built once so their connection pools are shared by every request.
+ * One AI SDK provider per configured name (echo always), built once so their connection pools are
+ * shared by every request. A provider nobody configured is absent: no request can reach it.
  * API keys are always passed as strings: the SDK would otherwise read `process.env` itself.
  */
-export function createProviders(options: ProvidersOptions): Record<ProviderName, ModelFactory> {
+export function createProviders(options: ProvidersOptions): Partial<Record<ProviderName, ModelFactory>> {
   const { config, fetch } = options;
-  // Chat Completions, not the Responses API: it is what vLLM, llama.cpp, LM Studio and Groq speak.
-  const openai = createOpenAI({
-    name: "openai",
-    baseURL: config.openaiBaseUrl,
-    apiKey: config.openaiApiKey ?? "",
-    fetch,
-  });
-  const ollama = createOpenAI({ name: "ollama", baseURL: config.ollamaBaseUrl, apiKey: "ollama", fetch });
-  const anthropic = createAnthropic({
-    name: "anthropic",
-    baseURL: config.anthropicBaseUrl,
-    apiKey: config.anthropicApiKey ?? "",
-    fetch,
-  });
-  return {
-    openai: (modelId) => openai.chat(modelId),
-    ollama: (modelId) => ollama.chat(modelId),
-    anthropic: (modelId) => anthropic.messages(modelId),
+  const providers: Partial<Record<ProviderName, ModelFactory>> = {
     echo: (modelId) => createEchoModel({ modelId, delayMs: config.echoDelayMs }),
   };
+  if (config.openaiBaseUrl !== undefined) {
+    // Chat Completions, not the Responses API: it is what vLLM, llama.cpp, LM Studio and Groq speak.
+    const openai = createOpenAI({
+      name: "openai",
+      baseURL: config.openaiBaseUrl,
+      apiKey: config.openaiApiKey ?? "",
+      fetch,
+    });
+    providers.openai = (modelId) => openai.chat(modelId);
+  }
+  if (config.ollamaBaseUrl !== undefined) {
+    const ollama = createOpenAI({ name: "ollama", baseURL: config.ollamaBaseUrl, apiKey: "ollama", fetch });
+    providers.ollama = (modelId) => ollama.chat(modelId);
+  }
+  if (config.anthropicBaseUrl !== undefined) {
+    const anthropic = createAnthropic({
+      name: "anthropic",
+      baseURL: config.anthropicBaseUrl,
+      apiKey: config.anthropicApiKey ?? "",
+      fetch,
+    });
+    providers.anthropic = (modelId) => anthropic.messages(modelId);
+  }
+  return providers;
 }

@@ -2,7 +2,12 @@ import type { LanguageModelV4 } from "@ai-sdk/provider";
 import { ConfigError } from "../config.ts";
 import { ServiceError } from "../errors/service-error.ts";
 import type { ChatCompletionsUpstream } from "./chat-completions-upstreams.ts";
-import { type ModelFactory, type ProviderName, ProviderNames } from "./create-providers.ts";
+import {
+  type ModelFactory,
+  PROVIDER_SETTINGS,
+  type ProviderName,
+  ProviderNames,
+} from "./create-providers.ts";
 
 export type ResolvedModel = Readonly<{
   /** As shown to clients: `provider:model`, or `echo` for the built-in model. */
@@ -26,7 +31,8 @@ export type ModelRegistry = {
 export type ModelRegistryOptions = {
   /** `LLM_MODEL`. */
   defaultModel: string;
-  providers: Record<ProviderName, ModelFactory>;
+  /** The configured providers; a model of any other is refused. */
+  providers: Partial<Record<ProviderName, ModelFactory>>;
   /** The providers `/v1/chat/completions` relays to; without them it always goes through the AI SDK. */
   chatCompletionsUpstreams?: Partial<Record<ProviderName, ChatCompletionsUpstream>>;
 };
@@ -38,16 +44,21 @@ const CACHE_LIMIT = 256;
 export function createModelRegistry(options: ModelRegistryOptions): ModelRegistry {
   const cache = new Map<string, ResolvedModel>();
 
-  const build = (provider: ProviderName, modelId: string): ResolvedModel => {
+  const build = (provider: ProviderName, modelId: string): ResolvedModel | string => {
     const name = provider === "echo" && modelId === "echo" ? "echo" : `${provider}:${modelId}`;
     let model = cache.get(name);
     if (model === undefined) {
+      const factory = options.providers[provider];
+      if (factory === undefined) {
+        const settings = provider === "echo" ? "" : `; set ${PROVIDER_SETTINGS[provider]} to use it`;
+        return `Model "${name}" needs the ${provider} provider, which is not configured on this service${settings}.`;
+      }
       if (cache.size >= CACHE_LIMIT) cache.clear();
       model = Object.freeze({
         name,
         provider,
         modelId,
-        languageModel: options.providers[provider](modelId),
+        languageModel: factory(modelId),
         chatCompletions: options.chatCompletionsUpstreams?.[provider],
       });
       cache.set(name, model);
@@ -60,7 +71,7 @@ export function createModelRegistry(options: ModelRegistryOptions): ModelRegistr
     const colon = name.indexOf(":");
     if (colon < 0) {
       return defaultProvider === undefined
-        ? `Model "${name}" names no provider.`
+        ? `Model "${name}" names no provider; write provider:model (${ProviderNames.join(", ")}) or echo.`
         : build(defaultProvider, name);
     }
     const provider = name.slice(0, colon);
@@ -74,12 +85,10 @@ export function createModelRegistry(options: ModelRegistryOptions): ModelRegistr
 
   const configured = parse(options.defaultModel, undefined);
   if (typeof configured === "string") {
-    throw new ConfigError(
-      "LLM_MODEL",
-      `must be provider:model (${ProviderNames.join(", ")}) or echo: ${configured}`,
-    );
+    throw new ConfigError("LLM_MODEL", `cannot be used: ${configured}`);
   }
   const defaultModel = configured;
+  const echoModel = parse("echo", undefined);
 
   return {
     defaultModel,
@@ -92,7 +101,8 @@ export function createModelRegistry(options: ModelRegistryOptions): ModelRegistr
       return resolved;
     },
     list() {
-      return defaultModel.name === "echo" ? [defaultModel] : [defaultModel, build("echo", "echo")];
+      if (defaultModel.name === "echo" || typeof echoModel === "string") return [defaultModel];
+      return [defaultModel, echoModel];
     },
   };
 }

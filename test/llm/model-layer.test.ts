@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { APICallError } from "@ai-sdk/provider";
 import { ConfigError } from "../../src/config.ts";
+import { ServiceError } from "../../src/errors/service-error.ts";
 import { formatSseData } from "../../src/http/sse-writer.ts";
 import { createProviders } from "../../src/llm/create-providers.ts";
 import { createEchoModel } from "../../src/llm/echo-model.ts";
@@ -48,7 +49,9 @@ test("the echo model stops streaming when aborted", async () => {
 });
 
 test("the registry parses provider:model, keeps colons in model ids and refuses a bad LLM_MODEL", () => {
-  const providers = createProviders({ config: testConfig() });
+  const providers = createProviders({
+    config: testConfig({ LLM_MODEL: "ollama:llama3.2", ANTHROPIC_API_KEY: "sk-test-anthropic" }),
+  });
   const registry = createModelRegistry({ defaultModel: "ollama:llama3.2", providers });
   assert.equal(registry.defaultModel.provider, "ollama");
   assert.deepEqual(
@@ -62,6 +65,44 @@ test("the registry parses provider:model, keeps colons in model ids and refuses 
   assert.throws(
     () => createModelRegistry({ defaultModel: "gpt-4o", providers }),
     (error: unknown) => error instanceof ConfigError && error.variable === "LLM_MODEL",
+  );
+});
+
+test("only configured providers serve: the others are UNKNOWN_MODEL naming what to set, and LLM_MODEL must name one", () => {
+  const registry = createModelRegistry({
+    defaultModel: "echo",
+    providers: createProviders({ config: testConfig() }),
+  });
+  for (const [model, setting] of [
+    ["openai:gpt-4o-mini", "OPENAI_API_KEY or OPENAI_BASE_URL"],
+    ["anthropic:claude-x", "ANTHROPIC_API_KEY or ANTHROPIC_BASE_URL"],
+    ["ollama:anything", "OLLAMA_BASE_URL"],
+  ]) {
+    assert.throws(
+      () => registry.resolve(model),
+      (error: unknown) =>
+        error instanceof ServiceError &&
+        error.code === "UNKNOWN_MODEL" &&
+        error.message.includes("not configured") &&
+        error.message.includes(setting),
+      model,
+    );
+  }
+  assert.equal(registry.resolve("echo").name, "echo");
+  // A key or an explicit base URL configures a provider; an ollama: LLM_MODEL asks for Ollama's default address.
+  assert.equal(testConfig({ OPENAI_API_KEY: "sk-x" }).openaiBaseUrl, "https://api.openai.com/v1");
+  assert.equal(testConfig({ OPENAI_BASE_URL: "http://gpu:8000/v1" }).openaiBaseUrl, "http://gpu:8000/v1");
+  assert.equal(testConfig().openaiBaseUrl, undefined);
+  assert.equal(testConfig().ollamaBaseUrl, undefined);
+  assert.equal(testConfig({ LLM_MODEL: "ollama:llama3.2" }).ollamaBaseUrl, "http://127.0.0.1:11434/v1");
+  assert.throws(
+    () =>
+      createModelRegistry({
+        defaultModel: "openai:gpt-4o-mini",
+        providers: createProviders({ config: testConfig() }),
+      }),
+    (error: unknown) =>
+      error instanceof ConfigError && error.variable === "LLM_MODEL" && /OPENAI_API_KEY/.test(error.message),
   );
 });
 

@@ -10,7 +10,8 @@ import { llmCall } from "../support/llm-calls.ts";
 import { sampleValue, seriesKeys } from "../support/prometheus-text.ts";
 import { waitFor } from "../support/wait-for.ts";
 
-const environment = { LLM_MODEL: "openai:gpt-4o-mini" };
+// The openai provider is configured (a key) so it can be the default model; nothing here calls it.
+const environment = { LLM_MODEL: "openai:gpt-4o-mini", OPENAI_API_KEY: "sk-test-metrics" };
 
 async function scrape(app: App): Promise<string> {
   const response = await app.inject({ method: "GET", url: "/metrics" });

@@ -13,7 +13,11 @@ test("spans reach an OTLP/HTTP collector: the request's server span continues th
   t.after(() => collector.close());
   let upstreamHeaders: Record<string, string> = {};
   const { app } = await buildTestApp({
-    environment: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, LLM_MODEL: "openai:gpt-4o-mini" },
+    environment: {
+      OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
+      LLM_MODEL: "openai:gpt-4o-mini",
+      OPENAI_API_KEY: "sk-test-otel",
+    },
     extend: (instance) => {
       // Plays the chat route: one model call, reported to the observer, headers sent upstream.
       instance.post("/test/chat", async (request) => {

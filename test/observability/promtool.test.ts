@@ -15,7 +15,7 @@ test("`promtool check metrics` passes on /metrics after real traffic", async (t)
     "promtool is not installed: install the Debian package `prometheus` (apt-get install -y prometheus)",
   );
   const { app } = await buildTestApp({
-    environment: { LLM_MODEL: "openai:gpt-4o-mini" },
+    environment: { LLM_MODEL: "openai:gpt-4o-mini", OPENAI_API_KEY: "sk-test-promtool" },
     jobQueueDepth: async () => ({ queued: 2, running: 1 }),
   });
   t.after(() => app.close());

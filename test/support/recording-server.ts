@@ -19,6 +19,8 @@ export type RecordingServer = {
  */
 export async function startRecordingServer(
   respond: (request: RecordedRequest) => { status?: number; body?: unknown } = () => ({}),
+  /** A fixed port, when the test plays a service at its well-known address; any free one otherwise. */
+  listenPort = 0,
 ): Promise<RecordingServer> {
   const requests: RecordedRequest[] = [];
   const server = createServer((request, response) => {
@@ -39,7 +41,10 @@ export async function startRecordingServer(
       response.end(JSON.stringify(answer.body ?? {}));
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(listenPort, "127.0.0.1", resolve);
+  });
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
