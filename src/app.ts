@@ -10,8 +10,10 @@ import type { Logger } from "pino";
 import packageJson from "../package.json" with { type: "json" };
 import type { Config } from "./config.ts";
 import { authenticationPlugin } from "./http/authentication.ts";
+import { handleClientError } from "./http/client-error-handler.ts";
 import { drainingPlugin } from "./http/draining.ts";
 import { errorHandlerPlugin } from "./http/error-handler.ts";
+import { handleFrameworkError } from "./http/framework-error-handler.ts";
 import { openApiPlugin } from "./http/openapi.ts";
 import { requestIdFor } from "./http/request-id.ts";
 import { requestLoggingPlugin } from "./http/request-logging.ts";
@@ -80,6 +82,9 @@ export async function buildApp(services: Services): Promise<App> {
     forceCloseConnections: "idle",
     onProtoPoisoning: "error",
     onConstructorPoisoning: "error",
+    // What Node's parser and Fastify's router refuse gets our error body and a request id too.
+    clientErrorHandler: handleClientError,
+    frameworkErrors: handleFrameworkError,
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.server.headersTimeout = config.headersTimeoutMs;
   app.setValidatorCompiler(createValidatorCompiler());

@@ -6,6 +6,11 @@ export const ErrorCodes = {
   INVALID_JSON: { statusCode: 400, retryable: false },
   VALIDATION_FAILED: { statusCode: 400, retryable: false },
   UNKNOWN_MODEL: { statusCode: 400, retryable: false },
+  // Refused by Node's HTTP parser or Fastify's router, before any route ran.
+  BAD_REQUEST: { statusCode: 400, retryable: false },
+  REQUEST_TIMEOUT: { statusCode: 408, retryable: true },
+  URI_TOO_LONG: { statusCode: 414, retryable: false },
+  HEADERS_TOO_LARGE: { statusCode: 431, retryable: false },
   UNAUTHORIZED: { statusCode: 401, retryable: false },
   NOT_FOUND: { statusCode: 404, retryable: false },
   CONFLICT: { statusCode: 409, retryable: false },
