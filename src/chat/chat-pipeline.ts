@@ -10,7 +10,14 @@ import type { UpstreamLimits } from "../llm/completion-request.ts";
 import type { LlmCallEnd, LlmCallHandle, LlmCallKind } from "../llm/llm-call-observer.ts";
 import type { ResolvedModel } from "../llm/model-registry.ts";
 import type { ChatDependencies } from "./chat-dependencies.ts";
-import type { ChatSource, ReplyOutcome, ReplySink, SourceCall, WireFormat } from "./chat-source.ts";
+import type {
+  ChatSource,
+  ReplyOutcome,
+  ReplySink,
+  SourceCall,
+  UntranslatedField,
+  WireFormat,
+} from "./chat-source.ts";
 import { checkChatLimits, checkInputChars, inputChars } from "./check-chat-limits.ts";
 import { openReplyWriter, type ReplyWriter } from "./open-reply-writer.ts";
 import type { JsonProtocol, ProtocolFactory, ReplyContext, StreamProtocol } from "./reply-protocol.ts";
@@ -26,6 +33,10 @@ export type ChatCall<Reply extends FastifyReply = FastifyReply> = Readonly<{
   input: ChatInput;
   /** Ground the reply on this many knowledge chunks; undefined for none. */
   knowledgeLimit?: number;
+  /** The client's body in the protocol's wire format: a source that speaks it passes it on as is. */
+  wireBody?: Readonly<Record<string, unknown>>;
+  /** What of `wireBody` `input` leaves out: a 400 naming it when the language-model source serves. */
+  untranslated?: UntranslatedField;
 }>;
 
 export type ChatPipeline = {
@@ -92,12 +103,14 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
       const { request, reply } = call;
       const { model, input, sources } = await admit(call);
       const protocol = call.protocol(replyContext(request, model, sources));
-      const source = sourceFor(model, protocol.wireFormat);
+      const source = sourceFor(model, protocol.wireFormat, call.untranslated);
       const signal = watchClientDisconnect(reply.raw);
       const handle = observe(call, model, input, false);
       let generated: Awaited<ReturnType<ChatSource["generate"]>>;
       try {
-        generated = await source.generate(sourceCall(model, input, signal, handle, limits, false));
+        generated = await source.generate(
+          sourceCall(model, input, signal, handle, limits, false, call.wireBody),
+        );
       } catch (error) {
         if (signal.aborted) {
           handle.end({ outcome: "client_disconnected", output: "" });
@@ -124,7 +137,7 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
       const { request, reply } = call;
       const { model, input, sources } = await admit(call);
       const protocol = call.protocol(replyContext(request, model, sources));
-      const source = sourceFor(model, protocol.wireFormat);
+      const source = sourceFor(model, protocol.wireFormat, call.untranslated);
       const passthrough = source.wireFormat !== undefined;
       // One controller for both ends of a stream: the client leaving, and the shutdown deadline.
       const controller = new AbortController();
@@ -164,7 +177,7 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
       try {
         if (protocol.opensEarly) open();
         const outcome = await source.stream(
-          sourceCall(model, input, signal, handle, limits, call.includeUsage === true),
+          sourceCall(model, input, signal, handle, limits, call.includeUsage === true, call.wireBody),
           sink,
         );
         open().end(protocol.finish(outcome, { passthrough }));
@@ -193,13 +206,30 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
   };
 }
 
-function sourceFor(model: ResolvedModel, wireFormat: WireFormat | undefined): ChatSource {
-  const source = SOURCES.find(
-    (candidate) =>
-      (candidate.wireFormat === undefined || candidate.wireFormat === wireFormat) && candidate.serves(model),
-  );
-  // The language-model source serves every model in every format, so one is always found.
-  return source ?? languageModelSource;
+/**
+ * The first source that can call the model and speaks the protocol's format, or any format. The
+ * language-model source takes only what its translation carries: anything else is refused by name
+ * before the model is called, never dropped.
+ */
+function sourceFor(
+  model: ResolvedModel,
+  wireFormat: WireFormat | undefined,
+  untranslated: UntranslatedField | undefined,
+): ChatSource {
+  const source =
+    SOURCES.find(
+      (candidate) =>
+        (candidate.wireFormat === undefined || candidate.wireFormat === wireFormat) &&
+        candidate.serves(model),
+    ) ?? languageModelSource;
+  if (source.wireFormat === undefined && untranslated !== undefined) {
+    throw new ServiceError({
+      code: "UNSUPPORTED_PARAMETER",
+      message: `${model.name} cannot take \`${untranslated.param}\`: ${untranslated.reason}. Leave it out, or use a model whose provider speaks Chat Completions.`,
+      param: untranslated.param,
+    });
+  }
+  return source;
 }
 
 function replyContext(
@@ -217,8 +247,9 @@ function sourceCall(
   handle: LlmCallHandle,
   limits: UpstreamLimits,
   includeUsage: boolean,
+  wireBody: SourceCall["wireBody"],
 ): SourceCall {
-  return { model, input, signal, handle, limits, includeUsage };
+  return { model, input, signal, handle, limits, includeUsage, wireBody };
 }
 
 function successEnd(outcome: ReplyOutcome, output: string): LlmCallEnd {

@@ -8,6 +8,9 @@ import type { TokenUsage } from "../llm/token-usage.ts";
 /** A client wire format that a source can produce itself, so its answer passes through unrebuilt. */
 export type WireFormat = "openai-chat-completions";
 
+/** A field of the client's request that the language-model translation leaves out. */
+export type UntranslatedField = Readonly<{ param: string; reason: string }>;
+
 /** One model call as the pipeline hands it to a source. */
 export type SourceCall = Readonly<{
   model: ResolvedModel;
@@ -19,6 +22,8 @@ export type SourceCall = Readonly<{
   limits: UpstreamLimits;
   /** The client asked for OpenAI's usage frame (`stream_options.include_usage`). */
   includeUsage: boolean;
+  /** The client's body in the protocol's wire format, for a source that passes it on. */
+  wireBody: Readonly<Record<string, unknown>> | undefined;
 }>;
 
 /** Where a streaming source puts the reply as it arrives. */

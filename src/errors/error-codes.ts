@@ -6,6 +6,7 @@ export const ErrorCodes = {
   INVALID_JSON: { statusCode: 400, retryable: false },
   VALIDATION_FAILED: { statusCode: 400, retryable: false },
   UNKNOWN_MODEL: { statusCode: 400, retryable: false },
+  UNSUPPORTED_PARAMETER: { statusCode: 400, retryable: false },
   // Refused by Node's HTTP parser or Fastify's router, before any route ran.
   BAD_REQUEST: { statusCode: 400, retryable: false },
   REQUEST_TIMEOUT: { statusCode: 408, retryable: true },

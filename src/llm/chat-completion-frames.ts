@@ -3,7 +3,10 @@ import { type TokenUsage, usageFromOpenAI } from "./token-usage.ts";
 
 type ChunkJson = {
   model?: unknown;
-  choices?: { delta?: { content?: unknown } | null; finish_reason?: unknown }[];
+  choices?: {
+    delta?: { content?: unknown; tool_calls?: unknown; function_call?: unknown; refusal?: unknown } | null;
+    finish_reason?: unknown;
+  }[];
   usage?: unknown;
   error?: unknown;
 };
@@ -31,6 +34,11 @@ export class ChatCompletionFrames {
   responseModel: string | undefined;
   /** The upstream sent `data: [DONE]`. */
   done = false;
+  /**
+   * A frame carried part of the reply itself (text, a tool call, a refusal), not only its role: from
+   * here on what the client got cannot be taken back by a retry.
+   */
+  replyStarted = false;
   readonly #includeUsage: boolean;
   /** The start of an event whose end has not arrived yet. */
   #partial = "";
@@ -93,10 +101,19 @@ export class ChatCompletionFrames {
     if (this.responseModel === undefined && typeof chunk.model === "string") this.responseModel = chunk.model;
     const choice = Array.isArray(chunk.choices) ? chunk.choices[0] : undefined;
     if (choice !== undefined && choice !== null) {
-      const content = choice.delta?.content;
+      const delta = choice.delta;
+      const content = delta?.content;
       if (typeof content === "string" && content.length > 0) {
         this.text += content;
+        this.replyStarted = true;
         onText(content);
+      }
+      if (
+        delta?.tool_calls != null ||
+        delta?.function_call != null ||
+        (typeof delta?.refusal === "string" && delta.refusal.length > 0)
+      ) {
+        this.replyStarted = true;
       }
       const finishReason = finishReasonFromOpenAI(choice.finish_reason);
       if (finishReason !== undefined) this.finishReason = finishReason;

@@ -20,15 +20,15 @@ export type RelayStreamSink = {
  * asked for usage (`request.body` must say `stream_options.include_usage`); `includeUsage` says
  * whether the client wants that frame too.
  *
- * Frames are held back until the first one with text, so a failure before it is still retried,
- * as `streamCompletion` does; after it a failure is thrown. The caller ends the stream with
- * `data: [DONE]`.
+ * Frames are held back until the first one with part of the reply (text, a tool call), so a
+ * failure before it is still retried, as `streamCompletion` does; after it a failure is thrown.
+ * The caller ends the stream with `data: [DONE]`.
  */
 export async function relayCompletionStream(
   request: RelayRequest & Readonly<{ includeUsage: boolean }>,
   sink: RelayStreamSink,
 ): Promise<RelayedResult> {
-  let textSent = false;
+  let replySent = false;
   return retryUpstreamCall(
     request,
     async (deadline) => {
@@ -42,11 +42,7 @@ export async function relayCompletionStream(
       const body = response.body;
       body.setEncoding("utf8");
       let held = "";
-      let textSeen = false;
-      const onText = (delta: string) => {
-        textSeen = true;
-        sink.text(delta);
-      };
+      const onText = (delta: string) => sink.text(delta);
       await new Promise<void>((resolve, reject) => {
         body.on("data", (piece: string) => {
           deadline.activity();
@@ -58,12 +54,12 @@ export async function relayCompletionStream(
             reject(error);
             return;
           }
-          if (!textSent) {
+          if (!replySent) {
             held += relay;
-            if (!textSeen) return;
+            if (!frames.replyStarted) return;
             relay = held;
             held = "";
-            textSent = true;
+            replySent = true;
           }
           if (relay.length === 0) return;
           const pending = sink.frames(relay);
@@ -88,6 +84,6 @@ export async function relayCompletionStream(
         responseModel: frames.responseModel,
       };
     },
-    () => !textSent,
+    () => !replySent,
   );
 }

@@ -1,13 +1,25 @@
-import { type FastifyPluginAsyncTypebox, type Static, Type } from "@fastify/type-provider-typebox";
+import { type FastifyPluginAsyncTypebox, Type } from "@fastify/type-provider-typebox";
 import type { ChatPipeline } from "../chat/chat-pipeline.ts";
+import { readOpenAIChatRequest } from "../chat/protocols/openai-chat-request.ts";
 import { openAIChunkProtocol } from "../chat/protocols/openai-chunk-protocol.ts";
 import { openAIJsonProtocol } from "../chat/protocols/openai-json-protocol.ts";
-import { ServiceError } from "../errors/service-error.ts";
-import type { ChatInput } from "../llm/chat-input.ts";
-import type { LlmCallMessage } from "../llm/llm-call-observer.ts";
 import type { ModelRegistry } from "../llm/model-registry.ts";
 
-const ContentPart = Type.Object({ type: Type.String(), text: Type.Optional(Type.String()) });
+// Parts, messages and the body keep every field the client sends: the relay passes them on, and
+// the language-model source refuses, by name, what it cannot carry (readOpenAIChatRequest).
+const ContentPart = Type.Object(
+  { type: Type.String(), text: Type.Optional(Type.String()) },
+  { description: "`text`, `image_url`, `input_audio` or `file`" },
+);
+
+const ToolCall = Type.Object({
+  id: Type.String(),
+  type: Type.String(),
+  function: Type.Object({ name: Type.String(), arguments: Type.String() }),
+});
+
+const Nullable = <T extends Parameters<typeof Type.Optional>[0]>(schema: T) =>
+  Type.Optional(Type.Union([schema, Type.Null()]));
 
 const Message = Type.Object({
   role: Type.Union([
@@ -15,27 +27,51 @@ const Message = Type.Object({
     Type.Literal("developer"),
     Type.Literal("user"),
     Type.Literal("assistant"),
+    Type.Literal("tool"),
+    Type.Literal("function"),
   ]),
-  content: Type.Union([Type.String(), Type.Array(ContentPart), Type.Null()]),
+  content: Nullable(Type.Union([Type.String(), Type.Array(ContentPart)])),
   name: Type.Optional(Type.String()),
+  tool_calls: Type.Optional(Type.Array(ToolCall)),
+  tool_call_id: Type.Optional(Type.String()),
+  refusal: Nullable(Type.String()),
 });
 
-const Nullable = <T extends Parameters<typeof Type.Optional>[0]>(schema: T) =>
-  Type.Optional(Type.Union([schema, Type.Null()]));
-
-const CompletionBody = Type.Object({
-  model: Type.Optional(Type.String({ maxLength: 200 })),
-  messages: Type.Array(Message, { minItems: 1 }),
-  stream: Nullable(Type.Boolean()),
-  stream_options: Nullable(Type.Object({ include_usage: Type.Optional(Type.Boolean()) })),
-  temperature: Nullable(Type.Number({ minimum: 0, maximum: 2 })),
-  top_p: Nullable(Type.Number({ minimum: 0, maximum: 1 })),
-  max_tokens: Nullable(Type.Integer({ minimum: 1 })),
-  max_completion_tokens: Nullable(Type.Integer({ minimum: 1 })),
-  stop: Nullable(Type.Union([Type.String(), Type.Array(Type.String(), { maxItems: 4 })])),
-  n: Nullable(Type.Integer({ minimum: 1, maximum: 1, description: "Only 1 is supported" })),
-});
-type CompletionBodyType = Static<typeof CompletionBody>;
+const CompletionBody = Type.Object(
+  {
+    model: Type.Optional(Type.String({ maxLength: 200 })),
+    messages: Type.Array(Message, { minItems: 1 }),
+    stream: Nullable(Type.Boolean()),
+    stream_options: Nullable(Type.Object({ include_usage: Type.Optional(Type.Boolean()) })),
+    temperature: Nullable(Type.Number({ minimum: 0, maximum: 2 })),
+    top_p: Nullable(Type.Number({ minimum: 0, maximum: 1 })),
+    max_tokens: Nullable(Type.Integer({ minimum: 1 })),
+    max_completion_tokens: Nullable(Type.Integer({ minimum: 1 })),
+    stop: Nullable(Type.Union([Type.String(), Type.Array(Type.String(), { maxItems: 4 })])),
+    n: Nullable(Type.Integer({ minimum: 1, maximum: 128 })),
+    tools: Nullable(Type.Array(Type.Object({ type: Type.String() }))),
+    tool_choice: Nullable(Type.Union([Type.String(), Type.Object({ type: Type.String() })])),
+    parallel_tool_calls: Nullable(Type.Boolean()),
+    response_format: Nullable(Type.Object({ type: Type.String() })),
+    presence_penalty: Nullable(Type.Number({ minimum: -2, maximum: 2 })),
+    frequency_penalty: Nullable(Type.Number({ minimum: -2, maximum: 2 })),
+    logit_bias: Nullable(Type.Record(Type.String(), Type.Number())),
+    logprobs: Nullable(Type.Boolean()),
+    top_logprobs: Nullable(Type.Integer({ minimum: 0, maximum: 20 })),
+    seed: Nullable(Type.Integer()),
+    user: Nullable(Type.String()),
+    metadata: Nullable(Type.Record(Type.String(), Type.String())),
+    store: Nullable(Type.Boolean()),
+    service_tier: Nullable(Type.String()),
+    reasoning_effort: Nullable(Type.String()),
+    modalities: Nullable(Type.Array(Type.String())),
+    prediction: Nullable(Type.Object({ type: Type.String() })),
+  },
+  {
+    description:
+      "Every field of OpenAI's request. Towards a provider that speaks Chat Completions (openai, ollama) the body is passed on as sent, other fields included, with only `model` replaced; through the AI SDK (anthropic, echo) a field the translation cannot carry is a 400 whose `param` names it.",
+  },
+);
 
 const Usage = Type.Object({
   prompt_tokens: Type.Integer(),
@@ -91,7 +127,15 @@ export const openAIRoutes: FastifyPluginAsyncTypebox<OpenAIRoutesOptions> = asyn
     },
     async (request, reply) => {
       const body = request.body;
-      const call = { request, reply, kind: "openai_chat_completions" as const, input: toChatInput(body) };
+      const { input, untranslated } = readOpenAIChatRequest(body);
+      const call = {
+        request,
+        reply,
+        kind: "openai_chat_completions" as const,
+        input,
+        wireBody: body,
+        untranslated,
+      };
       const requestedModel = body.model ?? undefined;
       if (body.stream === true) {
         const includeUsage = body.stream_options?.include_usage === true;
@@ -125,39 +169,3 @@ export const openAIRoutes: FastifyPluginAsyncTypebox<OpenAIRoutesOptions> = asyn
     }),
   );
 };
-
-function toChatInput(body: CompletionBodyType): ChatInput {
-  const messages: LlmCallMessage[] = body.messages.map((message, index) => ({
-    // `developer` is what newer OpenAI models call the system prompt.
-    role: message.role === "developer" ? "system" : message.role,
-    content: textContent(message.content, index),
-  }));
-  const stop = body.stop ?? undefined;
-  return {
-    model: body.model,
-    messages,
-    parameters: {
-      temperature: body.temperature ?? undefined,
-      topP: body.top_p ?? undefined,
-      maxTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined,
-      stop: typeof stop === "string" ? [stop] : stop,
-    },
-  };
-}
-
-function textContent(content: Static<typeof Message>["content"], index: number): string {
-  if (content === null) return "";
-  if (typeof content === "string") return content;
-  let text = "";
-  for (const part of content) {
-    if (part.type !== "text" || part.text === undefined) {
-      throw new ServiceError({
-        code: "VALIDATION_FAILED",
-        message: `messages[${index}].content: only text parts are supported, got "${part.type}"`,
-        param: `messages.${index}.content`,
-      });
-    }
-    text += part.text;
-  }
-  return text;
-}

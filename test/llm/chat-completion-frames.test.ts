@@ -49,3 +49,19 @@ test("an error object or a payload that is not JSON is thrown, not relayed", () 
     SyntaxError,
   );
 });
+
+test("the reply has started with its first text, tool-call or refusal delta, not with the role frame", () => {
+  const chunk = (delta: object) =>
+    `data: ${JSON.stringify({ choices: [{ index: 0, delta, finish_reason: null }] })}\n\n`;
+  for (const delta of [
+    { content: "a" },
+    { tool_calls: [{ index: 0, id: "call_1", type: "function", function: { name: "f", arguments: "" } }] },
+    { refusal: "no" },
+  ]) {
+    const frames = new ChatCompletionFrames({ includeUsage: true });
+    frames.push(chunk({ role: "assistant", content: "" }), () => {});
+    assert.equal(frames.replyStarted, false, "the role frame alone starts nothing");
+    frames.push(chunk(delta), () => {});
+    assert.equal(frames.replyStarted, true, JSON.stringify(delta));
+  }
+});

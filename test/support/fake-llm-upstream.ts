@@ -25,7 +25,11 @@ export type UpstreamScript = {
   errorMessage?: string;
   /** Send no usage frame even when `stream_options.include_usage` asks for one, as some servers do. */
   ignoreIncludeUsage?: boolean;
+  /** OpenAI format: answer with these tool calls (after any `deltas`), finish reason `tool_calls`. */
+  toolCalls?: readonly FakeToolCall[];
 };
+
+export type FakeToolCall = { id: string; name: string; arguments: string };
 
 export type RecordedRequest = {
   path: string;
@@ -133,10 +137,23 @@ async function answer(
   const model = String(body.model ?? "fake-model");
   const usage = { input: 7, output: deltas.length };
 
+  if (!anthropic && script.toolCalls !== undefined) {
+    await answerToolCalls(response, body, model, script.toolCalls, script.deltas ?? []);
+    return;
+  }
   if (body.stream !== true) {
     if (script.firstChunkDelayMs) await sleep(script.firstChunkDelayMs);
     response.writeHead(200, { "content-type": "application/json" });
-    response.end(JSON.stringify(format.json(model, deltas.join(""), usage)));
+    const json = format.json(model, deltas.join(""), usage);
+    // OpenAI answers `n` choices; the fake repeats its reply in each.
+    if (!anthropic && typeof body.n === "number" && body.n > 1) {
+      const [choice] = (json as { choices: object[] }).choices;
+      (json as { choices: object[] }).choices = Array.from({ length: body.n }, (_, index) => ({
+        ...choice,
+        index,
+      }));
+    }
+    response.end(JSON.stringify(json));
     return;
   }
 
@@ -161,6 +178,69 @@ async function answer(
     record.deltasWritten += 1;
   }
   response.end(format.end(model, usage, script.ignoreIncludeUsage !== true));
+}
+
+/** An OpenAI answer that calls tools: one message with `tool_calls`, or a stream of their deltas. */
+async function answerToolCalls(
+  response: ServerResponse,
+  body: Record<string, unknown>,
+  model: string,
+  toolCalls: readonly FakeToolCall[],
+  deltas: readonly string[],
+): Promise<void> {
+  const calls = toolCalls.map((call) => ({
+    id: call.id,
+    type: "function",
+    function: { name: call.name, arguments: call.arguments },
+  }));
+  if (body.stream !== true) {
+    response.writeHead(200, { "content-type": "application/json" });
+    response.end(
+      JSON.stringify({
+        id: "chatcmpl-fake",
+        object: "chat.completion",
+        created: 1_700_000_000,
+        model,
+        choices: [
+          {
+            index: 0,
+            message: {
+              role: "assistant",
+              content: deltas.length > 0 ? deltas.join("") : null,
+              tool_calls: calls,
+            },
+            finish_reason: "tool_calls",
+          },
+        ],
+        usage: { prompt_tokens: 7, completion_tokens: 5, total_tokens: 12 },
+      }),
+    );
+    return;
+  }
+  response.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+  let frames = sse(openAIChunk(model, { role: "assistant", content: null }, null));
+  for (const delta of deltas) frames += sse(openAIChunk(model, { content: delta }, null));
+  toolCalls.forEach((call, index) => {
+    // As OpenAI streams them: id and name first, then the arguments in pieces.
+    frames += sse(
+      openAIChunk(
+        model,
+        {
+          tool_calls: [
+            { index, id: call.id, type: "function", function: { name: call.name, arguments: "" } },
+          ],
+        },
+        null,
+      ),
+    );
+    const middle = Math.ceil(call.arguments.length / 2);
+    for (const piece of [call.arguments.slice(0, middle), call.arguments.slice(middle)]) {
+      frames += sse(openAIChunk(model, { tool_calls: [{ index, function: { arguments: piece } }] }, null));
+    }
+  });
+  frames += sse(openAIChunk(model, {}, "tool_calls"));
+  frames += usageFrame(model, { input: 7, output: 5 });
+  response.end(`${frames}data: [DONE]\n\n`);
 }
 
 /** Honours backpressure like a real server, so a caller that stops reading stops the fake too. */

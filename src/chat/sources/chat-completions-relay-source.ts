@@ -37,19 +37,21 @@ function upstreamCall(call: SourceCall) {
 }
 
 /**
- * What the language-model source would send: the checked messages (developer as system, text
- * parts joined) and the supported parameters. Streams always ask for usage, so it can be counted.
+ * The client's body as it came, fields the service does not know included (vLLM's `guided_json`,
+ * `top_k`...): only `model` becomes the upstream's name, and a stream always asks for usage so
+ * it can be counted (the usage frame is dropped again when the client did not ask for it).
  */
 function upstreamBody(call: SourceCall, stream: boolean): string {
-  const { parameters } = call.input;
-  return JSON.stringify({
-    model: call.model.modelId,
-    messages: call.input.messages,
-    max_tokens: parameters.maxTokens,
-    temperature: parameters.temperature,
-    top_p: parameters.topP,
-    stop: parameters.stop,
-    stream: stream ? true : undefined,
-    stream_options: stream ? { include_usage: true } : undefined,
-  });
+  const { wireBody } = call;
+  // The OpenAI protocols always give their body; this names the mistake if another does not.
+  if (wireBody === undefined) throw new Error("The Chat Completions relay needs the client's body.");
+  const body: Record<string, unknown> = { ...wireBody, model: call.model.modelId };
+  if (stream) {
+    const asked = wireBody.stream_options;
+    body.stream_options = {
+      ...(typeof asked === "object" && asked !== null ? asked : {}),
+      include_usage: true,
+    };
+  }
+  return JSON.stringify(body);
 }
