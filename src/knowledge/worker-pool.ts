@@ -169,6 +169,9 @@ export class WorkerPool {
     this.#threads.delete(thread);
     thread.task = undefined;
     thread.worker.terminate().catch(() => {});
+    // Its replacement starts now, so the next task does not pay for starting a thread.
+    const replacement = this.#startThread();
+    if (replacement !== undefined) this.#rest(replacement);
     this.#dispatch();
   }
 
