@@ -51,6 +51,8 @@ export type Config = Readonly<{
   chunkOverlap: number;
   ingestMaxBytes: number;
   ingestFetchTimeoutMs: number;
+  knowledgeMaxBytes: number;
+  searchTimeoutMs: number;
 
   langsmithTracing: boolean;
   langsmithApiKey: string | undefined;
@@ -140,6 +142,10 @@ export function loadConfig(environment: Environment): Config {
     chunkOverlap: read.integer("CHUNK_OVERLAP", 150, { min: 0, max: chunkSize - 1 }),
     ingestMaxBytes: read.integer("INGEST_MAX_BYTES", 10 * 1_048_576, { min: 1 }),
     ingestFetchTimeoutMs: read.integer("INGEST_FETCH_TIMEOUT_MS", 15_000, { min: 1 }),
+    // Chunk text of the whole knowledge store; past it a new document's ingest fails.
+    knowledgeMaxBytes: read.integer("KNOWLEDGE_MAX_BYTES", 1024 * 1_048_576, { min: 1 }),
+    // A search (and so a chat's grounding) stopped past this answers 503 SEARCH_TIMEOUT.
+    searchTimeoutMs: read.integer("SEARCH_TIMEOUT_MS", 3000, { min: 1, max: 600_000 }),
 
     langsmithTracing: read.boolean("LANGSMITH_TRACING", false),
     langsmithApiKey: read.optional("LANGSMITH_API_KEY"),

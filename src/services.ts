@@ -82,6 +82,7 @@ export async function createServices(
         logger,
         knownModels: overrides.knownModels,
         jobQueueDepth: overrides.jobQueueDepth ?? (() => jobQueue.counts()),
+        knowledgeStoreBytes: () => knowledgeStore.storedBytes(),
       }),
     );
     const llmCallObserver = overrides.llmCallObserver

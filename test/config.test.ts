@@ -12,6 +12,8 @@ test("defaults match the documented ones", () => {
   assert.equal(config.bodyLimitBytes, 1_048_576);
   assert.equal(config.shutdownTimeoutMs, 20_000);
   assert.ok(config.keepAliveTimeoutMs > 60_000, "keep-alive outlives a load balancer's 60 s idle timeout");
+  assert.equal(config.knowledgeMaxBytes, 1024 * 1_048_576);
+  assert.equal(config.searchTimeoutMs, 3000);
   assert.ok(Object.isFrozen(config));
 });
 
@@ -23,6 +25,10 @@ test("a bad value is a ConfigError that names the variable", () => {
     [{ RUN_WORKER: "maybe" }, "RUN_WORKER"],
     [{ OPENAI_BASE_URL: "not a url" }, "OPENAI_BASE_URL"],
     [{ BODY_LIMIT_BYTES: "-1" }, "BODY_LIMIT_BYTES"],
+    [{ KNOWLEDGE_MAX_BYTES: "0" }, "KNOWLEDGE_MAX_BYTES"],
+    [{ KNOWLEDGE_MAX_BYTES: "lots" }, "KNOWLEDGE_MAX_BYTES"],
+    [{ SEARCH_TIMEOUT_MS: "0" }, "SEARCH_TIMEOUT_MS"],
+    [{ SEARCH_TIMEOUT_MS: "1h" }, "SEARCH_TIMEOUT_MS"],
   ];
   for (const [environment, variable] of cases) {
     assert.throws(

@@ -26,6 +26,7 @@ export const ErrorCodes = {
   SHUTTING_DOWN: { statusCode: 503, retryable: true },
   NOT_READY: { statusCode: 503, retryable: true },
   UPSTREAM_UNAVAILABLE: { statusCode: 503, retryable: true },
+  SEARCH_TIMEOUT: { statusCode: 503, retryable: true },
   UPSTREAM_TIMEOUT: { statusCode: 504, retryable: true },
   // Why a job failed, shown on `/status` beside its message rather than as a response's status.
   // The retry flag is also the worker's: a retryable failure gets another attempt.
@@ -40,6 +41,7 @@ export const ErrorCodes = {
   SOURCE_HTTP_ERROR: { statusCode: 502, retryable: false },
   SOURCE_FETCH_FAILED: { statusCode: 502, retryable: true },
   SOURCE_TIMEOUT: { statusCode: 504, retryable: true },
+  KNOWLEDGE_STORE_FULL: { statusCode: 507, retryable: false },
 } as const satisfies Record<string, { statusCode: number; retryable: boolean }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -10,7 +10,13 @@ export function createKnowledgeStore(config: Config): KnowledgeStore {
     return new PostgresKnowledgeStore({
       connectionString: config.databaseUrl,
       maxConnections: config.databasePoolSize,
+      maxBytes: config.knowledgeMaxBytes,
+      searchTimeoutMs: config.searchTimeoutMs,
     });
   }
-  return new SqliteKnowledgeStore({ file: path.join(config.dataDir, "knowledge.sqlite") });
+  return new SqliteKnowledgeStore({
+    file: path.join(config.dataDir, "knowledge.sqlite"),
+    maxBytes: config.knowledgeMaxBytes,
+    searchTimeoutMs: config.searchTimeoutMs,
+  });
 }

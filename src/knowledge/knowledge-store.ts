@@ -27,6 +27,17 @@ export type SearchHit = {
 
 export type DocumentPage = { documents: StoredDocument[]; total: number };
 
+/** Words of a query that count; a question rarely has more, and each one costs a pass over its postings. */
+export const MAX_QUERY_TERMS = 16;
+
+/** Hits one search answers at most, whatever the caller asks for. */
+export const MAX_SEARCH_RESULTS = 50;
+
+/** The number of hits to look for: the caller's limit (5 when absent) within 1..MAX_SEARCH_RESULTS. */
+export function searchLimit(limit: number | undefined): number {
+  return Math.min(MAX_SEARCH_RESULTS, Math.max(1, Math.trunc(limit ?? 5)));
+}
+
 /** Matched words in snippets are wrapped in this, the same in every store (Markdown bold). */
 export const SNIPPET_MARK = "**";
 
@@ -50,8 +61,18 @@ export type KnowledgeStore = {
   listDocuments(options: { limit: number; offset: number }): Promise<DocumentPage>;
   /** Removes a document and its chunks; false when there was no such document. */
   deleteDocument(id: string): Promise<boolean>;
-  /** Chunks of ready documents that hold any of the query's words, best first. */
+  /**
+   * Chunks of ready documents that hold any of the query's words, best first: at most
+   * MAX_QUERY_TERMS words count and at most MAX_SEARCH_RESULTS hits come back. A search that runs
+   * past the store's time budget (`SEARCH_TIMEOUT_MS`) is stopped and rejects with SEARCH_TIMEOUT.
+   */
   search(query: string, options?: { limit?: number }): Promise<SearchHit[]>;
+  /**
+   * Bytes of chunk text stored, documents being written included: what `KNOWLEDGE_MAX_BYTES`
+   * caps. A batch of `appendChunks` that would pass the cap rejects with KNOWLEDGE_STORE_FULL and
+   * writes nothing.
+   */
+  storedBytes(): Promise<number>;
   ping(): Promise<void>;
   close(): Promise<void>;
 };
@@ -72,5 +93,5 @@ const STOP_WORDS = new Set(
 /** The words of a free-text query, for stores that need them quoted (no operators get through). */
 export function queryTerms(query: string): string[] {
   const words = query.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
-  return [...new Set(words)].filter((word) => !STOP_WORDS.has(word)).slice(0, 32);
+  return [...new Set(words)].filter((word) => !STOP_WORDS.has(word)).slice(0, MAX_QUERY_TERMS);
 }

@@ -7,7 +7,11 @@ import { createGenAiMetricsObserver } from "./gen-ai-metrics-observer.ts";
 import { InFlightRequests } from "./in-flight-requests.ts";
 import { createLangSmithTracing, type LangSmithTracing } from "./langsmith-tracing.ts";
 import { createLlmCallLogObserver } from "./llm-call-log-observer.ts";
-import { type JobQueueDepthSource, MetricsRegistry } from "./metrics-registry.ts";
+import {
+  type JobQueueDepthSource,
+  type KnowledgeStoreBytesSource,
+  MetricsRegistry,
+} from "./metrics-registry.ts";
 import { createOtelLlmCallObserver } from "./otel-llm-call-observer.ts";
 import { createTracing, type Tracing } from "./tracing.ts";
 
@@ -17,6 +21,8 @@ export type ObservabilityOptions = {
   /** Model names that get their own metric label; defaults to `configuredModelNames(config)`. */
   knownModels?: readonly string[];
   jobQueueDepth?: JobQueueDepthSource;
+  /** The knowledge store's size, for its gauge beside `KNOWLEDGE_MAX_BYTES`. */
+  knowledgeStoreBytes?: KnowledgeStoreBytesSource;
 };
 
 /** Everything the app observes with, built once per app instance. */
@@ -44,6 +50,9 @@ export async function createObservability(options: ObservabilityOptions): Promis
   const { config, logger } = options;
   const metrics = new MetricsRegistry();
   if (options.jobQueueDepth !== undefined) metrics.setJobQueueDepthSource(options.jobQueueDepth);
+  if (options.knowledgeStoreBytes !== undefined) {
+    metrics.setKnowledgeStore(options.knowledgeStoreBytes, config.knowledgeMaxBytes);
+  }
   const inFlight = new InFlightRequests();
   const [tracing, langsmith] = await Promise.all([createTracing(config), createLangSmithTracing(config)]);
 
@@ -72,6 +81,7 @@ export async function createObservability(options: ObservabilityOptions): Promis
     langsmith,
     llmCallObserver,
     async close() {
+      metrics.close();
       const flushes = [tracing?.shutdown(), langsmith?.flush()].map((flush) =>
         Promise.resolve(flush).catch((error: unknown) =>
           logger.warn({ err: error }, "exporting traces at shutdown failed"),

@@ -1,3 +1,4 @@
+import { type ELDHistogram, monitorEventLoopDelay } from "node:perf_hooks";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import { AllocationFreeCounter, type CounterSeries } from "./allocation-free-counter.ts";
 import { AllocationFreeHistogram, type HistogramSeries } from "./allocation-free-histogram.ts";
@@ -20,6 +21,12 @@ export const JobStates = ["queued", "running", "completed", "failed", "cancelled
 
 /** Counts of jobs per state, read when Prometheus scrapes (e.g. a `COUNT(*) GROUP BY state`). */
 export type JobQueueDepthSource = () => Promise<Partial<Record<string, number>>>;
+
+/** The knowledge store's size in bytes of text, read when Prometheus scrapes. */
+export type KnowledgeStoreBytesSource = () => Promise<number>;
+
+/** How often the event-loop delay is sampled: fine enough to see a 50 ms stall, cheap enough to leave on. */
+const EVENT_LOOP_SAMPLE_MS = 10;
 
 const LINT_FAILING_DEFAULT_METRICS = [
   "nodejs_active_handles_total",
@@ -124,6 +131,18 @@ export class MetricsRegistry {
   });
   readonly jobQueueDepth: Gauge<"state">;
   #jobQueueDepthSource: JobQueueDepthSource | undefined;
+
+  readonly knowledgeStoreBytes: Gauge;
+  #knowledgeStoreBytesSource: KnowledgeStoreBytesSource | undefined;
+  readonly knowledgeStoreMaxBytes = new Gauge({
+    name: "llm_api_knowledge_store_max_bytes",
+    help: "The knowledge store's cap on its text, in bytes (KNOWLEDGE_MAX_BYTES).",
+    registers: [this.registry],
+  });
+
+  readonly #eventLoopDelay: ELDHistogram = monitorEventLoopDelay({ resolution: EVENT_LOOP_SAMPLE_MS });
+  readonly eventLoopDelayP99: Gauge;
+  readonly eventLoopDelayMax: Gauge;
   /** Series looked up once per label set; bounded, as every label value is (route templates, statuses, methods). */
   readonly #requestCounters = new Map<string, CounterSeries>();
   readonly #requestDurations = new Map<string, HistogramSeries>();
@@ -145,6 +164,33 @@ export class MetricsRegistry {
         for (const state of JobStates) this.labels(state).set(counts[state] ?? 0);
       },
     });
+    this.knowledgeStoreBytes = new Gauge({
+      name: "llm_api_knowledge_store_bytes",
+      help: "Bytes of text in the knowledge store, documents being written included, read at scrape time.",
+      registers: [this.registry],
+      async collect() {
+        const source = metrics.#knowledgeStoreBytesSource;
+        if (source === undefined) return;
+        const bytes = await source().catch(() => undefined);
+        if (bytes !== undefined) this.set(bytes);
+      },
+    });
+    // Our own histogram over the window between two scrapes, apart from prom-client's
+    // nodejs_eventloop_lag_* (whose window is shared with its other default metrics).
+    this.#eventLoopDelay.enable();
+    this.eventLoopDelayP99 = new Gauge({
+      name: "llm_api_event_loop_delay_p99_seconds",
+      help: `99th percentile of the event loop's delay since the previous scrape (perf_hooks.monitorEventLoopDelay, sampled every ${EVENT_LOOP_SAMPLE_MS} ms): how long a request may wait before it is even read.`,
+      registers: [this.registry],
+      collect() {
+        metrics.#collectEventLoopDelay();
+      },
+    });
+    this.eventLoopDelayMax = new Gauge({
+      name: "llm_api_event_loop_delay_max_seconds",
+      help: "Longest event loop delay since the previous scrape (perf_hooks.monitorEventLoopDelay).",
+      registers: [this.registry],
+    });
     collectDefaultMetrics({ register: this.registry });
     // These gauges end in `_total`, which `promtool check metrics` rejects as a counter's suffix;
     // each is the sum of its per-type sibling (`nodejs_active_handles{type}`), which stays.
@@ -154,6 +200,27 @@ export class MetricsRegistry {
   /** Where the queue depth gauge reads from; the job queue calls this once it exists. */
   setJobQueueDepthSource(source: JobQueueDepthSource): void {
     this.#jobQueueDepthSource = source;
+  }
+
+  /** Where the knowledge store size gauge reads from, and the store's cap. */
+  setKnowledgeStore(source: KnowledgeStoreBytesSource, maxBytes: number): void {
+    this.#knowledgeStoreBytesSource = source;
+    this.knowledgeStoreMaxBytes.set(maxBytes);
+  }
+
+  /** Both event-loop gauges from one read of the window, which then starts again. */
+  #collectEventLoopDelay(): void {
+    const histogram = this.#eventLoopDelay;
+    // Before the first sample the histogram reads as NaN/huge; report 0 rather than nonsense.
+    const sampled = histogram.count > 0;
+    this.eventLoopDelayP99.set(sampled ? histogram.percentile(99) / 1e9 : 0);
+    this.eventLoopDelayMax.set(sampled ? histogram.max / 1e9 : 0);
+    histogram.reset();
+  }
+
+  /** Stops sampling the event loop. */
+  close(): void {
+    this.#eventLoopDelay.disable();
   }
 
   /** One answered HTTP request: `path` is its route template, `status` its status code as text. */

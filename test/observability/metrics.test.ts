@@ -273,3 +273,45 @@ test("a queue that fails to answer does not fail the scrape", async (t) => {
   const response = await app.inject({ method: "GET", url: "/metrics" });
   assert.equal(response.statusCode, 200);
 });
+
+test("the event loop's delay p99 and max cover the window since the previous scrape", async (t) => {
+  const { app } = await buildTestApp({ environment });
+  t.after(() => app.close());
+  const exposition = await scrape(app);
+  assert.match(
+    exposition,
+    /^# HELP llm_api_event_loop_delay_p99_seconds 99th percentile of the event loop's delay/m,
+  );
+  assert.match(exposition, /^# TYPE llm_api_event_loop_delay_p99_seconds gauge$/m);
+
+  // A 150 ms stall among a few 10 ms samples is the window's worst and its p99.
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const stallUntil = performance.now() + 150;
+  while (performance.now() < stallUntil) {}
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  const stalled = await scrape(app);
+  assert.ok(sampleValue(stalled, "llm_api_event_loop_delay_max_seconds") >= 0.1, stalled);
+  assert.ok(sampleValue(stalled, "llm_api_event_loop_delay_p99_seconds") >= 0.1);
+
+  // The next window starts after that scrape: the stall is no longer in it.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const calm = await scrape(app);
+  assert.ok(sampleValue(calm, "llm_api_event_loop_delay_p99_seconds") < 0.1);
+});
+
+test("the knowledge store's size and its cap are gauges", async (t) => {
+  const { app } = await buildTestApp({ environment: { ...environment, KNOWLEDGE_MAX_BYTES: "5000000" } });
+  t.after(() => app.close());
+  await app.knowledgeStore.beginDocument({
+    id: "doc_size",
+    source: "size.txt",
+    contentType: "text/plain",
+    bytes: 10,
+    characters: 10,
+    jobId: "size",
+  });
+  await app.knowledgeStore.appendChunks("doc_size", 0, ["héllo", "world"]);
+  const exposition = await scrape(app);
+  assert.equal(sampleValue(exposition, "llm_api_knowledge_store_max_bytes"), 5_000_000);
+  assert.equal(sampleValue(exposition, "llm_api_knowledge_store_bytes"), 11);
+});

@@ -219,3 +219,14 @@ test("a bad knowledge option is 400 VALIDATION_FAILED and reaches neither the st
   assert.equal(empty.status, 400);
   assert.equal(upstream.requests.length, 0);
 });
+
+test("a chat's grounding search past SEARCH_TIMEOUT_MS answers 503 SEARCH_TIMEOUT with Retry-After, before any upstream call", async (t) => {
+  // 1 ms is less than a search thread takes to start, so the first search always runs out of time.
+  const { post, upstream } = await startChatTestApp(t, { environment: { SEARCH_TIMEOUT_MS: "1" } });
+  const response = await post("/chat", { message: "When does the Lisbon office open?", knowledge: true });
+  assert.equal(response.status, 503);
+  assert.ok(Number(response.headers.get("retry-after")) >= 1);
+  const body = (await response.json()) as { error: { code: string } };
+  assert.equal(body.error.code, "SEARCH_TIMEOUT");
+  assert.equal(upstream.requests.length, 0);
+});

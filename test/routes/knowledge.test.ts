@@ -3,15 +3,15 @@ import { describe, test } from "node:test";
 import { startJobWorker } from "../../src/jobs/start-job-worker.ts";
 import { PostgresKnowledgeStore } from "../../src/knowledge/stores/postgres-knowledge-store.ts";
 import { buildTestApp } from "../support/build-test-app.ts";
-import { knowledgeStores, storeDocument } from "../support/knowledge-stores.ts";
+import { knowledgeStores, type StoreOptions, storeDocument } from "../support/knowledge-stores.ts";
 import { waitFor } from "../support/wait-for.ts";
 
 type TestContext = { after: (callback: () => unknown) => void };
 
 for (const [name, openStore] of Object.entries(knowledgeStores)) {
   describe(`knowledge routes on ${name}`, () => {
-    async function appWithStore(t: TestContext) {
-      const { store, destroy } = await openStore();
+    async function appWithStore(t: TestContext, storeOptions?: StoreOptions) {
+      const { store, destroy } = await openStore(storeOptions);
       const { app } = await buildTestApp({ knowledgeStore: store });
       t.after(async () => {
         await app.close();
@@ -99,6 +99,43 @@ for (const [name, openStore] of Object.entries(knowledgeStores)) {
       assert.ok(found.results.length > 0);
       assert.equal(found.results[0].document_id, done.result.document_id);
       assert.equal(found.results[0].source, "birds.txt");
+    });
+
+    test("an ingest past KNOWLEDGE_MAX_BYTES fails its job with KNOWLEDGE_STORE_FULL, once, and stores nothing of it", async (t) => {
+      const { app } = await appWithStore(t, { maxBytes: 20_000 });
+      const worker = startJobWorker({
+        config: app.config,
+        jobQueue: app.jobQueue,
+        knowledgeStore: app.knowledgeStore,
+        logger: app.log as never,
+      });
+      t.after(() => worker.stop({ timeoutMs: 0 }));
+      await storeDocument(app.knowledgeStore, "doc_small", "small.txt", ["A few words about wrens."]);
+      const before = await app.knowledgeStore.storedBytes();
+      // 40 chunks of about 1,000 bytes: the first batches fit, a later one does not.
+      const text = Array.from(
+        { length: 40 },
+        (_, index) => `Paragraph ${index} on herons. ${"x".repeat(1000)}`,
+      ).join("\n\n");
+      const { job_id } = (
+        await app.inject({ method: "POST", url: "/ingest", payload: { source: "herons.txt", text } })
+      ).json();
+      const done = await waitFor(`job ${job_id} to finish`, async () => {
+        const status = (await app.inject({ method: "GET", url: `/status/${job_id}` })).json();
+        return status.status === "completed" || status.status === "failed" ? status : undefined;
+      });
+      assert.equal(done.status, "failed", JSON.stringify(done));
+      assert.equal(done.error_code, "KNOWLEDGE_STORE_FULL");
+      assert.match(done.error, /KNOWLEDGE_MAX_BYTES/);
+      assert.equal(done.attempts, 1, "not retried");
+      assert.equal(await app.knowledgeStore.storedBytes(), before);
+      const listed = (await app.inject({ method: "GET", url: "/knowledge/documents" })).json();
+      assert.deepEqual(
+        listed.documents.map((document: { document_id: string }) => document.document_id),
+        ["doc_small"],
+      );
+      const found = (await app.inject({ method: "GET", url: "/knowledge/search?q=herons" })).json();
+      assert.deepEqual(found.results, []);
     });
 
     test("a missing, blank or over-long query and an out-of-range limit are 400 VALIDATION_FAILED", async (t) => {

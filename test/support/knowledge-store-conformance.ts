@@ -2,15 +2,15 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { KnowledgeStore, NewDocument } from "../../src/knowledge/knowledge-store.ts";
-import type { OpenedStore } from "./knowledge-stores.ts";
+import type { OpenedStore, StoreOptions } from "./knowledge-stores.ts";
 import { waitFor } from "./wait-for.ts";
 
-export type StoreFactory = () => Promise<OpenedStore>;
+export type StoreFactory = (options?: StoreOptions) => Promise<OpenedStore>;
 
 type TestContext = { after: (callback: () => unknown) => void };
 
-async function open(factory: StoreFactory, t: TestContext): Promise<KnowledgeStore> {
-  const { store, destroy } = await factory();
+async function open(factory: StoreFactory, t: TestContext, options?: StoreOptions): Promise<KnowledgeStore> {
+  const { store, destroy } = await factory(options);
   t.after(() => destroy());
   return store;
 }
@@ -233,6 +233,48 @@ export function describeKnowledgeStoreConformance(name: string, factory: StoreFa
         "doc_3",
       ]);
       assert.equal((await store.listDocuments({ limit: 10, offset: 0 })).total, 3);
+    });
+
+    test("a search counts at most 16 words and answers at most 50 hits", async (t) => {
+      const store = await open(factory, t);
+      await ingest(
+        store,
+        "doc_many",
+        "many.txt",
+        Array.from({ length: 60 }, (_, index) => `Chunk ${index} about the puffin colony.`),
+      );
+      assert.equal((await store.search("puffin", { limit: 500 })).length, 50);
+      // The 17th word and later are not looked for.
+      const words = Array.from({ length: 16 }, (_, index) => `filler${index}`).join(" ");
+      assert.deepEqual(await store.search(`${words} puffin`), []);
+      assert.equal((await store.search(`${words.split(" ").slice(1).join(" ")} puffin`)).length, 5);
+    });
+
+    test("the store keeps its size in bytes of text and refuses a batch that would pass its cap, writing none of it", async (t) => {
+      const store = await open(factory, t, { maxBytes: 100 });
+      assert.equal(await store.storedBytes(), 0);
+      await store.beginDocument(newDocument("doc_fit", "fit.txt"));
+      await store.appendChunks("doc_fit", 0, ["x".repeat(30), "é".repeat(10)]);
+      assert.equal(await store.storedBytes(), 50);
+      // Rewriting a chunk (a retried batch) replaces its bytes rather than adding them.
+      await store.appendChunks("doc_fit", 0, ["x".repeat(30)]);
+      assert.equal(await store.storedBytes(), 50);
+      await store.publishDocument("doc_fit");
+
+      await store.beginDocument(newDocument("doc_big", "big.txt"));
+      await store.appendChunks("doc_big", 0, ["y".repeat(40)]);
+      await assert.rejects(store.appendChunks("doc_big", 1, ["z".repeat(5), "z".repeat(10)]), {
+        code: "KNOWLEDGE_STORE_FULL",
+        statusCode: 507,
+      });
+      assert.equal(await store.storedBytes(), 90);
+      const published = await store.publishDocument("doc_big");
+      assert.equal(published.chunks, 1, "the refused batch stored no chunk");
+      // Deleting a document gives its room back.
+      await store.deleteDocument("doc_fit");
+      assert.equal(await store.storedBytes(), 40);
+      await store.appendChunks("doc_big", 1, ["z".repeat(50)]);
+      assert.equal(await store.storedBytes(), 90);
     });
 
     test("ping answers while the store is usable", async (t) => {

@@ -8,11 +8,17 @@ import { dropSchema, requirePostgres, TEST_DATABASE_URL, uniqueSchemaName } from
 
 export type OpenedStore = { store: KnowledgeStore; destroy: () => Promise<void> };
 
+/** What a test may set on a store it opens. */
+export type StoreOptions = { maxBytes?: number };
+
 /** Both real stores, each private to the test that opens it and removed afterwards. */
-export const knowledgeStores: Record<"SQLite" | "PostgreSQL", () => Promise<OpenedStore>> = {
-  SQLite: async () => {
+export const knowledgeStores: Record<
+  "SQLite" | "PostgreSQL",
+  (options?: StoreOptions) => Promise<OpenedStore>
+> = {
+  SQLite: async (options = {}) => {
     const folder = mkdtempSync(path.join(tmpdir(), "knowledge-sqlite-"));
-    const store = new SqliteKnowledgeStore({ file: path.join(folder, "knowledge.sqlite") });
+    const store = new SqliteKnowledgeStore({ file: path.join(folder, "knowledge.sqlite"), ...options });
     return {
       store,
       destroy: async () => {
@@ -21,13 +27,14 @@ export const knowledgeStores: Record<"SQLite" | "PostgreSQL", () => Promise<Open
       },
     };
   },
-  PostgreSQL: async () => {
+  PostgreSQL: async (options = {}) => {
     await requirePostgres();
     const schema = uniqueSchemaName();
     const store = new PostgresKnowledgeStore({
       connectionString: TEST_DATABASE_URL,
       schema,
       maxConnections: 4,
+      ...options,
     });
     return {
       store,

@@ -20,6 +20,7 @@ const slowStore: KnowledgeStore = {
   listDocuments: (options) => store.listDocuments(options),
   deleteDocument: (id) => store.deleteDocument(id),
   search: (query, options) => store.search(query, options),
+  storedBytes: () => store.storedBytes(),
   ping: () => store.ping(),
   close: () => store.close(),
 };

@@ -1,6 +1,6 @@
-import { chunkText } from "../../knowledge/chunk-text.ts";
+import { isServiceError } from "../../errors/service-error.ts";
 import { type DocumentSummary, documentSummary } from "../../knowledge/document-summary.ts";
-import { extractText } from "../../knowledge/extract-text.ts";
+import { extractChunks } from "../../knowledge/extract-chunks.ts";
 import type { KnowledgeStore } from "../../knowledge/knowledge-store.ts";
 import { SourceError } from "../../knowledge/source-error.ts";
 import { type FetchUrlSourceOptions, fetchUrlSource } from "../../knowledge/sources/fetch-url-source.ts";
@@ -52,11 +52,13 @@ export function createIngestDocumentProcessor(options: IngestDocumentOptions): J
     await job.reportProgress(5);
     const raw = await fromSource(() => readSource(payload, options, job.signal));
     await job.reportProgress(30);
-    const text = await fromSource(() => extractText(raw.body, raw.contentType));
-    if (text.length === 0) {
+    // Off the event loop: a large document takes the CPU for a while in both steps.
+    const { characters, chunks } = await fromSource(() =>
+      extractChunks(raw.body, raw.contentType, { size: options.chunkSize, overlap: options.chunkOverlap }),
+    );
+    if (characters === 0) {
       throw new JobError({ code: "SOURCE_UNREADABLE", message: "The source holds no readable text." });
     }
-    const chunks = chunkText(text, { size: options.chunkSize, overlap: options.chunkOverlap });
     await job.reportProgress(35);
 
     await options.store.beginDocument({
@@ -64,14 +66,21 @@ export function createIngestDocumentProcessor(options: IngestDocumentOptions): J
       source: payload.source,
       contentType: raw.contentType,
       bytes: raw.body.length,
-      characters: text.length,
+      characters,
       jobId: job.id,
     });
-    // Progress follows the chunks stored, from 35 to 99; 100 is the completed job.
-    for (let first = 0; first < chunks.length; first += batchSize) {
-      await options.store.appendChunks(documentId, first, chunks.slice(first, first + batchSize));
-      const stored = Math.min(chunks.length, first + batchSize);
-      await job.reportProgress(35 + (64 * stored) / chunks.length);
+    try {
+      // Progress follows the chunks stored, from 35 to 99; 100 is the completed job.
+      for (let first = 0; first < chunks.length; first += batchSize) {
+        await options.store.appendChunks(documentId, first, chunks.slice(first, first + batchSize));
+        const stored = Math.min(chunks.length, first + batchSize);
+        await job.reportProgress(35 + (64 * stored) / chunks.length);
+      }
+    } catch (error) {
+      if (!isServiceError(error) || error.code !== "KNOWLEDGE_STORE_FULL") throw error;
+      // The batches that fitted go too: a document the store had no room for leaves nothing behind.
+      await options.store.deleteDocument(documentId);
+      throw new JobError({ code: error.code, message: error.message, cause: error });
     }
     return documentSummary(await options.store.publishDocument(documentId));
   };

@@ -7,7 +7,10 @@ import {
   type SearchHit,
   SNIPPET_MARK,
   type StoredDocument,
+  searchLimit,
 } from "../knowledge-store.ts";
+import { knowledgeStoreFull } from "../knowledge-store-full.ts";
+import { searchTimedOut } from "../search-timed-out.ts";
 
 export type PostgresKnowledgeStoreOptions = {
   connectionString: string;
@@ -17,7 +20,15 @@ export type PostgresKnowledgeStoreOptions = {
   maxConnections?: number;
   /** How long to wait for a connection before a query (and so `ping`) fails. */
   connectionTimeoutMs?: number;
+  /** Bytes of chunk text the whole store may hold (`KNOWLEDGE_MAX_BYTES`); unbounded when absent. */
+  maxBytes?: number;
+  /** A search's server-side time budget (`SEARCH_TIMEOUT_MS`), enforced with `statement_timeout`. */
+  searchTimeoutMs?: number;
 };
+
+const DEFAULT_SEARCH_TIMEOUT_MS = 3000;
+/** PostgreSQL's SQLSTATE for a statement cancelled by `statement_timeout`. */
+const QUERY_CANCELED = "57014";
 
 /** The text search configuration: English stemming, like the SQLite store's porter tokenizer. */
 const TEXT_SEARCH_CONFIG = "english";
@@ -28,6 +39,7 @@ const TEXT_SEARCH_CONFIG = "english";
  */
 const MIGRATION_LOCK = [0x6b6e_6f77, 0] as const;
 const SOURCE_LOCK_NAMESPACE = 0x6b6e_7372;
+const SIZE_LOCK_NAMESPACE = 0x6b6e_737a;
 
 /**
  * Each step runs once per database, in order, recorded in `knowledge_migrations`. Append new steps;
@@ -55,6 +67,11 @@ const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (document_id, chunk_index)
    );
    CREATE INDEX knowledge_chunks_search ON knowledge_chunks USING gin (search_vector);`,
+  // The store's size, kept per document so the KNOWLEDGE_MAX_BYTES check never scans the chunks.
+  `ALTER TABLE knowledge_documents ADD COLUMN text_bytes bigint NOT NULL DEFAULT 0;
+   UPDATE knowledge_documents SET text_bytes = (
+     SELECT coalesce(sum(octet_length(text)), 0) FROM knowledge_chunks WHERE document_id = knowledge_documents.id
+   );`,
 ];
 
 type DocumentRow = {
@@ -78,10 +95,14 @@ export class PostgresKnowledgeStore implements KnowledgeStore {
   readonly kind = "postgres" as const;
   readonly #pool: pg.Pool;
   readonly #schema: string | undefined;
+  readonly #maxBytes: number;
+  readonly #searchTimeoutMs: number;
   #migrated: Promise<void> | undefined;
 
   constructor(options: PostgresKnowledgeStoreOptions) {
     this.#schema = options.schema;
+    this.#maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
+    this.#searchTimeoutMs = options.searchTimeoutMs ?? DEFAULT_SEARCH_TIMEOUT_MS;
     this.#pool = new pg.Pool({
       connectionString: options.connectionString,
       max: options.maxConnections ?? 10,
@@ -116,15 +137,44 @@ export class PostgresKnowledgeStore implements KnowledgeStore {
 
   async appendChunks(documentId: string, firstIndex: number, chunks: readonly string[]): Promise<void> {
     if (chunks.length === 0) return;
+    await this.#transaction(async (client) => {
+      // Writers take turns on the size check, so two batches cannot both fit the last room.
+      await client.query("SELECT pg_advisory_xact_lock($1, 0)", [SIZE_LOCK_NAMESPACE]);
+      const replaced = await client.query<{ bytes: string }>(
+        `SELECT coalesce(sum(octet_length(text)), 0) AS bytes FROM knowledge_chunks
+         WHERE document_id = $1 AND chunk_index >= $2 AND chunk_index < $2 + $3`,
+        [documentId, firstIndex, chunks.length],
+      );
+      const addedBytes =
+        chunks.reduce((sum, chunk) => sum + Buffer.byteLength(chunk), 0) - Number(replaced.rows[0].bytes);
+      if (addedBytes > 0 && (await this.#storedBytes(client)) + addedBytes > this.#maxBytes) {
+        throw knowledgeStoreFull(this.#maxBytes);
+      }
+      // Written again after a retry: the same index replaces, so a chunk is never stored twice.
+      await client.query(
+        `INSERT INTO knowledge_chunks (document_id, chunk_index, text)
+         SELECT $1, $2::integer + ordinality::integer - 1, text
+         FROM unnest($3::text[]) WITH ORDINALITY AS batch (text, ordinality)
+         ON CONFLICT (document_id, chunk_index) DO UPDATE SET text = excluded.text`,
+        [documentId, firstIndex, chunks],
+      );
+      await client.query("UPDATE knowledge_documents SET text_bytes = text_bytes + $2 WHERE id = $1", [
+        documentId,
+        addedBytes,
+      ]);
+    });
+  }
+
+  async storedBytes(): Promise<number> {
     await this.#migrate();
-    // Written again after a retry: the same index replaces, so a chunk is never stored twice.
-    await this.#pool.query(
-      `INSERT INTO knowledge_chunks (document_id, chunk_index, text)
-       SELECT $1, $2::integer + ordinality::integer - 1, text
-       FROM unnest($3::text[]) WITH ORDINALITY AS batch (text, ordinality)
-       ON CONFLICT (document_id, chunk_index) DO UPDATE SET text = excluded.text`,
-      [documentId, firstIndex, chunks],
+    return this.#storedBytes(this.#pool);
+  }
+
+  async #storedBytes(client: pg.Pool | pg.PoolClient): Promise<number> {
+    const result = await client.query<{ bytes: string }>(
+      "SELECT coalesce(sum(text_bytes), 0) AS bytes FROM knowledge_documents",
     );
+    return Number(result.rows[0].bytes);
   }
 
   async publishDocument(documentId: string): Promise<StoredDocument> {
@@ -204,16 +254,19 @@ export class PostgresKnowledgeStore implements KnowledgeStore {
     const terms = queryTerms(query).filter((term) => term !== "or");
     if (terms.length === 0) return [];
     await this.#migrate();
-    const result = await this.#pool.query<{
-      document_id: string;
-      chunk_index: number;
-      text: string;
-      source: string;
-      score: number;
-      snippet: string;
-    }>(
-      // Ranked and cut first, so ts_headline (slow: it re-parses the text) runs only on the page.
-      `WITH query AS (SELECT websearch_to_tsquery($1::regconfig, $2) AS terms),
+    const result = await this.#inTransaction(async (client) => {
+      // Server-side, so the database stops the work, not just our wait for it.
+      await client.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.trunc(this.#searchTimeoutMs))}`);
+      return client.query<{
+        document_id: string;
+        chunk_index: number;
+        text: string;
+        source: string;
+        score: number;
+        snippet: string;
+      }>(
+        // Ranked and cut first, so ts_headline (slow: it re-parses the text) runs only on the page.
+        `WITH query AS (SELECT websearch_to_tsquery($1::regconfig, $2) AS terms),
        best AS (
          SELECT chunks.document_id, chunks.chunk_index, chunks.text, documents.source,
                 ts_rank(chunks.search_vector, query.terms) AS score
@@ -227,13 +280,17 @@ export class PostgresKnowledgeStore implements KnowledgeStore {
        SELECT best.*, ts_headline($1::regconfig, best.text, query.terms, $4) AS snippet
        FROM best, query
        ORDER BY best.score DESC, best.document_id, best.chunk_index`,
-      [
-        TEXT_SEARCH_CONFIG,
-        terms.join(" or "),
-        options.limit ?? 5,
-        `StartSel="${SNIPPET_MARK}", StopSel="${SNIPPET_MARK}", MinWords=12, MaxWords=30, MaxFragments=2, FragmentDelimiter=" … "`,
-      ],
-    );
+        [
+          TEXT_SEARCH_CONFIG,
+          terms.join(" or "),
+          searchLimit(options.limit),
+          `StartSel="${SNIPPET_MARK}", StopSel="${SNIPPET_MARK}", MinWords=12, MaxWords=30, MaxFragments=2, FragmentDelimiter=" … "`,
+        ],
+      );
+    }).catch((error: unknown) => {
+      if ((error as { code?: unknown }).code === QUERY_CANCELED) throw searchTimedOut(this.#searchTimeoutMs);
+      throw error;
+    });
     return result.rows.map((row) => ({
       documentId: row.document_id,
       source: row.source,

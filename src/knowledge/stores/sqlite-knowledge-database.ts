@@ -1,0 +1,265 @@
+import type { DatabaseSync } from "node:sqlite";
+import { inTransaction, openSqliteDatabase } from "../../storage/open-sqlite-database.ts";
+import {
+  type DocumentPage,
+  type NewDocument,
+  queryTerms,
+  type SearchHit,
+  SNIPPET_MARK,
+  type StoredDocument,
+  searchLimit,
+} from "../knowledge-store.ts";
+import { knowledgeStoreFull } from "../knowledge-store-full.ts";
+
+/** Words of context around the matches in a snippet. */
+const SNIPPET_TOKENS = 24;
+
+type DocumentRow = {
+  id: string;
+  source: string;
+  content_type: string;
+  bytes: number;
+  characters: number;
+  chunk_count: number;
+  state: "writing" | "ready";
+  job_id: string;
+  created_at: number;
+};
+
+export type SqliteKnowledgeDatabaseOptions = {
+  file: string;
+  /** Bytes of chunk text the whole store may hold (`KNOWLEDGE_MAX_BYTES`); unbounded when absent. */
+  maxBytes?: number;
+};
+
+/**
+ * The embedded knowledge store's queries: documents and chunks in SQLite, searched with FTS5
+ * (BM25). Synchronous, as `node:sqlite` is: it runs in worker threads (sqlite-knowledge-worker.ts),
+ * each with its own connection, behind the asynchronous SqliteKnowledgeStore.
+ */
+export class SqliteKnowledgeDatabase {
+  readonly #database: DatabaseSync;
+  readonly #maxBytes: number;
+
+  constructor(options: SqliteKnowledgeDatabaseOptions) {
+    this.#maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
+    this.#database = openSqliteDatabase(options.file);
+    // Called once per matching row: a query that runs past its budget re-enters JavaScript here,
+    // where terminating its thread takes effect, instead of running to its end in native code.
+    this.#database.function("js_checkpoint", { deterministic: false }, () => 1);
+    this.#database.exec(`
+      CREATE TABLE IF NOT EXISTS documents (
+        id TEXT PRIMARY KEY,
+        source TEXT NOT NULL,
+        content_type TEXT NOT NULL,
+        bytes INTEGER NOT NULL,
+        characters INTEGER NOT NULL,
+        chunk_count INTEGER NOT NULL DEFAULT 0,
+        text_bytes INTEGER NOT NULL DEFAULT 0,
+        state TEXT NOT NULL,
+        job_id TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS documents_by_source ON documents (source, state);
+      CREATE TABLE IF NOT EXISTS chunks (
+        id INTEGER PRIMARY KEY,
+        document_id TEXT NOT NULL,
+        chunk_index INTEGER NOT NULL,
+        text TEXT NOT NULL,
+        UNIQUE (document_id, chunk_index)
+      );
+      CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+        text, content = 'chunks', content_rowid = 'id', tokenize = 'porter unicode61'
+      );
+      CREATE TRIGGER IF NOT EXISTS chunks_indexed AFTER INSERT ON chunks BEGIN
+        INSERT INTO chunks_fts (rowid, text) VALUES (new.id, new.text);
+      END;
+      CREATE TRIGGER IF NOT EXISTS chunks_unindexed AFTER DELETE ON chunks BEGIN
+        INSERT INTO chunks_fts (chunks_fts, rowid, text) VALUES ('delete', old.id, old.text);
+      END;
+    `);
+    this.#addTextBytes();
+  }
+
+  /** Files written before the store had a quota learn their documents' sizes once. */
+  #addTextBytes(): void {
+    const columns = this.#database.prepare("PRAGMA table_info(documents)").all() as { name: string }[];
+    if (columns.some((column) => column.name === "text_bytes")) return;
+    inTransaction(this.#database, () => {
+      this.#database.exec(`
+        ALTER TABLE documents ADD COLUMN text_bytes INTEGER NOT NULL DEFAULT 0;
+        UPDATE documents SET text_bytes = (
+          SELECT coalesce(sum(length(CAST(text AS BLOB))), 0) FROM chunks WHERE document_id = documents.id
+        );
+      `);
+    });
+  }
+
+  beginDocument(document: NewDocument): void {
+    inTransaction(this.#database, () => {
+      this.#removeDocument(document.id);
+      this.#database
+        .prepare(
+          `INSERT INTO documents (id, source, content_type, bytes, characters, state, job_id, created_at)
+           VALUES (?, ?, ?, ?, ?, 'writing', ?, ?)`,
+        )
+        .run(
+          document.id,
+          document.source,
+          document.contentType,
+          document.bytes,
+          document.characters,
+          document.jobId,
+          Date.now(),
+        );
+    });
+  }
+
+  appendChunks(documentId: string, firstIndex: number, chunks: readonly string[]): void {
+    inTransaction(this.#database, () => {
+      // Written again after a retry: the same index replaces, so a chunk is never stored twice.
+      // (An explicit DELETE, because REPLACE would skip the trigger that unindexes the old text.)
+      const remove = this.#database.prepare(
+        "DELETE FROM chunks WHERE document_id = ? AND chunk_index = ? RETURNING length(CAST(text AS BLOB)) AS bytes",
+      );
+      const insert = this.#database.prepare(
+        "INSERT INTO chunks (document_id, chunk_index, text) VALUES (?, ?, ?)",
+      );
+      let addedBytes = 0;
+      for (const [offset, text] of chunks.entries()) {
+        const removed = remove.get(documentId, firstIndex + offset) as { bytes: number } | undefined;
+        insert.run(documentId, firstIndex + offset, text);
+        addedBytes += Buffer.byteLength(text) - (removed?.bytes ?? 0);
+      }
+      // Checked inside the transaction, so the batch that would pass the cap is rolled back whole.
+      if (addedBytes > 0 && this.storedBytes() + addedBytes > this.#maxBytes) {
+        throw knowledgeStoreFull(this.#maxBytes);
+      }
+      this.#database
+        .prepare("UPDATE documents SET text_bytes = text_bytes + ? WHERE id = ?")
+        .run(addedBytes, documentId);
+    });
+  }
+
+  /** Bytes of chunk text in the store, documents being written included. */
+  storedBytes(): number {
+    const { bytes } = this.#database
+      .prepare("SELECT coalesce(sum(text_bytes), 0) AS bytes FROM documents")
+      .get() as { bytes: number };
+    return bytes;
+  }
+
+  publishDocument(documentId: string): StoredDocument {
+    return inTransaction(this.#database, () => {
+      const row = this.#row(documentId);
+      if (!row) throw new Error(`document ${documentId} was not begun`);
+      const older = this.#database
+        .prepare("SELECT id FROM documents WHERE source = ? AND id != ?")
+        .all(row.source, documentId) as { id: string }[];
+      for (const { id } of older) this.#removeDocument(id);
+      this.#database
+        .prepare(
+          `UPDATE documents SET state = 'ready',
+             chunk_count = (SELECT count(*) FROM chunks WHERE document_id = ?) WHERE id = ?`,
+        )
+        .run(documentId, documentId);
+      return toDocument(this.#row(documentId)!);
+    });
+  }
+
+  getDocument(id: string): StoredDocument | undefined {
+    const row = this.#row(id);
+    return row ? toDocument(row) : undefined;
+  }
+
+  documentsForSource(source: string): StoredDocument[] {
+    const rows = this.#database
+      .prepare("SELECT * FROM documents WHERE source = ? AND state = 'ready' ORDER BY created_at")
+      .all(source) as DocumentRow[];
+    return rows.map(toDocument);
+  }
+
+  listDocuments(options: { limit: number; offset: number }): DocumentPage {
+    const rows = this.#database
+      .prepare("SELECT * FROM documents ORDER BY created_at DESC, id LIMIT ? OFFSET ?")
+      .all(options.limit, options.offset) as DocumentRow[];
+    const { total } = this.#database.prepare("SELECT count(*) AS total FROM documents").get() as {
+      total: number;
+    };
+    return { documents: rows.map(toDocument), total };
+  }
+
+  deleteDocument(id: string): boolean {
+    return inTransaction(this.#database, () => {
+      if (!this.#row(id)) return false;
+      this.#removeDocument(id);
+      return true;
+    });
+  }
+
+  search(query: string, options: { limit?: number } = {}): SearchHit[] {
+    const terms = queryTerms(query);
+    if (terms.length === 0) return [];
+    // Each word quoted: FTS5 operators and syntax in the query are taken as plain words.
+    const match = terms.map((term) => `"${term}"`).join(" OR ");
+    const rows = this.#database
+      .prepare(
+        `SELECT chunks.document_id, chunks.chunk_index, chunks.text, documents.source,
+                bm25(chunks_fts) AS rank,
+                snippet(chunks_fts, 0, ?, ?, '…', ?) AS snippet
+         FROM chunks_fts
+         JOIN chunks ON chunks.id = chunks_fts.rowid
+         JOIN documents ON documents.id = chunks.document_id AND documents.state = 'ready'
+         WHERE chunks_fts MATCH ? AND js_checkpoint()
+         ORDER BY rank, chunks.document_id, chunks.chunk_index LIMIT ?`,
+      )
+      .all(SNIPPET_MARK, SNIPPET_MARK, SNIPPET_TOKENS, match, searchLimit(options.limit)) as {
+      document_id: string;
+      chunk_index: number;
+      text: string;
+      source: string;
+      rank: number;
+      snippet: string;
+    }[];
+    return rows.map((row) => ({
+      documentId: row.document_id,
+      source: row.source,
+      chunkIndex: row.chunk_index,
+      text: row.text,
+      snippet: row.snippet,
+      // bm25() is lower for better matches; turn it into "higher is better".
+      score: -row.rank,
+    }));
+  }
+
+  ping(): void {
+    this.#database.prepare("SELECT 1").get();
+  }
+
+  close(): void {
+    if (this.#database.isOpen) this.#database.close();
+  }
+
+  #row(id: string): DocumentRow | undefined {
+    return this.#database.prepare("SELECT * FROM documents WHERE id = ?").get(id) as DocumentRow | undefined;
+  }
+
+  #removeDocument(id: string): void {
+    this.#database.prepare("DELETE FROM chunks WHERE document_id = ?").run(id);
+    this.#database.prepare("DELETE FROM documents WHERE id = ?").run(id);
+  }
+}
+
+function toDocument(row: DocumentRow): StoredDocument {
+  return {
+    id: row.id,
+    source: row.source,
+    contentType: row.content_type,
+    bytes: row.bytes,
+    characters: row.characters,
+    chunks: row.chunk_count,
+    state: row.state,
+    jobId: row.job_id,
+    createdAt: row.created_at,
+  };
+}
