@@ -109,7 +109,16 @@ export async function buildApp(services: Services): Promise<App> {
   await app.register(traceCheckRoutes, { config, observability });
 
   const { jobQueue, knowledgeStore, modelRegistry, llmCallObserver, streamSlots } = services;
-  await app.register(jobRoutes, { jobQueue, pingIntervalMs: config.streamPingMs });
+  await app.register(jobRoutes, {
+    jobQueue,
+    pingIntervalMs: config.streamPingMs,
+    stallMs: config.streamStallMs,
+    streamSlots,
+    maxSubscribers: config.jobMaxSubscribers,
+    maxQueued: config.jobsMaxQueued,
+    maxTextBytes: config.ingestMaxBytes,
+    diskSpace: services.diskSpace,
+  });
   await app.register(knowledgeRoutes, { knowledgeStore });
   const chatDependencies = {
     config,

@@ -48,6 +48,9 @@ export type Config = Readonly<{
   chunkOverlap: number;
   ingestMaxBytes: number;
   ingestFetchTimeoutMs: number;
+  jobsMaxQueued: number;
+  jobMaxSubscribers: number;
+  dataDirMinFreeBytes: number;
 
   langsmithTracing: boolean;
   langsmithApiKey: string | undefined;
@@ -125,6 +128,12 @@ export function loadConfig(environment: Environment): Config {
     chunkOverlap: read.integer("CHUNK_OVERLAP", 150, { min: 0, max: chunkSize - 1 }),
     ingestMaxBytes: read.integer("INGEST_MAX_BYTES", 10 * 1_048_576, { min: 1 }),
     ingestFetchTimeoutMs: read.integer("INGEST_FETCH_TIMEOUT_MS", 15_000, { min: 1 }),
+    // Queued jobs past which POST /ingest answers 429 QUEUE_FULL.
+    jobsMaxQueued: read.integer("JOBS_MAX_QUEUED", 10_000, { min: 1 }),
+    // Events streams open on one job at once.
+    jobMaxSubscribers: read.integer("JOB_MAX_SUBSCRIBERS", 100, { min: 1 }),
+    // Free space DATA_DIR keeps: below it, ingest answers 507 and /ready fails. 0 turns it off.
+    dataDirMinFreeBytes: read.integer("DATA_DIR_MIN_FREE_BYTES", 256 * 1_048_576, { min: 0 }),
 
     langsmithTracing: read.boolean("LANGSMITH_TRACING", false),
     langsmithApiKey: read.optional("LANGSMITH_API_KEY"),

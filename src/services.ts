@@ -13,6 +13,7 @@ import { createModelRegistry, type ModelRegistry } from "./llm/model-registry.ts
 import { combineObservers } from "./observability/combine-observers.ts";
 import { createObservability, type Observability } from "./observability/create-observability.ts";
 import type { JobQueueDepthSource } from "./observability/metrics-registry.ts";
+import { DiskSpaceFloor } from "./storage/disk-space-floor.ts";
 import { openOrUnavailable } from "./unavailable-dependency.ts";
 
 /** What a job worker needs: the queue it takes jobs from and the store its jobs write to. */
@@ -32,6 +33,8 @@ export type Services = WorkerServices & {
   readonly modelRegistry: ModelRegistry;
   /** The open streams and their cap (`MAX_CONCURRENT_STREAMS`). */
   readonly streamSlots: StreamSlots;
+  /** `DATA_DIR`'s free space and its floor (`DATA_DIR_MIN_FREE_BYTES`): ingest refuses below it. */
+  readonly diskSpace: DiskSpaceFloor;
   /** Metrics, request tracing and LangSmith. */
   readonly observability: Observability;
   /** What the chat layer reports each model call to: the observability's observers and the override's. */
@@ -72,6 +75,10 @@ export async function createServices(
     const lifecycle = overrides.lifecycle ?? new Lifecycle();
     lifecycle.addReadinessCheck("job_queue", () => jobQueue.ping());
     lifecycle.addReadinessCheck("knowledge_store", () => knowledgeStore.ping());
+    const diskSpace = new DiskSpaceFloor({ path: config.dataDir, minFreeBytes: config.dataDirMinFreeBytes });
+    // Named for why it fails: DATA_DIR has less free space than DATA_DIR_MIN_FREE_BYTES.
+    lifecycle.addReadinessCheck("data_dir_free_space", () => diskSpace.check());
+    const streamSlots = new StreamSlots(config.maxConcurrentStreams);
 
     const observability = owned.add(
       await createObservability({
@@ -79,6 +86,8 @@ export async function createServices(
         logger,
         knownModels: overrides.knownModels,
         jobQueueDepth: overrides.jobQueueDepth ?? (() => jobQueue.counts()),
+        dataDirFreeBytes: () => diskSpace.freeBytes(),
+        streamSlots,
       }),
     );
     const llmCallObserver = overrides.llmCallObserver
@@ -92,7 +101,8 @@ export async function createServices(
       jobQueue,
       knowledgeStore,
       modelRegistry: overrides.modelRegistry ?? createConfiguredModelRegistry(config, owned),
-      streamSlots: new StreamSlots(config.maxConcurrentStreams),
+      streamSlots,
+      diskSpace,
       observability,
       llmCallObserver,
       close: () => owned.close(),

@@ -7,7 +7,12 @@ import { createGenAiMetricsObserver } from "./gen-ai-metrics-observer.ts";
 import { InFlightRequests } from "./in-flight-requests.ts";
 import { createLangSmithTracing, type LangSmithTracing } from "./langsmith-tracing.ts";
 import { createLlmCallLogObserver } from "./llm-call-log-observer.ts";
-import { type JobQueueDepthSource, MetricsRegistry } from "./metrics-registry.ts";
+import {
+  type DataDirFreeBytesSource,
+  type JobQueueDepthSource,
+  MetricsRegistry,
+  type StreamSlotsSource,
+} from "./metrics-registry.ts";
 import { createOtelLlmCallObserver } from "./otel-llm-call-observer.ts";
 import { createTracing, type Tracing } from "./tracing.ts";
 
@@ -17,6 +22,10 @@ export type ObservabilityOptions = {
   /** Model names that get their own metric label; defaults to `configuredModelNames(config)`. */
   knownModels?: readonly string[];
   jobQueueDepth?: JobQueueDepthSource;
+  /** `DATA_DIR`'s free bytes, read at each scrape. */
+  dataDirFreeBytes?: DataDirFreeBytesSource;
+  /** The open streams and their cap, read at each scrape. */
+  streamSlots?: StreamSlotsSource;
 };
 
 /** Everything the app observes with, built once per app instance. */
@@ -44,6 +53,13 @@ export async function createObservability(options: ObservabilityOptions): Promis
   const { config, logger } = options;
   const metrics = new MetricsRegistry();
   if (options.jobQueueDepth !== undefined) metrics.setJobQueueDepthSource(options.jobQueueDepth);
+  metrics.setQuotas({
+    jobsMaxQueued: config.jobsMaxQueued,
+    dataDirMinFreeBytes: config.dataDirMinFreeBytes,
+    jobMaxSubscribers: config.jobMaxSubscribers,
+    dataDirFreeBytes: options.dataDirFreeBytes,
+    streamSlots: options.streamSlots,
+  });
   const inFlight = new InFlightRequests();
   const [tracing, langsmith] = await Promise.all([createTracing(config), createLangSmithTracing(config)]);
 
