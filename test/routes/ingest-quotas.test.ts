@@ -148,8 +148,9 @@ test("/jobs, /status and the events stream show a source URL without its query o
   }
   // The worker still gets the URL as given.
   const job = await app.jobQueue.get(job_id);
-  assert.equal((job?.payload as { source: string }).source, secretUrl);
-  assert.equal(job?.source, shown);
+  assert.ok(job !== undefined);
+  assert.equal((job.payload as { source: string }).source, secretUrl);
+  assert.equal(job.source, shown);
 });
 
 test("a URL whose host resolves to loopback fails without naming the address", async (t) => {
