@@ -113,11 +113,16 @@ export async function buildApp(services: Services): Promise<App> {
   await app.register(metricsRoutes, { metrics: observability.metrics });
   await app.register(traceCheckRoutes, { config, observability });
 
-  const { jobQueue, knowledgeStore, modelRegistry, chat } = services;
+  const { jobQueue, knowledgeStore, modelRegistry, chat, streamSlots } = services;
   await app.register(jobRoutes, {
     jobQueue,
     pingIntervalMs: config.streamPingMs,
     stallMs: config.streamStallMs,
+    streamSlots,
+    maxSubscribers: config.jobMaxSubscribers,
+    maxQueued: config.jobsMaxQueued,
+    maxTextBytes: config.ingestMaxBytes,
+    diskSpace: services.diskSpace,
   });
   await app.register(knowledgeRoutes, { knowledgeStore });
   await app.register(chatRoutes, { chat });

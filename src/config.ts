@@ -53,6 +53,9 @@ export type Config = Readonly<{
   ingestFetchTimeoutMs: number;
   knowledgeMaxBytes: number;
   searchTimeoutMs: number;
+  jobsMaxQueued: number;
+  jobMaxSubscribers: number;
+  dataDirMinFreeBytes: number;
 
   langsmithTracing: boolean;
   langsmithApiKey: string | undefined;
@@ -146,6 +149,12 @@ export function loadConfig(environment: Environment): Config {
     knowledgeMaxBytes: read.integer("KNOWLEDGE_MAX_BYTES", 1024 * 1_048_576, { min: 1 }),
     // A search (and so a chat's grounding) stopped past this answers 503 SEARCH_TIMEOUT.
     searchTimeoutMs: read.integer("SEARCH_TIMEOUT_MS", 3000, { min: 1, max: 600_000 }),
+    // Queued jobs past which POST /ingest answers 429 QUEUE_FULL.
+    jobsMaxQueued: read.integer("JOBS_MAX_QUEUED", 10_000, { min: 1 }),
+    // Events streams open on one job at once.
+    jobMaxSubscribers: read.integer("JOB_MAX_SUBSCRIBERS", 100, { min: 1 }),
+    // Free space DATA_DIR keeps: below it, ingest answers 507 and /ready fails. 0 turns it off.
+    dataDirMinFreeBytes: read.integer("DATA_DIR_MIN_FREE_BYTES", 256 * 1_048_576, { min: 0 }),
 
     langsmithTracing: read.boolean("LANGSMITH_TRACING", false),
     langsmithApiKey: read.optional("LANGSMITH_API_KEY"),

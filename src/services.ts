@@ -14,6 +14,7 @@ import { createModelRegistry, type ModelRegistry } from "./llm/model-registry.ts
 import { combineObservers } from "./observability/combine-observers.ts";
 import { createObservability, type Observability } from "./observability/create-observability.ts";
 import type { JobQueueDepthSource } from "./observability/metrics-registry.ts";
+import { DiskSpaceFloor } from "./storage/disk-space-floor.ts";
 import { openOrUnavailable } from "./unavailable-dependency.ts";
 
 /** What a job worker needs: the queue it takes jobs from and the store its jobs write to. */
@@ -33,6 +34,8 @@ export type Services = WorkerServices & {
   readonly modelRegistry: ModelRegistry;
   /** The open streams and their cap (`MAX_CONCURRENT_STREAMS`). */
   readonly streamSlots: StreamSlots;
+  /** `DATA_DIR`'s free space and its floor (`DATA_DIR_MIN_FREE_BYTES`): ingest refuses below it. */
+  readonly diskSpace: DiskSpaceFloor;
   /** Metrics, request tracing and LangSmith. */
   readonly observability: Observability;
   /** What the chat layer reports each model call to: the observability's observers and the override's. */
@@ -75,6 +78,10 @@ export async function createServices(
     const lifecycle = overrides.lifecycle ?? new Lifecycle();
     lifecycle.addReadinessCheck("job_queue", () => jobQueue.ping());
     lifecycle.addReadinessCheck("knowledge_store", () => knowledgeStore.ping());
+    const diskSpace = new DiskSpaceFloor({ path: config.dataDir, minFreeBytes: config.dataDirMinFreeBytes });
+    // Named for why it fails: DATA_DIR has less free space than DATA_DIR_MIN_FREE_BYTES.
+    lifecycle.addReadinessCheck("data_dir_free_space", () => diskSpace.check());
+    const streamSlots = new StreamSlots(config.maxConcurrentStreams);
 
     const observability = owned.add(
       await createObservability({
@@ -83,6 +90,8 @@ export async function createServices(
         knownModels: overrides.knownModels,
         jobQueueDepth: overrides.jobQueueDepth ?? (() => jobQueue.counts()),
         knowledgeStoreBytes: () => knowledgeStore.storedBytes(),
+        dataDirFreeBytes: () => diskSpace.freeBytes(),
+        streamSlots,
       }),
     );
     const llmCallObserver = overrides.llmCallObserver
@@ -90,7 +99,6 @@ export async function createServices(
       : observability.llmCallObserver;
 
     const modelRegistry = overrides.modelRegistry ?? createConfiguredModelRegistry(config, owned);
-    const streamSlots = new StreamSlots(config.maxConcurrentStreams);
     return {
       config,
       logger,
@@ -99,6 +107,7 @@ export async function createServices(
       knowledgeStore,
       modelRegistry,
       streamSlots,
+      diskSpace,
       observability,
       llmCallObserver,
       chat: createChatPipeline({ config, modelRegistry, llmCallObserver, streamSlots, knowledgeStore }),

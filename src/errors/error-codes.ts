@@ -18,6 +18,8 @@ export const ErrorCodes = {
   BODY_TOO_LARGE: { statusCode: 413, retryable: false },
   UNSUPPORTED_MEDIA_TYPE: { statusCode: 415, retryable: false },
   TOO_MANY_STREAMS: { statusCode: 429, retryable: true },
+  TOO_MANY_SUBSCRIBERS: { statusCode: 429, retryable: true },
+  QUEUE_FULL: { statusCode: 429, retryable: true },
   UPSTREAM_RATE_LIMITED: { statusCode: 429, retryable: true },
   INTERNAL_ERROR: { statusCode: 500, retryable: true },
   UPSTREAM_AUTH_FAILED: { statusCode: 502, retryable: false },
@@ -28,6 +30,7 @@ export const ErrorCodes = {
   UPSTREAM_UNAVAILABLE: { statusCode: 503, retryable: true },
   SEARCH_TIMEOUT: { statusCode: 503, retryable: true },
   UPSTREAM_TIMEOUT: { statusCode: 504, retryable: true },
+  INSUFFICIENT_STORAGE: { statusCode: 507, retryable: true },
   // Why a job failed, shown on `/status` beside its message rather than as a response's status.
   // The retry flag is also the worker's: a retryable failure gets another attempt.
   SOURCE_REFUSED: { statusCode: 400, retryable: false },

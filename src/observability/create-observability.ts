@@ -8,9 +8,11 @@ import { InFlightRequests } from "./in-flight-requests.ts";
 import { createLangSmithTracing, type LangSmithTracing } from "./langsmith-tracing.ts";
 import { createLlmCallLogObserver } from "./llm-call-log-observer.ts";
 import {
+  type DataDirFreeBytesSource,
   type JobQueueDepthSource,
   type KnowledgeStoreBytesSource,
   MetricsRegistry,
+  type StreamSlotsSource,
 } from "./metrics-registry.ts";
 import { createOtelLlmCallObserver } from "./otel-llm-call-observer.ts";
 import { createTracing, type Tracing } from "./tracing.ts";
@@ -23,6 +25,10 @@ export type ObservabilityOptions = {
   jobQueueDepth?: JobQueueDepthSource;
   /** The knowledge store's size, for its gauge beside `KNOWLEDGE_MAX_BYTES`. */
   knowledgeStoreBytes?: KnowledgeStoreBytesSource;
+  /** `DATA_DIR`'s free bytes, read at each scrape. */
+  dataDirFreeBytes?: DataDirFreeBytesSource;
+  /** The open streams and their cap, read at each scrape. */
+  streamSlots?: StreamSlotsSource;
 };
 
 /** Everything the app observes with, built once per app instance. */
@@ -53,6 +59,13 @@ export async function createObservability(options: ObservabilityOptions): Promis
   if (options.knowledgeStoreBytes !== undefined) {
     metrics.setKnowledgeStore(options.knowledgeStoreBytes, config.knowledgeMaxBytes);
   }
+  metrics.setQuotas({
+    jobsMaxQueued: config.jobsMaxQueued,
+    dataDirMinFreeBytes: config.dataDirMinFreeBytes,
+    jobMaxSubscribers: config.jobMaxSubscribers,
+    dataDirFreeBytes: options.dataDirFreeBytes,
+    streamSlots: options.streamSlots,
+  });
   const inFlight = new InFlightRequests();
   const [tracing, langsmith] = await Promise.all([createTracing(config), createLangSmithTracing(config)]);
 

@@ -1,6 +1,6 @@
 import type { Client } from "langsmith";
 import type { Config } from "../config.ts";
-import { urlWithoutCredentials } from "./url-without-credentials.ts";
+import { urlWithoutCredentials } from "../url-without-credentials.ts";
 
 /** LangSmith's hosted API, used when `LANGSMITH_ENDPOINT` is unset. */
 export const DEFAULT_LANGSMITH_ENDPOINT = "https://api.smith.langchain.com";

@@ -27,6 +27,20 @@ export type KnowledgeStoreBytesSource = () => Promise<number>;
 
 /** How often the event-loop delay is sampled: fine enough to see a 50 ms stall, cheap enough to leave on. */
 const EVENT_LOOP_SAMPLE_MS = 10;
+/** `DATA_DIR`'s free bytes, read when Prometheus scrapes (`fs.statfs`). */
+export type DataDirFreeBytesSource = () => Promise<number>;
+
+/** The open streams and their cap (`MAX_CONCURRENT_STREAMS`), read when Prometheus scrapes. */
+export type StreamSlotsSource = { readonly active: number; readonly limit: number };
+
+/** Each quota's limit, and where its current value is read. */
+export type QuotaSources = {
+  jobsMaxQueued: number;
+  dataDirMinFreeBytes: number;
+  jobMaxSubscribers: number;
+  dataDirFreeBytes?: DataDirFreeBytesSource;
+  streamSlots?: StreamSlotsSource;
+};
 
 const LINT_FAILING_DEFAULT_METRICS = [
   "nodejs_active_handles_total",
@@ -105,7 +119,7 @@ export class MetricsRegistry {
   });
   readonly rejectedRequests = new Counter({
     name: "llm_api_rejected_requests_total",
-    help: "Requests refused with 429 or 503 (too many streams, rate limited, shutting down), by reason.",
+    help: "Requests refused with 429, 503 or 507 (too many streams, queue full, low on storage, shutting down), by reason.",
     labelNames: ["status", "reason"] as const,
     registers: [this.registry],
   });
@@ -143,6 +157,28 @@ export class MetricsRegistry {
   readonly #eventLoopDelay: ELDHistogram = monitorEventLoopDelay({ resolution: EVENT_LOOP_SAMPLE_MS });
   readonly eventLoopDelayP99: Gauge;
   readonly eventLoopDelayMax: Gauge;
+  // Each quota beside what it limits: queued jobs (llm_api_job_queue_depth{state="queued"}), the
+  // data dir's free bytes, open streams. Refusals are counted in llm_api_rejected_requests_total.
+  readonly jobQueueMaxQueued = new Gauge({
+    name: "llm_api_job_queue_max_queued",
+    help: "JOBS_MAX_QUEUED: queued jobs past which POST /ingest answers 429 QUEUE_FULL.",
+    registers: [this.registry],
+  });
+  readonly jobMaxSubscribers = new Gauge({
+    name: "llm_api_job_max_subscribers",
+    help: "JOB_MAX_SUBSCRIBERS: events streams one job may have open at once.",
+    registers: [this.registry],
+  });
+  readonly dataDirMinFreeBytes = new Gauge({
+    name: "llm_api_data_dir_min_free_bytes",
+    help: "DATA_DIR_MIN_FREE_BYTES: free space below which ingest answers 507 and /ready fails.",
+    registers: [this.registry],
+  });
+  readonly dataDirFreeBytes: Gauge;
+  #dataDirFreeBytesSource: DataDirFreeBytesSource | undefined;
+  readonly streamSlotsUsed: Gauge;
+  readonly streamSlotsLimit: Gauge;
+  #streamSlotsSource: StreamSlotsSource | undefined;
   /** Series looked up once per label set; bounded, as every label value is (route templates, statuses, methods). */
   readonly #requestCounters = new Map<string, CounterSeries>();
   readonly #requestDurations = new Map<string, HistogramSeries>();
@@ -191,6 +227,35 @@ export class MetricsRegistry {
       help: "Longest event loop delay since the previous scrape (perf_hooks.monitorEventLoopDelay).",
       registers: [this.registry],
     });
+    this.dataDirFreeBytes = new Gauge({
+      name: "llm_api_data_dir_free_bytes",
+      help: "Bytes still free for the service on DATA_DIR's file system, read at scrape time.",
+      registers: [this.registry],
+      async collect() {
+        const source = metrics.#dataDirFreeBytesSource;
+        if (source === undefined) return;
+        const free = await source().catch(() => undefined);
+        if (free !== undefined) this.set(free);
+      },
+    });
+    this.streamSlotsUsed = new Gauge({
+      name: "llm_api_stream_slots_used",
+      help: "Streams open (chat streams and job events streams), against llm_api_stream_slots_limit.",
+      registers: [this.registry],
+      collect() {
+        const slots = metrics.#streamSlotsSource;
+        if (slots !== undefined) this.set(slots.active);
+      },
+    });
+    this.streamSlotsLimit = new Gauge({
+      name: "llm_api_stream_slots_limit",
+      help: "MAX_CONCURRENT_STREAMS: streams open at once before new ones get 429 TOO_MANY_STREAMS.",
+      registers: [this.registry],
+      collect() {
+        const slots = metrics.#streamSlotsSource;
+        if (slots !== undefined) this.set(slots.limit);
+      },
+    });
     collectDefaultMetrics({ register: this.registry });
     // These gauges end in `_total`, which `promtool check metrics` rejects as a counter's suffix;
     // each is the sum of its per-type sibling (`nodejs_active_handles{type}`), which stays.
@@ -221,6 +286,15 @@ export class MetricsRegistry {
   /** Stops sampling the event loop. */
   close(): void {
     this.#eventLoopDelay.disable();
+  }
+
+  /** The quotas' limits, and where their current values are read at each scrape. */
+  setQuotas(quotas: QuotaSources): void {
+    this.jobQueueMaxQueued.set(quotas.jobsMaxQueued);
+    this.jobMaxSubscribers.set(quotas.jobMaxSubscribers);
+    this.dataDirMinFreeBytes.set(quotas.dataDirMinFreeBytes);
+    this.#dataDirFreeBytesSource = quotas.dataDirFreeBytes;
+    this.#streamSlotsSource = quotas.streamSlots;
   }
 
   /** One answered HTTP request: `path` is its route template, `status` its status code as text. */

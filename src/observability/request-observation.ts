@@ -94,7 +94,7 @@ function finish(
 
   metrics.recordHttpRequest(method, path, status, seconds);
   if (!completed) metrics.clientDisconnects.inc({ path });
-  if (status === "429" || status === "503") {
+  if (status === "429" || status === "503" || status === "507") {
     metrics.rejectedRequests.inc({ status, reason: observation.rejectionReason ?? "unspecified" });
   }
   if (observation.modelCalls > 0) {

@@ -7,7 +7,7 @@ import {
   type Tracer,
 } from "@opentelemetry/api";
 import type { Config } from "../config.ts";
-import { urlWithoutCredentials } from "./url-without-credentials.ts";
+import { urlWithoutCredentials } from "../url-without-credentials.ts";
 
 export type Tracing = {
   readonly tracer: Tracer;

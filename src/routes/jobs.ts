@@ -1,11 +1,24 @@
 import { type FastifyPluginAsyncTypebox, Type } from "@fastify/type-provider-typebox";
 import { ServiceError } from "../errors/service-error.ts";
 import { createResponseStream } from "../http/response-stream.ts";
-import { createSseWriter } from "../http/sse-writer.ts";
+import { createSseWriter, formatSseData } from "../http/sse-writer.ts";
+import { JobAdmission } from "../jobs/job-admission.ts";
 import type { JobProducer } from "../jobs/job-producer.ts";
 import { FinalJobStatuses, type JobRecord, type JobStatus as JobStatusValue } from "../jobs/job-record.ts";
-import { INGEST_JOB_TYPE, type IngestPayload, isUrlSource } from "../jobs/processors/ingest-document.ts";
+import {
+  INGEST_JOB_TYPE,
+  type IngestPayload,
+  isUrlSource,
+  shownSource,
+} from "../jobs/processors/ingest-document.ts";
 import { fileSourceProblem } from "../knowledge/sources/read-file-source.ts";
+
+/** The app's stream slots (`MAX_CONCURRENT_STREAMS`), shared with chat streams. */
+export type EventStreamSlots = {
+  readonly limit: number;
+  /** A release function, or undefined when every slot is taken. */
+  tryAcquire(): (() => void) | undefined;
+};
 
 export type JobRoutesOptions = {
   jobQueue: JobProducer;
@@ -13,10 +26,30 @@ export type JobRoutesOptions = {
   pingIntervalMs: number;
   /** `STREAM_STALL_MS`: an events client that takes nothing for this long is cut. */
   stallMs?: number;
+  /** Each events stream takes one, like a chat stream; past the cap, 429 TOO_MANY_STREAMS. */
+  streamSlots: EventStreamSlots;
+  /** `JOB_MAX_SUBSCRIBERS`: events streams open on one job at once; past it, 429. */
+  maxSubscribers?: number;
+  /** `JOBS_MAX_QUEUED`: queued jobs past which `POST /ingest` answers 429 QUEUE_FULL. */
+  maxQueued?: number;
+  /** `INGEST_MAX_BYTES`: inline `text` larger than this is refused with 413. */
+  maxTextBytes?: number;
+  /** The `DATA_DIR` free-space floor: below it `POST /ingest` answers 507 and enqueues nothing. */
+  diskSpace?: { check(): Promise<void> };
 };
 
 /** STREAM_STALL_MS's own default, for an app that does not pass the configured value. */
 const DEFAULT_STALL_MS = 30_000;
+/** JOB_MAX_SUBSCRIBERS's own default. */
+const DEFAULT_MAX_SUBSCRIBERS = 100;
+
+/** The last frame of every events stream still open when the service drains. */
+const SHUTTING_DOWN_FRAME = `event: error\n${formatSseData(
+  JSON.stringify({
+    code: "SHUTTING_DOWN",
+    message: "The service is shutting down; reconnect to follow the job.",
+  }),
+)}`;
 
 /** The events stream's own headers: its clients get a charset, which the shared SSE_HEADERS leave out. */
 const EVENTS_HEADERS = {
@@ -67,8 +100,8 @@ export function jobStatusBody(job: JobRecord) {
     type: job.type,
     status: job.status,
     progress: job.progress,
-    source: job.source,
-    ...(job.status === "completed" ? { result: job.result } : {}),
+    source: job.source === null ? null : shownSource(job.source),
+    ...(job.status === "completed" ? { result: withShownSource(job.result) } : {}),
     ...(job.error && job.status !== "completed" ? { error: job.error } : {}),
     ...(job.error && job.errorCode && job.status !== "completed" ? { error_code: job.errorCode } : {}),
     attempts: job.attempts,
@@ -79,13 +112,22 @@ export function jobStatusBody(job: JobRecord) {
 
 /** `POST /ingest`, `GET /status/{job_id}` (+ `/events`), `GET /jobs`, `POST /jobs/{id}/cancel`. */
 export const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app, options) => {
-  const { jobQueue } = options;
+  const { jobQueue, streamSlots, diskSpace } = options;
   const stallMs = options.stallMs ?? DEFAULT_STALL_MS;
-  /** How to end each open events stream. */
-  const openStreams = new Set<() => void>();
-  // An events stream can outlive a shutdown window; end them all when the app closes.
+  const maxSubscribers = options.maxSubscribers ?? DEFAULT_MAX_SUBSCRIBERS;
+  const admission = new JobAdmission({
+    jobQueue,
+    maxQueued: options.maxQueued ?? Number.POSITIVE_INFINITY,
+    checkStorage: diskSpace && (() => diskSpace.check()),
+  });
+  /** How to end each open events stream, given its last frame. */
+  const openStreams = new Set<(last?: string) => void>();
+  /** Open events streams per job id; a job with none has no entry. */
+  const subscribers = new Map<string, number>();
+  // An events stream can outlive a shutdown window; end them all, each with a frame that says
+  // why, when the app closes, so a client cannot take the end for the job's.
   app.addHook("preClose", async () => {
-    for (const finish of openStreams) finish();
+    for (const finish of openStreams) finish(SHUTTING_DOWN_FRAME);
   });
 
   app.post(
@@ -110,6 +152,16 @@ export const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app
     },
     async (request, reply) => {
       const { source, text } = request.body;
+      if (text !== undefined && options.maxTextBytes !== undefined) {
+        const bytes = Buffer.byteLength(text, "utf8");
+        if (bytes > options.maxTextBytes) {
+          throw new ServiceError({
+            code: "SOURCE_TOO_LARGE",
+            message: `body.text is ${bytes} bytes, more than INGEST_MAX_BYTES (${options.maxTextBytes}).`,
+            param: "text",
+          });
+        }
+      }
       if (text === undefined) {
         const problem = isUrlSource(source) ? urlProblem(source) : fileSourceProblem(source);
         if (problem) {
@@ -121,7 +173,9 @@ export const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app
         }
       }
       const payload: IngestPayload = text === undefined ? { source } : { source, text };
-      const job = await jobQueue.enqueue({ type: INGEST_JOB_TYPE, payload, source });
+      // The payload keeps the source as given, for the worker to read; the job's shown `source`
+      // drops a URL's query, fragment and credentials (`?access_token=...`).
+      const job = await admission.enqueue({ type: INGEST_JOB_TYPE, payload, source: shownSource(source) });
       return reply
         .code(202)
         .header("location", `/status/${job.id}`)
@@ -211,23 +265,61 @@ export const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app
       },
     },
     async (request, reply) => {
-      const first = await jobQueue.get(request.params.job_id);
-      if (!first)
-        return reply.code(404).send({ job_id: request.params.job_id, status: "not_found" as const });
+      const jobId = request.params.job_id;
+      // Both quotas are taken before anything is awaited, so concurrent attempts cannot all pass.
+      const open = subscribers.get(jobId) ?? 0;
+      if (open >= maxSubscribers) {
+        throw new ServiceError({
+          code: "TOO_MANY_SUBSCRIBERS",
+          message: `This job has its limit of ${maxSubscribers} events streams open; retry shortly.`,
+          retryAfterSeconds: 1,
+        });
+      }
+      const releaseSlot = streamSlots.tryAcquire();
+      if (releaseSlot === undefined) {
+        throw new ServiceError({
+          code: "TOO_MANY_STREAMS",
+          message: `This instance is serving its limit of ${streamSlots.limit} streams; retry shortly.`,
+          retryAfterSeconds: 1,
+        });
+      }
+      subscribers.set(jobId, open + 1);
+      let held = true;
+      const release = () => {
+        if (!held) return;
+        held = false;
+        releaseSlot();
+        const left = (subscribers.get(jobId) ?? 1) - 1;
+        if (left > 0) subscribers.set(jobId, left);
+        else subscribers.delete(jobId);
+      };
+
+      let first: JobRecord | undefined;
+      try {
+        first = await jobQueue.get(jobId);
+      } catch (error) {
+        release();
+        throw error;
+      }
+      if (!first) {
+        release();
+        return reply.code(404).send({ job_id: jobId, status: "not_found" as const });
+      }
 
       const stream = createResponseStream(reply, { headers: EVENTS_HEADERS, stallMs });
       const writer = createSseWriter(stream, { pingMs: options.pingIntervalMs });
       let finished = false;
       let unsubscribe = () => {};
-      const finish = () => {
+      const finish = (last?: string) => {
         if (finished) return;
         finished = true;
         unsubscribe();
         openStreams.delete(finish);
-        writer.end();
+        release();
+        writer.end(last);
       };
       openStreams.add(finish);
-      reply.raw.on("close", finish);
+      reply.raw.on("close", () => finish());
 
       // While the client's socket is full nothing is written; changes meanwhile collapse into the
       // latest one, which is what a client following the job needs, and the final state is
@@ -251,6 +343,13 @@ export const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app
     },
   );
 };
+
+/** A completed ingest's result names its document's source; shown like the job's own. */
+function withShownSource(result: unknown): unknown {
+  if (typeof result !== "object" || result === null || !("source" in result)) return result;
+  const { source } = result as { source: unknown };
+  return typeof source === "string" ? { ...result, source: shownSource(source) } : result;
+}
 
 function urlProblem(source: string): string | undefined {
   try {

@@ -72,6 +72,20 @@ after(async () => {
 
 const onlyTheRedirector = (address: string) => address === "127.0.0.2";
 
+/** An IPv4 address, or anything IPv6-like (two hex groups around colons). */
+const ADDRESS_PATTERN = /\b\d{1,3}(?:\.\d{1,3}){3}\b|[0-9a-f]{0,4}:[0-9a-f]{0,4}:[0-9a-f:.]*/i;
+
+/** Refused as not public, without naming an address: a named one would be an internal-DNS oracle. */
+function refusedAsNotPublic(error: unknown): boolean {
+  return (
+    error instanceof SourceError &&
+    error.code === "SOURCE_REFUSED" &&
+    !error.retryable &&
+    /not a public address/.test(error.message) &&
+    !ADDRESS_PATTERN.test(error.message)
+  );
+}
+
 describe("URL sources reach only public addresses", () => {
   const hostile = () => [
     `http://127.0.0.1:${canaryPort}/`,
@@ -93,20 +107,12 @@ describe("URL sources reach only public addresses", () => {
 
   test("IP literals in every notation, private ranges and localhost are refused", async () => {
     for (const url of hostile()) {
-      await assert.rejects(
-        fetchUrlSource(url, { maxBytes: 1000, timeoutMs: 2000 }),
-        (error: unknown) =>
-          error instanceof SourceError &&
-          error.code === "SOURCE_REFUSED" &&
-          !error.retryable &&
-          /non-public address/.test(error.message),
-        url,
-      );
+      await assert.rejects(fetchUrlSource(url, { maxBytes: 1000, timeoutMs: 2000 }), refusedAsNotPublic, url);
     }
     assert.equal(canaryConnections, 0);
   });
 
-  test("a DNS answer that points at loopback is refused (rebinding)", async () => {
+  test("a DNS answer that points at loopback is refused (rebinding), without saying where it points", async () => {
     await assert.rejects(
       fetchUrlSource(`http://rebind.example:${canaryPort}/`, {
         maxBytes: 1000,
@@ -116,7 +122,7 @@ describe("URL sources reach only public addresses", () => {
           { address: "127.0.0.1", family: 4 },
         ],
       }),
-      /non-public address \(127\.0\.0\.1\)/,
+      refusedAsNotPublic,
     );
     assert.equal(canaryConnections, 0);
   });
@@ -130,7 +136,7 @@ describe("URL sources reach only public addresses", () => {
       const url = `http://127.0.0.2:${redirectorPort}/?to=${encodeURIComponent(target)}`;
       await assert.rejects(
         fetchUrlSource(url, { maxBytes: 1000, timeoutMs: 2000, isAllowedAddress: onlyTheRedirector }),
-        /non-public address/,
+        refusedAsNotPublic,
       );
     }
     assert.equal(canaryConnections, 0);

@@ -219,7 +219,7 @@ test("hostile sources: bad paths are refused at once; a loopback URL fails its j
   ).json();
   const done = await finalStatus(app, job_id);
   assert.equal(done.status, "failed");
-  assert.match(done.error ?? "", /non-public address/);
+  assert.match(done.error ?? "", /not a public address/);
   assert.equal(done.error_code, "SOURCE_REFUSED");
   assert.equal(connections, 0);
 });
@@ -354,6 +354,7 @@ test("an events client that stops reading is cut after the stall time", async (t
       await built.register(jobRoutes, {
         prefix: "/stalling",
         jobQueue: built.jobQueue,
+        streamSlots: built.streamSlots,
         pingIntervalMs: 60_000,
         stallMs: 200,
       });

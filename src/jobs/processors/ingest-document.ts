@@ -6,6 +6,7 @@ import { SourceError } from "../../knowledge/source-error.ts";
 import { type FetchUrlSourceOptions, fetchUrlSource } from "../../knowledge/sources/fetch-url-source.ts";
 import { readFileSource } from "../../knowledge/sources/read-file-source.ts";
 import type { SourceDocument } from "../../knowledge/sources/source-document.ts";
+import { urlWithoutCredentials } from "../../url-without-credentials.ts";
 import { JobError } from "../job-error.ts";
 import type { JobProcessor, RunningJob } from "../job-worker.ts";
 
@@ -33,6 +34,14 @@ export type IngestDocumentOptions = {
 /** Whether `source` names a URL (then fetched) rather than a path under INGEST_ROOT. */
 export function isUrlSource(source: string): boolean {
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(source);
+}
+
+/**
+ * A source as it may be shown (`/jobs`, `/status`, events, logs): a URL keeps its scheme, host and
+ * path and loses its query, fragment and credentials, where tokens tend to travel.
+ */
+export function shownSource(source: string): string {
+  return isUrlSource(source) ? urlWithoutCredentials(source) : source;
 }
 
 /**
@@ -92,13 +101,14 @@ async function readSource(
   signal: AbortSignal,
 ): Promise<SourceDocument> {
   if (typeof payload.text === "string") {
-    const body = Buffer.from(payload.text, "utf8");
-    if (body.length > options.maxBytes) {
+    // Measured before it is copied: a payload enqueued by another producer is capped here too.
+    if (Buffer.byteLength(payload.text, "utf8") > options.maxBytes) {
       throw new JobError({
         code: "SOURCE_TOO_LARGE",
         message: `The text is larger than ${options.maxBytes} bytes.`,
       });
     }
+    const body = Buffer.from(payload.text, "utf8");
     return { source: payload.source, body, contentType: inlineType(payload.source) };
   }
   signal.throwIfAborted();

@@ -93,10 +93,14 @@ type RequestContext = {
   signal: AbortSignal;
 };
 
-function refused(address: string): SourceError {
+/**
+ * The address a name resolved to stays out of the message: shown on `/status`, it would let a
+ * client map the internal network by asking which names resolve where.
+ */
+function refused(): SourceError {
   return new SourceError({
     code: "SOURCE_REFUSED",
-    message: `The URL resolves to a non-public address (${address}); refused.`,
+    message: "The URL's host is not a public address; refused.",
   });
 }
 
@@ -114,7 +118,7 @@ function timedOut(): SourceError {
 function request(url: URL, context: RequestContext): Promise<IncomingMessage> {
   const hostname = url.hostname.replace(/^\[|\]$/g, "");
   // Node connects to an IP literal without calling `lookup`, so it is checked here.
-  if (isIP(hostname) !== 0 && !context.isAllowed(hostname)) return Promise.reject(refused(hostname));
+  if (isIP(hostname) !== 0 && !context.isAllowed(hostname)) return Promise.reject(refused());
 
   const lookup: LookupFunction = (name, lookupOptions, callback) => {
     context.resolve(name).then(
@@ -128,7 +132,7 @@ function request(url: URL, context: RequestContext): Promise<IncomingMessage> {
           );
         } else if (denied) {
           // Refuse the name outright if any answer is private, rather than pick a public one.
-          callback(refused(denied.address), "", 0);
+          callback(refused(), "", 0);
         } else if (lookupOptions.all) {
           (callback as unknown as (error: null, addresses: ResolvedAddress[]) => void)(null, addresses);
         } else {
@@ -162,8 +166,7 @@ function request(url: URL, context: RequestContext): Promise<IncomingMessage> {
     // The last line of defence: whatever was resolved, the connected peer must be allowed.
     outgoing.on("socket", (socket: Socket) => {
       socket.once("connect", () => {
-        const address = socket.remoteAddress ?? "";
-        if (!context.isAllowed(address)) outgoing.destroy(refused(address));
+        if (!context.isAllowed(socket.remoteAddress ?? "")) outgoing.destroy(refused());
       });
     });
     outgoing.once("response", resolve);
