@@ -8,19 +8,22 @@ import { type BenchContext, completionRequest, completionsPath } from "../bench-
 import { buildRow, serviceName } from "../build-row.ts";
 import { readRssBytes } from "../process-stats.ts";
 import { type ScenarioResult, skippedScenario, unmeasuredRow } from "../results.ts";
-import { slope } from "../statistics.ts";
+import { median, slope } from "../statistics.ts";
 import { runStreamClient, type StreamClientResult } from "../stream-client.ts";
 import type { TargetProcess } from "../target-process.ts";
 import { usableCompletionTargets } from "../usable-targets.ts";
 import { runWrk, type WrkResult } from "../wrk.ts";
 
 type RssSample = { seconds: number; rssBytes: number };
+/** The service's own `llm_api_event_loop_delay_p99_seconds`, over the window since the last scrape. */
+type EventLoopSample = { seconds: number; p99Ms: number };
 type Measurement = {
   samples: Record<string, RssSample[]>;
   growthMiBPerMinute: Record<string, number>;
   /** The service's slope over the second half of the soak only. */
   secondHalfGrowthMiBPerMinute?: number;
   warmUpSeconds: number;
+  eventLoopDelay: EventLoopSample[];
   json: WrkResult | { skipped: string };
   streams: StreamClientResult | { skipped: string };
 };
@@ -59,11 +62,14 @@ export async function soak(context: BenchContext): Promise<ScenarioResult> {
   const samples: Record<string, RssSample[]> = Object.fromEntries(watched.map((target) => [target.name, []]));
   const startedAt = performance.now();
   let sampling = true;
+  const eventLoopDelay: EventLoopSample[] = [];
   const sampler = (async () => {
     while (sampling) {
       const now = (performance.now() - startedAt) / 1000;
       for (const target of watched)
         samples[target.name].push({ seconds: now, rssBytes: readRssBytes(target.pid) });
+      const p99Ms = await readEventLoopDelayP99Ms(service.origin);
+      if (p99Ms !== undefined) eventLoopDelay.push({ seconds: now, p99Ms });
       await sleep(Math.min(5000, (seconds * 1000) / 40));
     }
   })();
@@ -106,6 +112,7 @@ export async function soak(context: BenchContext): Promise<ScenarioResult> {
     samples,
     growthMiBPerMinute,
     warmUpSeconds,
+    eventLoopDelay,
     json: jsonResult,
     streams: streamResult,
   };
@@ -143,5 +150,32 @@ export async function soak(context: BenchContext): Promise<ScenarioResult> {
     meets: (value) => value <= 1,
     note: traffic.join(", "),
   });
-  return { name: scenario, rows: [row], raw: measurement };
+  // Each scrape reads the p99 of the window since the one before, so the worst window is the figure.
+  const windows = eventLoopDelay.filter((sample) => sample.seconds > 0).map((sample) => sample.p99Ms);
+  const eventLoopRow = buildRow({
+    scenario,
+    metric: "event-loop delay p99, worst scrape window",
+    unit: "ms",
+    target: "≤ 50 ms",
+    // The service's own measure of itself: there is nothing to divide it by.
+    baselineName: "—",
+    results: new Map([[service.name, windows.length > 0 ? [Math.max(...windows)] : []]]),
+    pick: (value) => value,
+    meets: (value) => value <= 50,
+    note:
+      windows.length > 0
+        ? `${windows.length} windows of ~${Math.round(Math.min(5000, (seconds * 1000) / 40) / 1000)} s, median ${median(windows).toFixed(2)} ms (llm_api_event_loop_delay_p99_seconds)`
+        : "the service exposed no llm_api_event_loop_delay_p99_seconds",
+  });
+  return { name: scenario, rows: [row, eventLoopRow], raw: measurement };
+}
+
+async function readEventLoopDelayP99Ms(origin: string): Promise<number | undefined> {
+  try {
+    const response = await fetch(`${origin}/metrics`, { signal: AbortSignal.timeout(2000) });
+    const match = /^llm_api_event_loop_delay_p99_seconds (\S+)$/m.exec(await response.text());
+    return match === null ? undefined : Number(match[1]) * 1000;
+  } catch {
+    return undefined;
+  }
 }
