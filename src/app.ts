@@ -27,6 +27,7 @@ import type { ModelRegistry } from "./llm/model-registry.ts";
 import type { MetricsRegistry } from "./observability/metrics-registry.ts";
 import { requestObservationPlugin } from "./observability/request-observation.ts";
 import { chatRoutes } from "./routes/chat.ts";
+import { embeddingsRoutes } from "./routes/embeddings.ts";
 import { jobRoutes } from "./routes/jobs.ts";
 import { knowledgeRoutes } from "./routes/knowledge.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
@@ -127,6 +128,7 @@ export async function buildApp(services: Services): Promise<App> {
   await app.register(knowledgeRoutes, { knowledgeStore });
   await app.register(chatRoutes, { chat });
   await app.register(openAIRoutes, { chat, modelRegistry });
+  await app.register(embeddingsRoutes, { embeddings: services.embeddings });
 
   app.addHook("onReady", async () => lifecycle.markReady());
   return app;

@@ -32,6 +32,8 @@ export type Config = Readonly<{
   maxMessageChars: number;
   maxMessages: number;
   maxInputChars: number;
+  /** `POST /v1/embeddings`: inputs per request. */
+  embeddingsMaxInputs: number;
   streamStallMs: number;
   streamPingMs: number;
   maxConcurrentStreams: number;
@@ -124,6 +126,8 @@ export function loadConfig(environment: Environment): Config {
     maxMessages: read.integer("MAX_MESSAGES", 100, { min: 1 }),
     // Every message together, the system prompt and knowledge context included.
     maxInputChars: read.integer("MAX_INPUT_CHARS", 256_000, { min: 1 }),
+    // OpenAI's own limit per embeddings request.
+    embeddingsMaxInputs: read.integer("EMBEDDINGS_MAX_INPUTS", 2048, { min: 1 }),
     streamStallMs: read.integer("STREAM_STALL_MS", 30_000, { min: 1 }),
     streamPingMs: read.integer("STREAM_PING_MS", 15_000, { min: 1 }),
     maxConcurrentStreams: read.integer("MAX_CONCURRENT_STREAMS", 10_000, { min: 1 }),

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import { type ChatPipeline, createChatPipeline } from "./chat/chat-pipeline.ts";
 import type { Config } from "./config.ts";
+import { createEmbeddingsPipeline, type EmbeddingsPipeline } from "./embeddings/embeddings-pipeline.ts";
 import { StreamSlots } from "./http/stream-slots.ts";
 import { createJobQueue } from "./jobs/create-job-queue.ts";
 import type { JobQueue } from "./jobs/job-queue.ts";
@@ -8,6 +9,7 @@ import { createKnowledgeStore } from "./knowledge/create-knowledge-store.ts";
 import type { KnowledgeStore } from "./knowledge/knowledge-store.ts";
 import { Lifecycle } from "./lifecycle.ts";
 import { createChatCompletionsUpstreams } from "./llm/chat-completions-upstreams.ts";
+import { createEmbeddingModels, type EmbeddingModels } from "./llm/create-embedding-models.ts";
 import { createProviders } from "./llm/create-providers.ts";
 import type { LlmCallObserver } from "./llm/llm-call-observer.ts";
 import { createModelRegistry, type ModelRegistry } from "./llm/model-registry.ts";
@@ -42,6 +44,8 @@ export type Services = WorkerServices & {
   readonly llmCallObserver: LlmCallObserver;
   /** Every model call of every chat endpoint goes through it. */
   readonly chat: ChatPipeline;
+  /** Every `POST /v1/embeddings` call goes through it. */
+  readonly embeddings: EmbeddingsPipeline;
 };
 
 /** What a caller (a test, a process with a special store) gives instead of what config would choose. */
@@ -52,6 +56,8 @@ export type ServiceOverrides = {
   knowledgeStore?: KnowledgeStore;
   /** Instead of the AI SDK providers configured by `config` (`LLM_MODEL`, `OPENAI_BASE_URL`, ...). */
   modelRegistry?: ModelRegistry;
+  /** Instead of the AI SDK embedding models configured by `config`, for providers not relayed to. */
+  embeddingModels?: EmbeddingModels;
   /** Told about every model call too, besides the service's own metrics, log line and traces. */
   llmCallObserver?: LlmCallObserver;
   /** Model names that get their own metric label (others share `other`); defaults to the configured model and echo. */
@@ -111,6 +117,12 @@ export async function createServices(
       observability,
       llmCallObserver,
       chat: createChatPipeline({ config, modelRegistry, llmCallObserver, streamSlots, knowledgeStore }),
+      embeddings: createEmbeddingsPipeline({
+        config,
+        modelRegistry,
+        embeddingModels: overrides.embeddingModels ?? createEmbeddingModels({ config }),
+        llmCallObserver,
+      }),
       close: () => owned.close(),
     };
   } catch (error) {

@@ -9,6 +9,9 @@ export type ChatCompletionsUpstream = Readonly<{
   /** The path part of `url`, as the pool wants it. */
   path: string;
   authorization: string;
+  /** `<baseURL>/embeddings` and its path: the same origin, pool and credentials serve `/v1/embeddings`. */
+  embeddingsUrl: string;
+  embeddingsPath: string;
   /** Keep-alive connections to the base URL's origin, shared by every request. */
   pool: Pool;
 }>;
@@ -29,7 +32,9 @@ export function createChatCompletionsUpstreams(
 ): ChatCompletionsUpstreams {
   const pools = new Map<string, Pool>();
   const upstream = (baseUrl: string, apiKey: string): ChatCompletionsUpstream => {
-    const url = new URL(`${baseUrl.replace(/\/+$/, "")}/chat/completions`);
+    const base = baseUrl.replace(/\/+$/, "");
+    const url = new URL(`${base}/chat/completions`);
+    const embeddingsUrl = new URL(`${base}/embeddings`);
     let pool = pools.get(url.origin);
     if (pool === undefined) {
       pool = new Pool(url.origin, {
@@ -45,6 +50,8 @@ export function createChatCompletionsUpstreams(
       url: url.href,
       path: `${url.pathname}${url.search}`,
       authorization: `Bearer ${apiKey}`,
+      embeddingsUrl: embeddingsUrl.href,
+      embeddingsPath: `${embeddingsUrl.pathname}${embeddingsUrl.search}`,
       pool,
     });
   };

@@ -5,7 +5,17 @@
  */
 
 /** Which endpoint made the call; also the LangSmith run name. */
-export type LlmCallKind = "chat" | "chat_stream_sse" | "chat_stream_text" | "openai_chat_completions";
+export type LlmCallKind =
+  | "chat"
+  | "chat_stream_sse"
+  | "chat_stream_text"
+  | "openai_chat_completions"
+  | "openai_embeddings";
+
+/** The GenAI operation (`gen_ai.operation.name`) a call of `kind` performs. */
+export function operationName(kind: LlmCallKind): "chat" | "embeddings" {
+  return kind === "openai_embeddings" ? "embeddings" : "chat";
+}
 
 export type LlmCallMessage = { role: "system" | "user" | "assistant"; content: string };
 
@@ -20,7 +30,10 @@ export type LlmCallStart = {
   /** The model as requested of the provider, without the provider prefix. */
   model: string;
   streaming: boolean;
+  /** Empty for an embeddings call, whose texts are in `input`. */
   messages: readonly LlmCallMessage[];
+  /** The texts an embeddings call embeds (token-id inputs are not texts, so not listed). */
+  input?: readonly string[];
   parameters: Readonly<{ temperature?: number; maxTokens?: number; topP?: number; stop?: readonly string[] }>;
 };
 

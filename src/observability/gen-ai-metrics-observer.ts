@@ -1,6 +1,12 @@
 import { performance } from "node:perf_hooks";
 import { ErrorCodes } from "../errors/error-codes.ts";
-import type { LlmCallEnd, LlmCallHandle, LlmCallObserver, LlmCallStart } from "../llm/llm-call-observer.ts";
+import {
+  type LlmCallEnd,
+  type LlmCallHandle,
+  type LlmCallObserver,
+  type LlmCallStart,
+  operationName,
+} from "../llm/llm-call-observer.ts";
 import type { HistogramSeries } from "./allocation-free-histogram.ts";
 import type { InFlightRequests, RequestObservation } from "./in-flight-requests.ts";
 import type { MetricsRegistry } from "./metrics-registry.ts";
@@ -11,9 +17,6 @@ export const OTHER_LABEL = "other";
 const KNOWN_PROVIDERS = new Set(["openai", "anthropic", "ollama", "echo"]);
 const KNOWN_RETRY_REASONS = new Set(["rate_limited", "server_error", "connection_error", "timeout"]);
 const KNOWN_ERROR_TYPES = new Set<string>([...Object.keys(ErrorCodes), "client_disconnected"]);
-
-/** GenAI `gen_ai.operation.name`: every endpoint here makes a chat call. */
-const OPERATION_NAME = "chat";
 
 export type GenAiMetricsObserverOptions = {
   metrics: MetricsRegistry;
@@ -28,7 +31,7 @@ type GenAiLabels = {
   gen_ai_request_model: string;
 };
 
-/** The series of one (provider, model) pair, made once and reused by every call. */
+/** The series of one (operation, provider, model), made once and reused by every call. */
 type BoundSeries = {
   labels: GenAiLabels;
   inputTokens: HistogramSeries;
@@ -48,12 +51,12 @@ export function createGenAiMetricsObserver(options: GenAiMetricsObserverOptions)
   const knownModels = new Set(options.knownModels);
   const seriesByKey = new Map<string, BoundSeries>();
 
-  const seriesFor = (provider: string, model: string): BoundSeries => {
-    const key = `${provider}\n${model}`;
+  const seriesFor = (operation: string, provider: string, model: string): BoundSeries => {
+    const key = `${operation}\n${provider}\n${model}`;
     let series = seriesByKey.get(key);
     if (series === undefined) {
       const labels: GenAiLabels = {
-        gen_ai_operation_name: OPERATION_NAME,
+        gen_ai_operation_name: operation,
         gen_ai_provider_name: provider,
         gen_ai_request_model: model,
       };
@@ -76,7 +79,8 @@ export function createGenAiMetricsObserver(options: GenAiMetricsObserverOptions)
       const model = knownModels.has(call.model) ? call.model : OTHER_LABEL;
       const observation = inFlight.get(call.requestId);
       if (observation !== undefined) observation.modelCalls += 1;
-      return new GenAiCallHandle(metrics, seriesFor(provider, model), call.streaming, observation);
+      const series = seriesFor(operationName(call.kind), provider, model);
+      return new GenAiCallHandle(metrics, series, call.streaming, observation);
     },
   };
 }

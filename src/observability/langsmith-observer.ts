@@ -1,5 +1,11 @@
 import { RunTree } from "langsmith";
-import type { LlmCallEnd, LlmCallHandle, LlmCallObserver, LlmCallStart } from "../llm/llm-call-observer.ts";
+import {
+  type LlmCallEnd,
+  type LlmCallHandle,
+  type LlmCallObserver,
+  type LlmCallStart,
+  operationName,
+} from "../llm/llm-call-observer.ts";
 import type { LangSmithTracing } from "./langsmith-tracing.ts";
 
 /** The tag every run of this service carries, so its runs can be found among others in a project. */
@@ -12,16 +18,17 @@ export type LangSmithObserverOptions = {
 
 /**
  * A LangSmith run per model call, named after the endpoint kind (`chat`, `chat_stream_sse`, ...),
- * with the messages as inputs and the text and usage as outputs. The run is sent once, when the
- * call ends, so a call costs one queued item and no request of its own.
+ * with the messages (an embeddings call's texts) as inputs and the text and usage as outputs. The
+ * run is sent once, when the call ends, so a call costs one queued item and no request of its own.
  */
 export function createLangSmithObserver(options: LangSmithObserverOptions): LlmCallObserver {
   const { langsmith, environmentName } = options;
   return {
     start(call: LlmCallStart): LlmCallHandle {
+      const embeddings = operationName(call.kind) === "embeddings";
       const run = new RunTree({
         name: call.kind,
-        run_type: "llm",
+        run_type: embeddings ? "embedding" : "llm",
         project_name: langsmith.projectName,
         client: langsmith.client,
         tracingEnabled: true,
@@ -32,10 +39,12 @@ export function createLangSmithObserver(options: LangSmithObserverOptions): LlmC
           method: call.method,
           ls_provider: call.provider,
           ls_model_name: call.model,
-          ls_model_type: "chat",
+          ls_model_type: embeddings ? "embedding" : "chat",
           streaming: call.streaming,
         },
-        inputs: { messages: call.messages, ...parametersOf(call) },
+        inputs: embeddings
+          ? { input: call.input ?? [], ...parametersOf(call) }
+          : { messages: call.messages, ...parametersOf(call) },
       });
       return new LangSmithCall(run);
     },

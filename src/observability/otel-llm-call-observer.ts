@@ -1,10 +1,16 @@
 import { type Context, ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
-import type { LlmCallEnd, LlmCallHandle, LlmCallObserver, LlmCallStart } from "../llm/llm-call-observer.ts";
+import {
+  type LlmCallEnd,
+  type LlmCallHandle,
+  type LlmCallObserver,
+  type LlmCallStart,
+  operationName,
+} from "../llm/llm-call-observer.ts";
 import type { InFlightRequests } from "./in-flight-requests.ts";
 import type { Tracing } from "./tracing.ts";
 
 /**
- * A client span per model call, named `chat <model>` and carrying the OpenTelemetry GenAI
+ * A client span per model call, named `<operation> <model>` (`chat gpt-4o-mini`) and carrying the OpenTelemetry GenAI
  * attributes, child of the request's server span. Its context goes upstream as `traceparent`.
  */
 export function createOtelLlmCallObserver(tracing: Tracing, inFlight: InFlightRequests): LlmCallObserver {
@@ -12,7 +18,7 @@ export function createOtelLlmCallObserver(tracing: Tracing, inFlight: InFlightRe
     start(call: LlmCallStart): LlmCallHandle {
       const parent = inFlight.get(call.requestId)?.traceContext ?? ROOT_CONTEXT;
       const span = tracing.tracer.startSpan(
-        `chat ${call.model}`,
+        `${operationName(call.kind)} ${call.model}`,
         { kind: SpanKind.CLIENT, attributes: startAttributes(call) },
         parent,
       );
@@ -23,7 +29,7 @@ export function createOtelLlmCallObserver(tracing: Tracing, inFlight: InFlightRe
 
 function startAttributes(call: LlmCallStart): Record<string, string | number | boolean | string[]> {
   const attributes: Record<string, string | number | boolean | string[]> = {
-    "gen_ai.operation.name": "chat",
+    "gen_ai.operation.name": operationName(call.kind),
     "gen_ai.provider.name": call.provider,
     "gen_ai.request.model": call.model,
     "request.id": call.requestId,

@@ -114,3 +114,29 @@ test("LANGSMITH_TRACING=true without a key sends nothing and says so on /trace-c
   assert.equal(check.has_langsmith_api_key, false);
   assert.equal(langsmith.requests.length, 0);
 });
+
+test("an embeddings call is a LangSmith embedding run over its texts, with its input tokens", async (t) => {
+  const langsmith = await startRecordingServer(langsmithAnswer);
+  t.after(() => langsmith.close());
+  const { app } = await buildTestApp({
+    environment: {
+      LANGSMITH_TRACING: "true",
+      LANGSMITH_API_KEY: "lsv2-test-key-123456",
+      LANGSMITH_ENDPOINT: langsmith.url,
+    },
+  });
+  const response = await app.inject({
+    method: "POST",
+    url: "/v1/embeddings",
+    payload: { model: "echo", input: ["one two", "three"] },
+  });
+  assert.equal(response.statusCode, 200);
+  await app.close();
+
+  const [run] = receivedRuns(langsmith.requests);
+  assert.equal(run?.name, "openai_embeddings");
+  assert.equal(run.run_type, "embedding");
+  assert.deepEqual(run.inputs.input, ["one two", "three"]);
+  assert.equal(run.extra?.metadata?.path, "/v1/embeddings");
+  assert.deepEqual(run.outputs?.usage_metadata, { input_tokens: 3, output_tokens: 0, total_tokens: 3 });
+});

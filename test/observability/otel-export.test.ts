@@ -102,3 +102,24 @@ test("without OTEL_EXPORTER_OTLP_ENDPOINT nothing is traced and no traceparent i
   assert.equal(check.otel_exporter, "none");
   assert.equal(check.trace_id, null);
 });
+
+test("an embeddings call is an `embeddings <model>` client span with gen_ai.operation.name=embeddings", async (t) => {
+  const collector = await startRecordingServer();
+  t.after(() => collector.close());
+  const { app } = await buildTestApp({ environment: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url } });
+  const response = await app.inject({
+    method: "POST",
+    url: "/v1/embeddings",
+    payload: { model: "echo", input: "one two three" },
+  });
+  assert.equal(response.statusCode, 200);
+  await app.close();
+
+  const spans = exportedSpans(collector.requests.filter((r) => r.url === "/v1/traces").map((r) => r.body));
+  const span = spans.find((candidate) => candidate.name === "embeddings echo");
+  assert.ok(span, `an embeddings span among ${spans.map((candidate) => candidate.name)}`);
+  assert.equal(spanAttribute(span, "gen_ai.operation.name"), "embeddings");
+  assert.equal(spanAttribute(span, "gen_ai.provider.name"), "echo");
+  assert.equal(spanAttribute(span, "gen_ai.usage.input_tokens"), 3);
+  assert.equal(spanAttribute(span, "llm_api.endpoint_kind"), "openai_embeddings");
+});

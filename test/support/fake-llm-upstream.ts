@@ -57,7 +57,8 @@ export const DEFAULT_DELTAS = ["Hello", " from the", " fake upstream."];
 
 /**
  * A real HTTP server that plays an LLM provider: OpenAI Chat Completions (JSON and SSE) at
- * `/v1/chat/completions` and Anthropic Messages (JSON and SSE) at `/v1/messages`.
+ * `/v1/chat/completions`, OpenAI Embeddings at `/v1/embeddings` and Anthropic Messages (JSON and
+ * SSE) at `/v1/messages`.
  */
 export async function startFakeLlmUpstream(): Promise<FakeLlmUpstream> {
   let scripts: UpstreamScript[] = [{}];
@@ -132,9 +133,16 @@ async function answer(
     response.end(JSON.stringify(errorBody));
     return;
   }
+  const model = String(body.model ?? "fake-model");
+  if (request.url?.endsWith("/embeddings") === true) {
+    if (script.firstChunkDelayMs) await sleep(script.firstChunkDelayMs);
+    response.writeHead(200, { "content-type": "application/json" });
+    // Indented, as no serialiser of ours writes it: a relay that rebuilds the answer shows.
+    response.end(JSON.stringify(embeddingsAnswer(model, body), null, 1));
+    return;
+  }
   const deltas = script.deltas ?? DEFAULT_DELTAS;
   const format = anthropic ? anthropicFormat : openAIFormat;
-  const model = String(body.model ?? "fake-model");
   const usage = { input: 7, output: deltas.length };
 
   if (!anthropic && script.toolCalls !== undefined) {
@@ -261,6 +269,35 @@ async function write(response: ServerResponse, text: string): Promise<void> {
 }
 
 type Usage = { input: number; output: number };
+
+/**
+ * Input `index`'s fake embedding: powers of two, so float32 (base64) holds them exactly and a test
+ * can compare decoded vectors with `deepEqual`.
+ */
+export function fakeEmbedding(index: number, dimensions: number): number[] {
+  return Array.from({ length: dimensions }, (_, dimension) => (index + 1) / 2 ** (dimension + 1));
+}
+
+/** OpenAI's embeddings answer: 3 dimensions unless asked, 2 prompt tokens per input. */
+function embeddingsAnswer(model: string, body: Record<string, unknown>) {
+  const input = body.input;
+  const items =
+    typeof input === "string" || typeof (input as unknown[])[0] === "number" ? [input] : (input as unknown[]);
+  const dimensions = typeof body.dimensions === "number" ? body.dimensions : 3;
+  return {
+    object: "list",
+    data: items.map((_, index) => {
+      const vector = fakeEmbedding(index, dimensions);
+      const embedding =
+        body.encoding_format === "base64"
+          ? Buffer.from(new Float32Array(vector).buffer).toString("base64")
+          : vector;
+      return { object: "embedding", index, embedding };
+    }),
+    model,
+    usage: { prompt_tokens: items.length * 2, total_tokens: items.length * 2 },
+  };
+}
 
 const openAIFormat = {
   json: (model: string, text: string, usage: Usage) => ({
