@@ -14,6 +14,9 @@ export const ErrorCodes = {
   HEADERS_TOO_LARGE: { statusCode: 431, retryable: false },
   UNAUTHORIZED: { statusCode: 401, retryable: false },
   NOT_FOUND: { statusCode: 404, retryable: false },
+  // The provider refused the request for what it asked: its reason comes back, credentials removed.
+  UPSTREAM_REJECTED_REQUEST: { statusCode: 400, retryable: false },
+  UPSTREAM_NOT_FOUND: { statusCode: 404, retryable: false },
   CONFLICT: { statusCode: 409, retryable: false },
   BODY_TOO_LARGE: { statusCode: 413, retryable: false },
   UNSUPPORTED_MEDIA_TYPE: { statusCode: 415, retryable: false },

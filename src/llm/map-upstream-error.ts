@@ -31,6 +31,16 @@ export function mapUpstreamError(error: unknown): ServiceError {
       cause: error,
     });
   }
+  if (statusCode === 400 || statusCode === 404 || statusCode === 422) {
+    // The request itself was wrong (an invalid tool schema, an unknown upstream model): the
+    // caller can fix it only if they read why, so the upstream's words come back, credentials out.
+    const reason = upstreamReason(error);
+    return new ServiceError({
+      code: statusCode === 404 ? "UPSTREAM_NOT_FOUND" : "UPSTREAM_REJECTED_REQUEST",
+      message: `The model provider refused the request (status ${statusCode})${reason === undefined ? "." : `: ${reason}`}`,
+      cause: error,
+    });
+  }
   if (statusCode !== undefined && statusCode >= 400 && statusCode < 500 && statusCode !== 408) {
     return new ServiceError({
       code: "UPSTREAM_BAD_REQUEST",
@@ -54,6 +64,31 @@ export function mapUpstreamError(error: unknown): ServiceError {
     });
   }
   return new ServiceError({ code: "UPSTREAM_ERROR", message: "The model provider failed.", cause: error });
+}
+
+/** Longest upstream explanation passed on; past it the rest goes to the log only. */
+const MAX_REASON_CHARS = 500;
+
+/**
+ * The `error.message` of an upstream's error body (OpenAI's and Anthropic's shapes alike), with
+ * anything that looks like a credential replaced: providers echo keys back ("Incorrect API key
+ * provided: sk-..."), and a caller must never learn the service's.
+ */
+function upstreamReason(error: unknown): string | undefined {
+  const body = APICallError.isInstance(error) ? error.responseBody : undefined;
+  if (body === undefined || body.length === 0) return undefined;
+  let message: unknown;
+  try {
+    message = (JSON.parse(body) as { error?: { message?: unknown } }).error?.message;
+  } catch {
+    return undefined;
+  }
+  if (typeof message !== "string" || message.trim().length === 0) return undefined;
+  const scrubbed = message
+    .replace(/\b(sk|pk|rk|key|ak)[-_][A-Za-z0-9_*.-]{3,}/gi, "[redacted]")
+    .replace(/\bBearer\s+\S+/gi, "Bearer [redacted]")
+    .replace(/\b[A-Za-z0-9_-]{32,}\b/g, "[redacted]");
+  return scrubbed.length > MAX_REASON_CHARS ? `${scrubbed.slice(0, MAX_REASON_CHARS)}…` : scrubbed;
 }
 
 /** The HTTP status an upstream failure carries: from the response, or from an error event in its stream. */

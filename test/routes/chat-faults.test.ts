@@ -113,6 +113,27 @@ test("an upstream Retry-After of 99999999 s reaches the client as at most 300, o
   }
 });
 
+test("an upstream 400 or 404 about the request comes back as 400 or 404 with its reason, keys removed, on both providers", async (t) => {
+  const { post, upstream } = await startChatTestApp(t);
+  const secret = "sk-ant-api03-abcdefghijklmnop";
+  for (const [model, status, expected, code] of [
+    ["anthropic:claude-fake", 400, 400, "UPSTREAM_REJECTED_REQUEST"],
+    ["anthropic:claude-fake", 404, 404, "UPSTREAM_NOT_FOUND"],
+    ["openai:fake-model", 422, 400, "UPSTREAM_REJECTED_REQUEST"],
+  ] as const) {
+    upstream.script({
+      status,
+      errorMessage: `tools.0.input_schema: not valid (key ${secret}, Bearer abc.def)`,
+    });
+    const response = await post("/chat", { model, message: "hi" });
+    assert.equal(response.status, expected, model);
+    const error = (await readJson(response)).error;
+    assert.equal(error.code, code);
+    assert.match(error.message, /tools\.0\.input_schema: not valid/);
+    assert.ok(!error.message.includes(secret) && !error.message.includes("abc.def"), error.message);
+  }
+});
+
 test("an upstream auth failure is a 502 that says so, without the upstream's message", async (t) => {
   const { post, upstream } = await startChatTestApp(t);
   upstream.script({ status: 401, errorMessage: "Incorrect API key provided: sk-test-***enai" });

@@ -169,7 +169,11 @@ for (const stream of [false, true]) {
     const cases = [
       { status: 401, expected: 502, code: "upstream_auth_failed", attempts: 1 },
       { status: 403, expected: 502, code: "upstream_auth_failed", attempts: 1 },
-      { status: 400, expected: 502, code: "upstream_bad_request", attempts: 1 },
+      // About the request itself: the upstream's reason comes back so the caller can fix it.
+      { status: 400, expected: 400, code: "upstream_rejected_request", attempts: 1, reasonShown: true },
+      { status: 404, expected: 404, code: "upstream_not_found", attempts: 1, reasonShown: true },
+      { status: 422, expected: 400, code: "upstream_rejected_request", attempts: 1, reasonShown: true },
+      { status: 413, expected: 502, code: "upstream_bad_request", attempts: 1 },
       { status: 500, expected: 502, code: "upstream_error", attempts: 2 },
       { status: 429, expected: 429, code: "upstream_rate_limited", attempts: 1, retryAfter: "120" },
     ];
@@ -184,7 +188,11 @@ for (const stream of [false, true]) {
       assert.equal(response.status, item.expected, `${item.status}`);
       const body = await response.text();
       assert.equal(JSON.parse(body).error.code, item.code);
-      assert.ok(!body.includes("sk-test") && !body.includes("/srv/internal"));
+      // A key is never shown; the rest of the upstream's words only when they are about the request.
+      assert.ok(!body.includes("sk-test"), body);
+      assert.equal(body.includes("/srv/internal"), item.reasonShown === true, body);
+      if (item.reasonShown)
+        assert.match(JSON.parse(body).error.message, /Incorrect API key \[redacted\] at \/srv\/internal/);
       assert.equal(upstream.requests.length, item.attempts, `${item.status} attempts`);
       if (item.retryAfter) assert.equal(response.headers.get("retry-after"), item.retryAfter);
     }
