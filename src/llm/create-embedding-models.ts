@@ -1,5 +1,5 @@
-import { createOpenAI } from "@ai-sdk/openai";
 import type { EmbeddingModelV4 } from "@ai-sdk/provider";
+import { createOpenAICompatibleProviders } from "./create-openai-compatible-providers.ts";
 import type { ProviderName, ProvidersOptions } from "./create-providers.ts";
 import { createEchoEmbeddingModel } from "./echo-embedding-model.ts";
 
@@ -25,18 +25,8 @@ export const DEFAULT_EMBEDDING_MODEL_IDS: Readonly<Partial<Record<ProviderName, 
 export function createEmbeddingModels(options: ProvidersOptions): EmbeddingModels {
   const { config, fetch } = options;
   const models: EmbeddingModels = { echo: (modelId) => createEchoEmbeddingModel({ modelId }) };
-  if (config.openaiBaseUrl !== undefined) {
-    const openai = createOpenAI({
-      name: "openai",
-      baseURL: config.openaiBaseUrl,
-      apiKey: config.openaiApiKey ?? "",
-      fetch,
-    });
-    models.openai = (modelId) => openai.embedding(modelId);
-  }
-  if (config.ollamaBaseUrl !== undefined) {
-    const ollama = createOpenAI({ name: "ollama", baseURL: config.ollamaBaseUrl, apiKey: "ollama", fetch });
-    models.ollama = (modelId) => ollama.embedding(modelId);
-  }
+  const { openai, ollama } = createOpenAICompatibleProviders(config, fetch);
+  if (openai !== undefined) models.openai = (modelId) => openai.embedding(modelId);
+  if (ollama !== undefined) models.ollama = (modelId) => ollama.embedding(modelId);
   return models;
 }

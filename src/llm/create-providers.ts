@@ -1,7 +1,7 @@
 import { createAnthropic } from "@ai-sdk/anthropic";
-import { createOpenAI } from "@ai-sdk/openai";
 import type { LanguageModelV4 } from "@ai-sdk/provider";
 import type { Config } from "../config.ts";
+import { createOpenAICompatibleProviders } from "./create-openai-compatible-providers.ts";
 import { createEchoModel } from "./echo-model.ts";
 
 export const ProviderNames = ["openai", "anthropic", "ollama", "echo"] as const;
@@ -41,20 +41,10 @@ export function createProviders(options: ProvidersOptions): Partial<Record<Provi
   const providers: Partial<Record<ProviderName, ModelFactory>> = {
     echo: (modelId) => createEchoModel({ modelId, delayMs: config.echoDelayMs }),
   };
-  if (config.openaiBaseUrl !== undefined) {
-    // Chat Completions, not the Responses API: it is what vLLM, llama.cpp, LM Studio and Groq speak.
-    const openai = createOpenAI({
-      name: "openai",
-      baseURL: config.openaiBaseUrl,
-      apiKey: config.openaiApiKey ?? "",
-      fetch,
-    });
-    providers.openai = (modelId) => openai.chat(modelId);
-  }
-  if (config.ollamaBaseUrl !== undefined) {
-    const ollama = createOpenAI({ name: "ollama", baseURL: config.ollamaBaseUrl, apiKey: "ollama", fetch });
-    providers.ollama = (modelId) => ollama.chat(modelId);
-  }
+  const { openai, ollama } = createOpenAICompatibleProviders(config, fetch);
+  // Chat Completions, not the Responses API: it is what vLLM, llama.cpp, LM Studio and Groq speak.
+  if (openai !== undefined) providers.openai = (modelId) => openai.chat(modelId);
+  if (ollama !== undefined) providers.ollama = (modelId) => ollama.chat(modelId);
   if (config.anthropicBaseUrl !== undefined) {
     const anthropic = createAnthropic({
       name: "anthropic",
