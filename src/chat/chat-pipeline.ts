@@ -7,6 +7,7 @@ import { toServiceError } from "../http/to-service-error.ts";
 import { groundChatInput } from "../knowledge/ground-chat-input.ts";
 import type { ChatInput } from "../llm/chat-input.ts";
 import type { UpstreamLimits } from "../llm/completion-request.ts";
+import { type FeatureUse, unsupportedFeature } from "../llm/language-model-capabilities.ts";
 import type { LlmCallEnd, LlmCallHandle, LlmCallKind } from "../llm/llm-call-observer.ts";
 import type { ResolvedModel } from "../llm/model-registry.ts";
 import type { ChatDependencies } from "./chat-dependencies.ts";
@@ -37,6 +38,8 @@ export type ChatCall<Reply extends FastifyReply = FastifyReply> = Readonly<{
   wireBody?: Readonly<Record<string, unknown>>;
   /** What of `wireBody` `input` leaves out: a 400 naming it when the language-model source serves. */
   untranslated?: UntranslatedField;
+  /** What the request asks of the model beyond text, by field: refused by name where unsupported. */
+  features?: readonly FeatureUse[];
 }>;
 
 export type ChatPipeline = {
@@ -103,7 +106,7 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
       const { request, reply } = call;
       const { model, input, sources } = await admit(call);
       const protocol = call.protocol(replyContext(request, model, sources));
-      const source = sourceFor(model, protocol.wireFormat, call.untranslated);
+      const source = sourceFor(model, protocol.wireFormat, call);
       const signal = watchClientDisconnect(reply.raw);
       const handle = observe(call, model, input, false);
       let generated: Awaited<ReturnType<ChatSource["generate"]>>;
@@ -123,7 +126,7 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
         throw serviceError;
       }
       handle.chunk();
-      handle.end(successEnd(generated, generated.text));
+      handle.end(successEnd(generated, generated.text, generated.toolCalls.length));
       const body = protocol.body(generated);
       // Fastify sends a string as it is: only objects go through the response schema's serialiser.
       if (typeof body === "string") {
@@ -137,7 +140,7 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
       const { request, reply } = call;
       const { model, input, sources } = await admit(call);
       const protocol = call.protocol(replyContext(request, model, sources));
-      const source = sourceFor(model, protocol.wireFormat, call.untranslated);
+      const source = sourceFor(model, protocol.wireFormat, call);
       const passthrough = source.wireFormat !== undefined;
       // One controller for both ends of a stream: the client leaving, and the shutdown deadline.
       const controller = new AbortController();
@@ -156,6 +159,7 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
       const signal = watchClientDisconnect(reply.raw, controller);
       const handle = observe(call, model, input, true);
       let output = "";
+      let toolCalls = 0;
       let writer: ReplyWriter | undefined;
       const open = (): ReplyWriter => {
         if (writer !== undefined) return writer;
@@ -171,6 +175,18 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
           // A relayed source writes its own frames next; the delta is only observed.
           return passthrough ? undefined : open().write(protocol.text(delta));
         },
+        toolCall(delta) {
+          if (delta.id !== undefined) toolCalls += 1;
+          handle.chunk();
+          if (protocol.toolCall === undefined) {
+            // Only endpoints that take tools get tool calls; this names the mistake if one does not.
+            throw new Error("The model made a tool call that this endpoint's protocol cannot frame.");
+          }
+          return open().write(protocol.toolCall(delta));
+        },
+        // Reasoning reaches only the protocols that carry it: no other client asked for it.
+        reasoning: (delta) =>
+          protocol.reasoning === undefined ? undefined : open().write(protocol.reasoning(delta)),
         frames: (frames) => open().write(frames),
       };
 
@@ -181,7 +197,7 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
           sink,
         );
         open().end(protocol.finish(outcome, { passthrough }));
-        handle.end(successEnd(outcome, output));
+        handle.end(successEnd(outcome, output, outcome.toolCallCount ?? toolCalls));
       } catch (error) {
         if (signal.aborted && interruption === undefined) {
           handle.end({ outcome: "client_disconnected", output });
@@ -214,7 +230,7 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
 function sourceFor(
   model: ResolvedModel,
   wireFormat: WireFormat | undefined,
-  untranslated: UntranslatedField | undefined,
+  call: Pick<ChatCall, "untranslated" | "features">,
 ): ChatSource {
   const source =
     SOURCES.find(
@@ -222,11 +238,21 @@ function sourceFor(
         (candidate.wireFormat === undefined || candidate.wireFormat === wireFormat) &&
         candidate.serves(model),
     ) ?? languageModelSource;
-  if (source.wireFormat === undefined && untranslated !== undefined) {
+  if (source.wireFormat !== undefined) return source;
+  const { untranslated } = call;
+  if (untranslated !== undefined) {
     throw new ServiceError({
       code: "UNSUPPORTED_PARAMETER",
       message: `${model.name} cannot take \`${untranslated.param}\`: ${untranslated.reason}. Leave it out, or use a model whose provider speaks Chat Completions.`,
       param: untranslated.param,
+    });
+  }
+  const unsupported = unsupportedFeature(model.provider, call.features ?? []);
+  if (unsupported !== undefined) {
+    throw new ServiceError({
+      code: "UNSUPPORTED_PARAMETER",
+      message: `${model.name} cannot take \`${unsupported.param}\`: its provider (${model.provider}) does not support ${unsupported.description}. Leave it out, or use another model.`,
+      param: unsupported.param,
     });
   }
   return source;
@@ -252,8 +278,12 @@ function sourceCall(
   return { model, input, signal, handle, limits, includeUsage, wireBody };
 }
 
-function successEnd(outcome: ReplyOutcome, output: string): LlmCallEnd {
+function successEnd(outcome: ReplyOutcome, output: string, toolCalls: number): LlmCallEnd {
   return {
+    toolCalls,
+    ...(outcome.usage?.cachedInputTokens === undefined
+      ? {}
+      : { cachedInputTokens: outcome.usage.cachedInputTokens }),
     outcome: "success",
     responseModel: outcome.responseModel,
     finishReason: outcome.finishReason,

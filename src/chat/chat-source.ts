@@ -4,6 +4,7 @@ import type { FinishReason } from "../llm/finish-reason.ts";
 import type { LlmCallHandle } from "../llm/llm-call-observer.ts";
 import type { ResolvedModel } from "../llm/model-registry.ts";
 import type { TokenUsage } from "../llm/token-usage.ts";
+import type { ToolCall, ToolCallDelta } from "../llm/tool-call.ts";
 
 /** A client wire format that a source can produce itself, so its answer passes through unrebuilt. */
 export type WireFormat = "openai-chat-completions";
@@ -33,6 +34,10 @@ export type ReplySink = {
    * from the upstream until it settles, so memory stays bounded.
    */
   text(delta: string): Promise<void> | undefined;
+  /** A piece of a tool call the model is making; backpressure as for `text`. */
+  toolCall(delta: ToolCallDelta): Promise<void> | undefined;
+  /** A piece of the model's reasoning, for the protocols that carry it; backpressure as for `text`. */
+  reasoning(delta: string): Promise<void> | undefined;
   /** The source's own frames, in its `wireFormat`, after the `text` of the deltas they carry. */
   frames(frames: string): Promise<void> | undefined;
 };
@@ -43,11 +48,17 @@ export type ReplyOutcome = Readonly<{
   usage: TokenUsage | undefined;
   /** The model the provider says answered, when it says. */
   responseModel: string | undefined;
+  /** How many tool calls the reply made, when the source counted them itself (a relay). */
+  toolCallCount?: number;
 }>;
 
 export type GeneratedReply = ReplyOutcome &
   Readonly<{
     text: string;
+    /** The tool calls the model asked for, in order; none for a relayed answer (it is in `body`). */
+    toolCalls: readonly ToolCall[];
+    /** The model's reasoning, when the provider returns it. */
+    reasoning: string;
     /** The upstream's own answer in the source's `wireFormat`, to pass on as is. */
     body?: string;
   }>;

@@ -1,6 +1,7 @@
 import type { ServiceError } from "../errors/service-error.ts";
 import type { GroundingSource } from "../knowledge/ground-chat-input.ts";
 import type { ResolvedModel } from "../llm/model-registry.ts";
+import type { ToolCallDelta } from "../llm/tool-call.ts";
 import type { GeneratedReply, ReplyOutcome, WireFormat } from "./chat-source.ts";
 
 /** What a protocol may name in its framing, known once the call is admitted. */
@@ -28,6 +29,10 @@ export type StreamProtocol = Readonly<{
   /** The first bytes, or "". Not sent when a source's own frames pass through. */
   start(): string;
   text(delta: string): string;
+  /** A piece of a tool call; only the protocols of endpoints that take tools frame them. */
+  toolCall?(delta: ToolCallDelta): string;
+  /** A piece of the model's reasoning; protocols without a place for it leave this out. */
+  reasoning?(delta: string): string;
   /** The last bytes of a finished reply; `passthrough` when the source's own frames were sent. */
   finish(outcome: ReplyOutcome, options: { passthrough: boolean }): string;
   /** The last bytes after a failure once the response has started. */

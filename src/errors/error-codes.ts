@@ -14,6 +14,8 @@ export const ErrorCodes = {
   HEADERS_TOO_LARGE: { statusCode: 431, retryable: false },
   UNAUTHORIZED: { statusCode: 401, retryable: false },
   NOT_FOUND: { statusCode: 404, retryable: false },
+  // OpenAI's `model_not_found`: a model asked for by id (`GET /v1/models/{id}`) that is not served.
+  MODEL_NOT_FOUND: { statusCode: 404, retryable: false },
   // The provider refused the request for what it asked: its reason comes back, credentials removed.
   UPSTREAM_REJECTED_REQUEST: { statusCode: 400, retryable: false },
   UPSTREAM_NOT_FOUND: { statusCode: 404, retryable: false },

@@ -32,6 +32,8 @@ export class ChatCompletionFrames {
   finishReason: FinishReason | undefined;
   usage: TokenUsage | undefined;
   responseModel: string | undefined;
+  /** Tool calls of the first choice started so far (each announces its `id` once). */
+  toolCallCount = 0;
   /** The upstream sent `data: [DONE]`. */
   done = false;
   /**
@@ -107,6 +109,11 @@ export class ChatCompletionFrames {
         this.text += content;
         this.replyStarted = true;
         onText(content);
+      }
+      if (Array.isArray(delta?.tool_calls)) {
+        for (const call of delta.tool_calls as { id?: unknown }[]) {
+          if (typeof call?.id === "string" && call.id.length > 0) this.toolCallCount += 1;
+        }
       }
       if (
         delta?.tool_calls != null ||

@@ -17,7 +17,8 @@ export function operationName(kind: LlmCallKind): "chat" | "embeddings" {
   return kind === "openai_embeddings" ? "embeddings" : "chat";
 }
 
-export type LlmCallMessage = { role: "system" | "user" | "assistant"; content: string };
+/** A message as observers record it: tool results are `tool` messages; parts other than text are left out. */
+export type LlmCallMessage = { role: "system" | "user" | "assistant" | "tool"; content: string };
 
 export type LlmCallStart = {
   requestId: string;
@@ -34,7 +35,18 @@ export type LlmCallStart = {
   messages: readonly LlmCallMessage[];
   /** The texts an embeddings call embeds (token-id inputs are not texts, so not listed). */
   input?: readonly string[];
-  parameters: Readonly<{ temperature?: number; maxTokens?: number; topP?: number; stop?: readonly string[] }>;
+  parameters: Readonly<{
+    temperature?: number;
+    maxTokens?: number;
+    topP?: number;
+    topK?: number;
+    stop?: readonly string[];
+    seed?: number;
+    presencePenalty?: number;
+    frequencyPenalty?: number;
+    /** The tools offered to the model: only their count is observed. */
+    tools?: readonly unknown[];
+  }>;
 };
 
 export type LlmCallOutcome = "success" | "error" | "client_disconnected";
@@ -48,6 +60,10 @@ export type LlmCallEnd = {
   finishReason?: string;
   inputTokens?: number;
   outputTokens?: number;
+  /** Tokens of the input read from the provider's prompt cache, when it says. */
+  cachedInputTokens?: number;
+  /** How many tool calls the reply asked for. */
+  toolCalls?: number;
   /** The text produced (for LangSmith); may be partial when the call failed. */
   output: string;
 };

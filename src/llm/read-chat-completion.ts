@@ -11,11 +11,13 @@ export type RelayedResult = {
   /** Undefined when the upstream did not report usage. */
   usage: TokenUsage | undefined;
   responseModel: string | undefined;
+  /** The tool calls of the first choice, counted for the observer. */
+  toolCallCount: number;
 };
 
 type ChatCompletionJson = {
   model?: unknown;
-  choices?: { message?: { content?: unknown }; finish_reason?: unknown }[];
+  choices?: { message?: { content?: unknown; tool_calls?: unknown }; finish_reason?: unknown }[];
   usage?: unknown;
 };
 
@@ -30,7 +32,9 @@ export function readChatCompletion(body: string): RelayedResult {
     });
   }
   const content = choice.message?.content;
+  const toolCalls = choice.message?.tool_calls;
   return {
+    toolCallCount: Array.isArray(toolCalls) ? toolCalls.length : 0,
     text: typeof content === "string" ? content : "",
     finishReason: finishReasonFromOpenAI(choice.finish_reason),
     usage: usageFromOpenAI(completion.usage),

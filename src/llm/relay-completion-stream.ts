@@ -82,6 +82,7 @@ export async function relayCompletionStream(
         finishReason: frames.finishReason,
         usage: frames.usage,
         responseModel: frames.responseModel,
+        toolCallCount: frames.toolCallCount,
       };
     },
     () => !replySent,

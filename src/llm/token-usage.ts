@@ -1,22 +1,59 @@
 import type { LanguageModelV4Usage } from "@ai-sdk/provider";
 
-export type TokenUsage = { inputTokens: number; outputTokens: number; totalTokens: number };
+export type TokenUsage = {
+  inputTokens: number;
+  outputTokens: number;
+  totalTokens: number;
+  /** Input tokens read from the provider's prompt cache, when it says. */
+  cachedInputTokens?: number;
+  /** Input tokens written to the provider's prompt cache (Anthropic), when it says. */
+  cacheWriteTokens?: number;
+  /** Output tokens spent reasoning, when it says. */
+  reasoningTokens?: number;
+};
 
-/** The AI SDK's usage; a count the provider did not give is 0. */
+/** The AI SDK's usage; a count the provider did not give is 0, a detail it did not give is left out. */
 export function usageFromLanguageModel(usage: LanguageModelV4Usage): TokenUsage {
-  return tokenUsage(usage.inputTokens.total ?? 0, usage.outputTokens.total ?? 0);
+  return withDetails(tokenUsage(usage.inputTokens.total ?? 0, usage.outputTokens.total ?? 0), {
+    cachedInputTokens: usage.inputTokens.cacheRead,
+    cacheWriteTokens: usage.inputTokens.cacheWrite,
+    reasoningTokens: usage.outputTokens.reasoning,
+  });
 }
 
 /** A Chat Completions `usage` object; undefined when the answer carries none. */
 export function usageFromOpenAI(value: unknown): TokenUsage | undefined {
   if (typeof value !== "object" || value === null) return undefined;
-  const usage = value as { prompt_tokens?: unknown; completion_tokens?: unknown };
-  return tokenUsage(
-    typeof usage.prompt_tokens === "number" ? usage.prompt_tokens : 0,
-    typeof usage.completion_tokens === "number" ? usage.completion_tokens : 0,
-  );
+  const usage = value as {
+    prompt_tokens?: unknown;
+    completion_tokens?: unknown;
+    prompt_tokens_details?: { cached_tokens?: unknown } | null;
+    completion_tokens_details?: { reasoning_tokens?: unknown } | null;
+  };
+  return withDetails(tokenUsage(numberOr0(usage.prompt_tokens), numberOr0(usage.completion_tokens)), {
+    cachedInputTokens: numberOrUndefined(usage.prompt_tokens_details?.cached_tokens),
+    reasoningTokens: numberOrUndefined(usage.completion_tokens_details?.reasoning_tokens),
+  });
 }
 
 function tokenUsage(inputTokens: number, outputTokens: number): TokenUsage {
   return { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens };
+}
+
+function withDetails(
+  usage: TokenUsage,
+  details: Pick<TokenUsage, "cachedInputTokens" | "cacheWriteTokens" | "reasoningTokens">,
+): TokenUsage {
+  for (const [name, count] of Object.entries(details)) {
+    if (count !== undefined) usage[name as keyof typeof details] = count;
+  }
+  return usage;
+}
+
+function numberOr0(value: unknown): number {
+  return typeof value === "number" ? value : 0;
+}
+
+function numberOrUndefined(value: unknown): number | undefined {
+  return typeof value === "number" ? value : undefined;
 }

@@ -3,14 +3,46 @@ import type { ChatPipeline } from "../chat/chat-pipeline.ts";
 import { readOpenAIChatRequest } from "../chat/protocols/openai-chat-request.ts";
 import { openAIChunkProtocol } from "../chat/protocols/openai-chunk-protocol.ts";
 import { openAIJsonProtocol } from "../chat/protocols/openai-json-protocol.ts";
-import type { ModelRegistry } from "../llm/model-registry.ts";
+import { ServiceError } from "../errors/service-error.ts";
+import type { ModelRegistry, ResolvedModel } from "../llm/model-registry.ts";
 
 // Parts, messages and the body keep every field the client sends: the relay passes them on, and
 // the language-model source refuses, by name, what it cannot carry (readOpenAIChatRequest).
 const ContentPart = Type.Object(
-  { type: Type.String(), text: Type.Optional(Type.String()) },
-  { description: "`text`, `image_url`, `input_audio` or `file`" },
+  {
+    type: Type.String({
+      description: "`text`, `image_url`, `input_audio`, `file` (or `refusal` from the assistant)",
+    }),
+    text: Type.Optional(Type.String()),
+    image_url: Type.Optional(
+      Type.Object({
+        url: Type.String({ description: "An http(s) URL or a base64 `data:` URL" }),
+        detail: Type.Optional(Type.String()),
+      }),
+    ),
+    input_audio: Type.Optional(Type.Object({ data: Type.String(), format: Type.String() })),
+    file: Type.Optional(
+      Type.Object({
+        file_data: Type.Optional(Type.String({ description: "A base64 `data:` URL" })),
+        file_id: Type.Optional(Type.String()),
+        filename: Type.Optional(Type.String()),
+      }),
+    ),
+  },
+  { description: "A part of a message's content" },
 );
+
+const FunctionTool = Type.Object({
+  type: Type.String({ description: "`function`" }),
+  function: Type.Optional(
+    Type.Object({
+      name: Type.String(),
+      description: Type.Optional(Type.String()),
+      parameters: Type.Optional(Type.Object({}, { description: "A JSON Schema of the arguments" })),
+      strict: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
+    }),
+  ),
+});
 
 const ToolCall = Type.Object({
   id: Type.String(),
@@ -49,10 +81,27 @@ const CompletionBody = Type.Object(
     max_completion_tokens: Nullable(Type.Integer({ minimum: 1 })),
     stop: Nullable(Type.Union([Type.String(), Type.Array(Type.String(), { maxItems: 4 })])),
     n: Nullable(Type.Integer({ minimum: 1, maximum: 128 })),
-    tools: Nullable(Type.Array(Type.Object({ type: Type.String() }))),
-    tool_choice: Nullable(Type.Union([Type.String(), Type.Object({ type: Type.String() })])),
+    tools: Nullable(Type.Array(FunctionTool)),
+    tool_choice: Nullable(
+      Type.Union([
+        Type.String({ description: "`none`, `auto` or `required`" }),
+        Type.Object({ type: Type.String(), function: Type.Optional(Type.Object({ name: Type.String() })) }),
+      ]),
+    ),
     parallel_tool_calls: Nullable(Type.Boolean()),
-    response_format: Nullable(Type.Object({ type: Type.String() })),
+    response_format: Nullable(
+      Type.Object({
+        type: Type.String({ description: "`text`, `json_object` or `json_schema`" }),
+        json_schema: Type.Optional(
+          Type.Object({
+            name: Type.String(),
+            description: Type.Optional(Type.String()),
+            schema: Type.Optional(Type.Object({})),
+            strict: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
+          }),
+        ),
+      }),
+    ),
     presence_penalty: Nullable(Type.Number({ minimum: -2, maximum: 2 })),
     frequency_penalty: Nullable(Type.Number({ minimum: -2, maximum: 2 })),
     logit_bias: Nullable(Type.Record(Type.String(), Type.Number())),
@@ -77,6 +126,17 @@ const Usage = Type.Object({
   prompt_tokens: Type.Integer(),
   completion_tokens: Type.Integer(),
   total_tokens: Type.Integer(),
+  prompt_tokens_details: Type.Optional(Type.Object({ cached_tokens: Type.Integer() })),
+  completion_tokens_details: Type.Optional(Type.Object({ reasoning_tokens: Type.Integer() })),
+  cache_creation_input_tokens: Type.Optional(
+    Type.Integer({ description: "Prompt-cache writes (Anthropic)" }),
+  ),
+});
+
+const ReplyToolCall = Type.Object({
+  id: Type.String(),
+  type: Type.Literal("function"),
+  function: Type.Object({ name: Type.String(), arguments: Type.String() }),
 });
 
 const Completion = Type.Object({
@@ -88,7 +148,12 @@ const Completion = Type.Object({
   choices: Type.Array(
     Type.Object({
       index: Type.Integer(),
-      message: Type.Object({ role: Type.Literal("assistant"), content: Type.String(), refusal: Type.Null() }),
+      message: Type.Object({
+        role: Type.Literal("assistant"),
+        content: Type.Union([Type.String(), Type.Null()]),
+        refusal: Type.Null(),
+        tool_calls: Type.Optional(Type.Array(ReplyToolCall)),
+      }),
       logprobs: Type.Null(),
       finish_reason: Type.String(),
     }),
@@ -96,17 +161,14 @@ const Completion = Type.Object({
   usage: Usage,
 });
 
-const ModelList = Type.Object({
-  object: Type.Literal("list"),
-  data: Type.Array(
-    Type.Object({
-      id: Type.String(),
-      object: Type.Literal("model"),
-      created: Type.Integer(),
-      owned_by: Type.String(),
-    }),
-  ),
+const ModelObject = Type.Object({
+  id: Type.String(),
+  object: Type.Literal("model"),
+  created: Type.Integer(),
+  owned_by: Type.String(),
 });
+
+const ModelList = Type.Object({ object: Type.Literal("list"), data: Type.Array(ModelObject) });
 
 /** The OpenAI-compatible surface: `POST /v1/chat/completions` (JSON and SSE) and `GET /v1/models`. */
 export type OpenAIRoutesOptions = { chat: ChatPipeline; modelRegistry: ModelRegistry };
@@ -127,7 +189,7 @@ export const openAIRoutes: FastifyPluginAsyncTypebox<OpenAIRoutesOptions> = asyn
     },
     async (request, reply) => {
       const body = request.body;
-      const { input, untranslated } = readOpenAIChatRequest(body);
+      const { input, untranslated, features } = readOpenAIChatRequest(body);
       const call = {
         request,
         reply,
@@ -135,6 +197,7 @@ export const openAIRoutes: FastifyPluginAsyncTypebox<OpenAIRoutesOptions> = asyn
         input,
         wireBody: body,
         untranslated,
+        features,
       };
       const requestedModel = body.model ?? undefined;
       if (body.stream === true) {
@@ -158,14 +221,34 @@ export const openAIRoutes: FastifyPluginAsyncTypebox<OpenAIRoutesOptions> = asyn
     {
       schema: { tags: ["openai"], summary: "The models this instance serves", response: { 200: ModelList } },
     },
-    async () => ({
-      object: "list" as const,
-      data: modelRegistry.list().map((model) => ({
-        id: model.name,
-        object: "model" as const,
-        created: startedAt,
-        owned_by: model.provider,
-      })),
-    }),
+    async () => ({ object: "list" as const, data: modelRegistry.list().map(modelObject) }),
   );
+
+  app.get(
+    "/v1/models/:model",
+    {
+      schema: {
+        tags: ["openai"],
+        summary: "One model this instance serves, or 404",
+        params: Type.Object({ model: Type.String({ maxLength: 200 }) }),
+        response: { 200: ModelObject },
+      },
+    },
+    async (request) => {
+      const name = request.params.model;
+      const model = modelRegistry.list().find((candidate) => candidate.name === name);
+      if (model === undefined) {
+        throw new ServiceError({
+          code: "MODEL_NOT_FOUND",
+          message: `The model \`${name}\` is not served here; GET /v1/models lists those that are.`,
+          param: "model",
+        });
+      }
+      return modelObject(model);
+    },
+  );
+
+  function modelObject(model: ResolvedModel) {
+    return { id: model.name, object: "model" as const, created: startedAt, owned_by: model.provider };
+  }
 };

@@ -153,46 +153,97 @@ test("relay: tool calls come back whole, and streamed frame by frame, through th
   assert.equal(finishReason, "tool_calls");
 });
 
-/** What the language-model source (the AI SDK) cannot carry: each is a 400 naming it, before any call. */
-const REFUSED: [string, Record<string, unknown>][] = [
-  ["tools", { tools: TOOLS }],
-  ["tool_choice", { tool_choice: "auto" }],
-  ["parallel_tool_calls", { parallel_tool_calls: true }],
-  ["response_format", { response_format: { type: "json_object" } }],
+/**
+ * What the language-model source (the AI SDK) cannot carry to any provider: each is a 400 naming
+ * it, before any call. A field holding the value that asks for nothing (`n: 1`, `logprobs: false`,
+ * `store: false`, `service_tier: "auto"`, `modalities: ["text"]`) changes nothing and is taken.
+ */
+const REFUSED_EVERYWHERE: [string, Record<string, unknown>][] = [
   ["n", { n: 2 }],
-  ["presence_penalty", { presence_penalty: 0.5 }],
-  ["frequency_penalty", { frequency_penalty: 0.5 }],
   ["logit_bias", { logit_bias: { "1": 1 } }],
   ["logprobs", { logprobs: true }],
   ["top_logprobs", { top_logprobs: 2 }],
-  ["seed", { seed: 1 }],
   ["user", { user: "u" }],
   ["metadata", { metadata: { a: "b" } }],
   ["store", { store: true }],
-  ["service_tier", { service_tier: "auto" }],
-  ["reasoning_effort", { reasoning_effort: "low" }],
-  ["modalities", { modalities: ["text"] }],
+  ["service_tier", { service_tier: "priority" }],
+  ["modalities", { modalities: ["text", "audio"] }],
   ["prediction", { prediction: { type: "content", content: "x" } }],
   ["guided_json", { guided_json: {} }],
-  ["messages.0.content.1", { messages: [MESSAGES[2]].map(({ name: _name, ...message }) => message) }],
   ["messages.0.name", { messages: [{ role: "user", name: "ana", content: "hi" }] }],
-  ["messages.1.tool_calls", { messages: [{ role: "user", content: "hi" }, MESSAGES[3]] }],
+  ["messages.0.content.1.image_url.detail", { messages: [{ ...MESSAGES[2], name: undefined }] }],
   [
-    "messages.1.role",
-    {
-      messages: [
-        { role: "user", content: "hi" },
-        { role: "tool", content: "x" },
-      ],
-    },
+    "messages.0.content.0.file.file_id",
+    { messages: [{ role: "user", content: [{ type: "file", file: { file_id: "file-1" } }] }] },
   ],
 ];
 
-for (const model of ["anthropic:claude-fake", "echo"]) {
+/** What each provider's API cannot honour, on top of those. */
+const REFUSED_BY: Record<string, [string, Record<string, unknown>][]> = {
+  "anthropic:claude-sonnet-4-5": [
+    ["presence_penalty", { presence_penalty: 0.5 }],
+    ["frequency_penalty", { frequency_penalty: 0.5 }],
+    ["seed", { seed: 1 }],
+    [
+      "messages.0.content.0",
+      {
+        messages: [
+          {
+            role: "user",
+            content: [{ type: "input_audio", input_audio: { data: "UklGRg==", format: "wav" } }],
+          },
+        ],
+      },
+    ],
+  ],
+  echo: [
+    ["tools", { tools: TOOLS }],
+    ["tool_choice", { tool_choice: "auto" }],
+    ["parallel_tool_calls", { parallel_tool_calls: false }],
+    ["response_format", { response_format: { type: "json_object" } }],
+    ["presence_penalty", { presence_penalty: 0.5 }],
+    ["frequency_penalty", { frequency_penalty: 0.5 }],
+    ["reasoning_effort", { reasoning_effort: "low" }],
+    ["top_k", { top_k: 5 }],
+    [
+      "messages.0.content.1",
+      {
+        messages: [
+          {
+            role: "user",
+            content: [
+              { type: "text", text: "see" },
+              { type: "image_url", image_url: { url: "https://example.com/a.png" } },
+            ],
+          },
+        ],
+      },
+    ],
+    ["messages.1.tool_calls", { messages: [{ role: "user", content: "hi" }, MESSAGES[3]] }],
+  ],
+};
+
+test("a tool message that answers no earlier tool call is a 400 naming its tool_call_id", async (t) => {
+  const { post, upstream } = await startChatTestApp(t);
+  const response = await post("/v1/chat/completions", {
+    model: "anthropic:claude-sonnet-4-5",
+    messages: [
+      { role: "user", content: "hi" },
+      { role: "tool", tool_call_id: "call_x", content: "x" },
+    ],
+  });
+  assert.equal(response.status, 400);
+  const error = (await readJson(response)).error;
+  assert.equal(error.code, "validation_failed");
+  assert.equal(error.param, "messages.1.tool_call_id");
+  assert.equal(upstream.requests.length, 0);
+});
+
+for (const model of ["anthropic:claude-sonnet-4-5", "echo"]) {
   test(`${model}: every field its translation cannot carry is a 400 in OpenAI's shape naming it`, async (t) => {
     const { post, upstream } = await startChatTestApp(t);
     for (const stream of [false, true]) {
-      for (const [param, fields] of REFUSED) {
+      for (const [param, fields] of [...REFUSED_EVERYWHERE, ...REFUSED_BY[model]]) {
         const response = await post("/v1/chat/completions", {
           model,
           stream,
@@ -216,10 +267,14 @@ for (const model of ["anthropic:claude-fake", "echo"]) {
         { role: "user", content: [{ type: "text", text: "hi" }] },
       ],
       temperature: 0.2,
-      top_p: 0.9,
+
       max_completion_tokens: 20,
       stop: "\n",
       n: 1,
+      logprobs: false,
+      store: false,
+      service_tier: "auto",
+      modalities: ["text"],
       seed: null,
       tools: null,
     });

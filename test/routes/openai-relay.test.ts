@@ -67,6 +67,7 @@ test("JSON: the upstream's body is relayed byte for byte, and the observer sees 
     finishReason: "stop",
     inputTokens: 7,
     outputTokens: 2,
+    toolCalls: 0,
     output: "Hello there",
   });
   assert.equal(calls[0].chunks, 1);

@@ -25,8 +25,14 @@ export type UpstreamScript = {
   errorMessage?: string;
   /** Send no usage frame even when `stream_options.include_usage` asks for one, as some servers do. */
   ignoreIncludeUsage?: boolean;
-  /** OpenAI format: answer with these tool calls (after any `deltas`), finish reason `tool_calls`. */
+  /**
+   * Answer with these tool calls (after any `deltas`): OpenAI's `tool_calls` with finish reason
+   * `tool_calls`, or Anthropic's `tool_use` blocks with stop reason `tool_use`.
+   */
   toolCalls?: readonly FakeToolCall[];
+  /** Anthropic format: the prompt-cache reads and writes its usage reports. */
+  cacheReadTokens?: number;
+  cacheWriteTokens?: number;
 };
 
 export type FakeToolCall = { id: string; name: string; arguments: string };
@@ -143,10 +149,16 @@ async function answer(
   }
   const deltas = script.deltas ?? DEFAULT_DELTAS;
   const format = anthropic ? anthropicFormat : openAIFormat;
-  const usage = { input: 7, output: deltas.length };
+  const usage: Usage = {
+    input: 7,
+    output: deltas.length,
+    cacheRead: script.cacheReadTokens,
+    cacheWrite: script.cacheWriteTokens,
+  };
 
-  if (!anthropic && script.toolCalls !== undefined) {
-    await answerToolCalls(response, body, model, script.toolCalls, script.deltas ?? []);
+  if (script.toolCalls !== undefined) {
+    const answerWith = anthropic ? answerAnthropicToolCalls : answerToolCalls;
+    await answerWith(response, body, model, script.toolCalls, script.deltas ?? []);
     return;
   }
   if (body.stream !== true) {
@@ -268,7 +280,112 @@ async function write(response: ServerResponse, text: string): Promise<void> {
   }
 }
 
-type Usage = { input: number; output: number };
+type Usage = { input: number; output: number; cacheRead?: number; cacheWrite?: number };
+
+/** Anthropic's usage object, with the prompt-cache counts when the script sets them. */
+function anthropicUsage(usage: Usage) {
+  return {
+    input_tokens: usage.input,
+    output_tokens: usage.output,
+    ...(usage.cacheRead === undefined ? {} : { cache_read_input_tokens: usage.cacheRead }),
+    ...(usage.cacheWrite === undefined ? {} : { cache_creation_input_tokens: usage.cacheWrite }),
+  };
+}
+
+/** An Anthropic answer that calls tools: `tool_use` blocks, or a stream of `input_json_delta`s. */
+async function answerAnthropicToolCalls(
+  response: ServerResponse,
+  body: Record<string, unknown>,
+  model: string,
+  toolCalls: readonly FakeToolCall[],
+  deltas: readonly string[],
+): Promise<void> {
+  const text = deltas.join("");
+  const textBlocks = text.length > 0 ? [{ type: "text", text }] : [];
+  const usage = { input_tokens: 7, output_tokens: 5 };
+  if (body.stream !== true) {
+    response.writeHead(200, { "content-type": "application/json" });
+    response.end(
+      JSON.stringify({
+        id: "msg_fake",
+        type: "message",
+        role: "assistant",
+        model,
+        content: [
+          ...textBlocks,
+          ...toolCalls.map((call) => ({
+            type: "tool_use",
+            id: call.id,
+            name: call.name,
+            input: JSON.parse(call.arguments),
+          })),
+        ],
+        stop_reason: "tool_use",
+        stop_sequence: null,
+        usage,
+      }),
+    );
+    return;
+  }
+  response.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+  let frames = sse(
+    {
+      type: "message_start",
+      message: {
+        id: "msg_fake",
+        type: "message",
+        role: "assistant",
+        model,
+        content: [],
+        stop_reason: null,
+        stop_sequence: null,
+        usage: { input_tokens: 7, output_tokens: 1 },
+      },
+    },
+    "message_start",
+  );
+  let index = 0;
+  if (text.length > 0) {
+    frames += sse(
+      { type: "content_block_start", index, content_block: { type: "text", text: "" } },
+      "content_block_start",
+    );
+    frames += sse(
+      { type: "content_block_delta", index, delta: { type: "text_delta", text } },
+      "content_block_delta",
+    );
+    frames += sse({ type: "content_block_stop", index }, "content_block_stop");
+    index += 1;
+  }
+  for (const call of toolCalls) {
+    frames += sse(
+      {
+        type: "content_block_start",
+        index,
+        content_block: { type: "tool_use", id: call.id, name: call.name, input: {} },
+      },
+      "content_block_start",
+    );
+    const middle = Math.ceil(call.arguments.length / 2);
+    for (const piece of [call.arguments.slice(0, middle), call.arguments.slice(middle)]) {
+      frames += sse(
+        { type: "content_block_delta", index, delta: { type: "input_json_delta", partial_json: piece } },
+        "content_block_delta",
+      );
+    }
+    frames += sse({ type: "content_block_stop", index }, "content_block_stop");
+    index += 1;
+  }
+  frames += sse(
+    {
+      type: "message_delta",
+      delta: { stop_reason: "tool_use", stop_sequence: null },
+      usage: { output_tokens: 5 },
+    },
+    "message_delta",
+  );
+  response.end(frames + sse({ type: "message_stop" }, "message_stop"));
+}
 
 /**
  * Input `index`'s fake embedding: powers of two, so float32 (base64) holds them exactly and a test
@@ -352,7 +469,7 @@ const anthropicFormat = {
     content: [{ type: "text", text }],
     stop_reason: "end_turn",
     stop_sequence: null,
-    usage: { input_tokens: usage.input, output_tokens: usage.output },
+    usage: anthropicUsage(usage),
   }),
   start: (model: string, usage: Usage) =>
     sse(
@@ -366,7 +483,7 @@ const anthropicFormat = {
           content: [],
           stop_reason: null,
           stop_sequence: null,
-          usage: { input_tokens: usage.input, output_tokens: 1 },
+          usage: { ...anthropicUsage(usage), output_tokens: 1 },
         },
       },
       "message_start",

@@ -1,6 +1,7 @@
 import { openAIErrorBody } from "../../http/error-body.ts";
 import type { ReplyContext, StreamProtocol } from "../reply-protocol.ts";
 import { openAIFinishReason } from "./openai-finish-reason.ts";
+import { openAIToolCallDelta } from "./openai-tool-calls.ts";
 import { usageBody } from "./usage-body.ts";
 
 export type OpenAIChunkOptions = {
@@ -32,6 +33,8 @@ export function openAIChunkProtocol(context: ReplyContext, options: OpenAIChunkO
       `${head}[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}\n\n`,
     text: (delta) =>
       `${head}[{"index":0,"delta":{"content":${JSON.stringify(delta)}},"logprobs":null,"finish_reason":null}]}\n\n`,
+    toolCall: (delta) =>
+      `${head}[{"index":0,"delta":{"tool_calls":[${JSON.stringify(openAIToolCallDelta(delta))}]},"logprobs":null,"finish_reason":null}]}\n\n`,
     finish(outcome, { passthrough }) {
       if (passthrough) return DONE;
       let frames = `${head}[{"index":0,"delta":{},"logprobs":null,"finish_reason":"${openAIFinishReason(outcome.finishReason)}"}]}\n\n`;

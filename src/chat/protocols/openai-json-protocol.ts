@@ -1,5 +1,6 @@
 import type { JsonProtocol, ReplyContext } from "../reply-protocol.ts";
 import { openAIFinishReason } from "./openai-finish-reason.ts";
+import { openAIToolCalls } from "./openai-tool-calls.ts";
 import { usageBody } from "./usage-body.ts";
 
 export type OpenAIJsonOptions = {
@@ -25,7 +26,16 @@ export function openAIJsonProtocol(context: ReplyContext, options: OpenAIJsonOpt
         choices: [
           {
             index: 0,
-            message: { role: "assistant" as const, content: reply.text, refusal: null },
+            message:
+              reply.toolCalls.length === 0
+                ? { role: "assistant" as const, content: reply.text, refusal: null }
+                : {
+                    role: "assistant" as const,
+                    // OpenAI's own answer with tool calls and no text has `content: null`.
+                    content: reply.text.length === 0 ? null : reply.text,
+                    refusal: null,
+                    tool_calls: openAIToolCalls(reply.toolCalls),
+                  },
             logprobs: null,
             finish_reason: openAIFinishReason(reply.finishReason),
           },

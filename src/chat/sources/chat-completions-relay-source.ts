@@ -15,7 +15,7 @@ export const chatCompletionsRelaySource: ChatSource = {
       ...upstreamCall(call),
       body: upstreamBody(call, false),
     });
-    return { ...result, body };
+    return { ...result, toolCalls: [], reasoning: "", body };
   },
   stream: (call, sink) =>
     relayCompletionStream(

@@ -8,7 +8,7 @@ export const languageModelSource: ChatSource = {
   wireFormat: undefined,
   serves: () => true,
   generate: (call) => generateCompletion(completionRequest(call)),
-  stream: (call, sink) => streamCompletion(completionRequest(call), sink.text),
+  stream: (call, sink) => streamCompletion(completionRequest(call), sink),
 };
 
 function completionRequest(call: SourceCall): CompletionRequest {
