@@ -5,6 +5,8 @@ import { type FakeLlmUpstream, startFakeLlmUpstream } from "./fake-llm-upstream.
 export type ChatTestAppOptions = {
   environment?: Record<string, string>;
   llmCallObserver?: LlmCallObserver;
+  /** Point the `ollama` provider at the fake upstream too (it speaks Chat Completions). */
+  withOllama?: boolean;
 };
 
 /**
@@ -24,6 +26,7 @@ export async function startChatTestApp(
       ANTHROPIC_BASE_URL: upstream.baseUrl,
       ANTHROPIC_API_KEY: "sk-test-anthropic",
       ECHO_DELAY_MS: "0",
+      ...(options.withOllama === true ? { OLLAMA_BASE_URL: upstream.baseUrl } : {}),
       ...options.environment,
     },
     llmCallObserver: options.llmCallObserver,
