@@ -45,6 +45,8 @@ class LoggedCall implements LlmCallHandle {
       streaming: call.streaming,
       input_tokens: result.inputTokens,
       output_tokens: result.outputTokens,
+      cached_input_tokens: result.cachedInputTokens,
+      tool_calls: result.toolCalls,
       time_to_first_token_ms:
         this.#firstChunkTime < 0 ? undefined : roundMs(this.#firstChunkTime - this.#startTime),
       duration_ms: roundMs(performance.now() - this.#startTime),

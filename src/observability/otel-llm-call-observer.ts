@@ -41,6 +41,15 @@ function startAttributes(call: LlmCallStart): Record<string, string | number | b
   if (parameters.maxTokens !== undefined) attributes["gen_ai.request.max_tokens"] = parameters.maxTokens;
   if (parameters.topP !== undefined) attributes["gen_ai.request.top_p"] = parameters.topP;
   if (parameters.stop !== undefined) attributes["gen_ai.request.stop_sequences"] = [...parameters.stop];
+  if (parameters.topK !== undefined) attributes["gen_ai.request.top_k"] = parameters.topK;
+  if (parameters.seed !== undefined) attributes["gen_ai.request.seed"] = parameters.seed;
+  if (parameters.presencePenalty !== undefined) {
+    attributes["gen_ai.request.presence_penalty"] = parameters.presencePenalty;
+  }
+  if (parameters.frequencyPenalty !== undefined) {
+    attributes["gen_ai.request.frequency_penalty"] = parameters.frequencyPenalty;
+  }
+  if (parameters.tools !== undefined) attributes["llm_api.request.tools"] = parameters.tools.length;
   return attributes;
 }
 
@@ -80,6 +89,10 @@ class TracedCall implements LlmCallHandle {
     if (result.finishReason !== undefined) {
       span.setAttribute("gen_ai.response.finish_reasons", [result.finishReason]);
     }
+    if (result.cachedInputTokens !== undefined) {
+      span.setAttribute("gen_ai.usage.cache_read.input_tokens", result.cachedInputTokens);
+    }
+    if (result.toolCalls !== undefined) span.setAttribute("llm_api.response.tool_calls", result.toolCalls);
     if (result.outcome !== "success") {
       const errorType =
         result.outcome === "client_disconnected" ? "client_disconnected" : (result.errorType ?? "_OTHER");

@@ -21,7 +21,12 @@ test("spans reach an OTLP/HTTP collector: the request's server span continues th
     extend: (instance) => {
       // Plays the chat route: one model call, reported to the observer, headers sent upstream.
       instance.post("/test/chat", async (request) => {
-        const call = instance.llmCallObserver.start(llmCall({ requestId: request.id }));
+        const call = instance.llmCallObserver.start(
+          llmCall({
+            requestId: request.id,
+            parameters: { temperature: 0.2, maxTokens: 64, topK: 20, seed: 7, tools: [{}, {}] },
+          }),
+        );
         upstreamHeaders = call.upstreamHeaders();
         call.chunk();
         call.end({
@@ -30,6 +35,8 @@ test("spans reach an OTLP/HTTP collector: the request's server span continues th
           finishReason: "stop",
           inputTokens: 11,
           outputTokens: 7,
+          cachedInputTokens: 4,
+          toolCalls: 1,
           output: "Hello!",
         });
         return { reply: "Hello!" };
@@ -77,6 +84,11 @@ test("spans reach an OTLP/HTTP collector: the request's server span continues th
   assert.equal(spanAttribute(client, "gen_ai.usage.input_tokens"), 11);
   assert.equal(spanAttribute(client, "gen_ai.usage.output_tokens"), 7);
   assert.deepEqual(spanAttribute(client, "gen_ai.response.finish_reasons"), ["stop"]);
+  assert.equal(spanAttribute(client, "gen_ai.request.top_k"), 20);
+  assert.equal(spanAttribute(client, "gen_ai.request.seed"), 7);
+  assert.equal(spanAttribute(client, "llm_api.request.tools"), 2, "how many tools were offered");
+  assert.equal(spanAttribute(client, "gen_ai.usage.cache_read.input_tokens"), 4);
+  assert.equal(spanAttribute(client, "llm_api.response.tool_calls"), 1);
 
   // The upstream request carries the model call's span as its parent.
   assert.equal(upstreamHeaders.traceparent, `00-${INCOMING_TRACE_ID}-${client.spanId}-01`);

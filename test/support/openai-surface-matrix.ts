@@ -43,7 +43,7 @@ export const MATRIX: Readonly<Record<Feature, Readonly<Record<ProviderLabel, Out
   stream: { ...relay(true), anthropic: true, echo: true },
   "tool call": { ...relay(true), anthropic: true, echo: "tools" },
   "tool call, streamed": { ...relay(true), anthropic: true, echo: "tools" },
-  "tool-result round trip": { ...relay(true), anthropic: true, echo: "messages" },
+  "tool-result round trip": { ...relay(true), anthropic: true, echo: "tools" },
   "parallel tool calls": { ...relay(true), anthropic: true, echo: "tools" },
   "json_schema output": { ...relay(true), anthropic: true, echo: "response_format" },
   "image part": { ...relay(true), anthropic: true, echo: "messages" },

@@ -81,6 +81,8 @@ export function readOpenAIChatRequest(body: OpenAIChatBody): OpenAIChatRequest {
   }
   if (typeof body.n === "number" && body.n > 1) notes.untranslatable("n", "it answers one choice at a time");
 
+  // Tools first: a request that offers tools to a model without them is refused for `tools`.
+  const tools = toolParameters(body, notes);
   const messages = readOpenAIMessages(body.messages, notes);
   const parameters: CompletionParameters = {
     temperature: numberField(body, "temperature"),
@@ -96,7 +98,7 @@ export function readOpenAIChatRequest(body: OpenAIChatBody): OpenAIChatRequest {
     frequencyPenalty: usedNumber(body, "frequency_penalty", "frequency-penalty", notes),
     reasoning: reasoningEffort(body, notes),
     responseFormat: responseFormat(body, notes),
-    ...toolParameters(body, notes),
+    ...tools,
   };
   return {
     input: { model: body.model ?? undefined, messages, parameters },
