@@ -52,12 +52,22 @@ export function createLangSmithObserver(options: LangSmithObserverOptions): LlmC
 }
 
 function parametersOf(call: LlmCallStart): Record<string, unknown> {
-  const { temperature, maxTokens, topP, stop } = call.parameters;
+  const { temperature, maxTokens, topP, topK, stop, seed, presencePenalty, frequencyPenalty, tools } =
+    call.parameters;
   const parameters: Record<string, unknown> = { model: call.model };
-  if (temperature !== undefined) parameters.temperature = temperature;
-  if (maxTokens !== undefined) parameters.max_tokens = maxTokens;
-  if (topP !== undefined) parameters.top_p = topP;
-  if (stop !== undefined) parameters.stop = stop;
+  // In OpenAI's words, as LangSmith shows a run's invocation parameters.
+  const named: [string, unknown][] = [
+    ["temperature", temperature],
+    ["max_tokens", maxTokens],
+    ["top_p", topP],
+    ["top_k", topK],
+    ["stop", stop],
+    ["seed", seed],
+    ["presence_penalty", presencePenalty],
+    ["frequency_penalty", frequencyPenalty],
+    ["tools", tools],
+  ];
+  for (const [name, value] of named) if (value !== undefined) parameters[name] = value;
   return parameters;
 }
 
