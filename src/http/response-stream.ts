@@ -18,6 +18,8 @@ export type ResponseStream = {
   readonly stalled: boolean;
   /** True once the response ended or the connection is gone. */
   readonly closed: boolean;
+  /** True while the socket's buffer is full and the client has not taken it yet. */
+  readonly full: boolean;
 };
 
 /**
@@ -61,6 +63,9 @@ export function createResponseStream(reply: FastifyReply, options: ResponseStrea
     },
     get closed() {
       return response.destroyed || response.writableEnded;
+    },
+    get full() {
+      return response.writableNeedDrain;
     },
   };
 }

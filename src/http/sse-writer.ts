@@ -34,7 +34,8 @@ export function openSseResponse(
 export function createSseWriter(stream: ResponseStream, options: { pingMs: number }): SseWriter {
   const ping = setTimeout(function sendPing() {
     if (stream.closed) return;
-    stream.write(": ping\n\n");
+    // A client that has not taken what it was sent is not idle: a ping would only pile up.
+    if (!stream.full) stream.write(": ping\n\n");
     ping.refresh();
   }, options.pingMs);
   ping.unref();
