@@ -1,6 +1,7 @@
 import { openAIErrorBody } from "../../http/error-body.ts";
 import type { ReplyContext, StreamProtocol } from "../reply-protocol.ts";
 import { openAIFinishReason } from "./openai-finish-reason.ts";
+import { openAIReplyIdentity } from "./openai-reply-identity.ts";
 import { openAIToolCallDelta } from "./openai-tool-calls.ts";
 import { usageBody } from "./usage-body.ts";
 
@@ -21,10 +22,9 @@ const DONE = "data: [DONE]\n\n";
  * still an HTTP error that OpenAI clients raise as their `APIError`.
  */
 export function openAIChunkProtocol(context: ReplyContext, options: OpenAIChunkOptions): StreamProtocol {
-  const created = Math.floor(Date.now() / 1000);
-  const model = options.requestedModel ?? context.model.name;
+  const { id, created, model } = openAIReplyIdentity(context, options.requestedModel);
   // Every chunk shares this head; only the delta changes, so build it once.
-  const head = `data: {"id":${JSON.stringify(`chatcmpl-${context.requestId}`)},"object":"chat.completion.chunk","created":${created},"model":${JSON.stringify(model)},"system_fingerprint":null,"choices":`;
+  const head = `data: {"id":${JSON.stringify(id)},"object":"chat.completion.chunk","created":${created},"model":${JSON.stringify(model)},"system_fingerprint":null,"choices":`;
   return {
     transport: "sse",
     opensEarly: false,

@@ -1,5 +1,6 @@
 import type { JsonProtocol, ReplyContext } from "../reply-protocol.ts";
 import { openAIFinishReason } from "./openai-finish-reason.ts";
+import { openAIReplyIdentity } from "./openai-reply-identity.ts";
 import { openAIToolCalls } from "./openai-tool-calls.ts";
 import { usageBody } from "./usage-body.ts";
 
@@ -13,15 +14,15 @@ export type OpenAIJsonOptions = {
  * own answer passes through byte for byte (its `id`, `model` and `created` included).
  */
 export function openAIJsonProtocol(context: ReplyContext, options: OpenAIJsonOptions) {
-  const created = Math.floor(Date.now() / 1000);
+  const { id, created, model } = openAIReplyIdentity(context, options.requestedModel);
   const protocol = {
     wireFormat: "openai-chat-completions",
     body: (reply) =>
       reply.body ?? {
-        id: `chatcmpl-${context.requestId}`,
+        id,
         object: "chat.completion" as const,
         created,
-        model: options.requestedModel ?? context.model.name,
+        model,
         system_fingerprint: null,
         choices: [
           {
