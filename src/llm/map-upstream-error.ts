@@ -1,4 +1,4 @@
-import { APICallError } from "@ai-sdk/provider";
+import { APICallError, InvalidPromptError, UnsupportedFunctionalityError } from "@ai-sdk/provider";
 import { ServiceError } from "../errors/service-error.ts";
 import { retryAfterMs } from "./retry-after-ms.ts";
 
@@ -14,6 +14,24 @@ export const MAX_RETRY_AFTER_SECONDS = 300;
  */
 export function mapUpstreamError(error: unknown): ServiceError {
   if (error instanceof ServiceError) return error;
+  // Raised by the AI SDK's provider before any request, about what the client sent (a media type
+  // the provider takes no file of, say): the client's to fix, in the SDK's own words.
+  if (UnsupportedFunctionalityError.isInstance(error)) {
+    return new ServiceError({
+      code: "UNSUPPORTED_PARAMETER",
+      message: `The model's provider cannot take this request: ${error.message}`,
+      param: "messages",
+      cause: error,
+    });
+  }
+  if (InvalidPromptError.isInstance(error)) {
+    return new ServiceError({
+      code: "VALIDATION_FAILED",
+      message: `The messages cannot be sent to this provider: ${error.message}`,
+      param: "messages",
+      cause: error,
+    });
+  }
   const statusCode = upstreamStatus(error);
   if (statusCode === 429) {
     const waitMs = APICallError.isInstance(error) ? retryAfterMs(error.responseHeaders) : undefined;

@@ -219,3 +219,25 @@ test("a setting the provider would drop silently (temperature above Anthropic's 
   // The warning comes with the provider's answer, so a call was made; the client still got no reply.
   assert.ok(upstream.requests.length <= 2);
 });
+
+test("a file the provider takes no such media type of is a 400 in the AI SDK's words, not a 502", async (t) => {
+  const { post, upstream } = await start(t);
+  const response = await post("/v1/chat/completions", {
+    model: MODEL,
+    messages: [
+      {
+        role: "user",
+        content: [
+          { type: "text", text: "Read this" },
+          { type: "file", file: { file_data: "data:application/zip;base64,UEsDBA==", filename: "a.zip" } },
+        ],
+      },
+    ],
+  });
+  assert.equal(response.status, 400, await response.clone().text());
+  const { error } = (await response.json()) as { error: { code: string; param: string; message: string } };
+  assert.equal(error.code, "unsupported_parameter");
+  assert.equal(error.param, "messages");
+  assert.match(error.message, /application\/zip/);
+  assert.equal(upstream.requests.length, 0, "the provider refused before any request");
+});
