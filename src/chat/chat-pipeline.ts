@@ -136,7 +136,10 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
         throw serviceError;
       }
       handle.chunk();
-      handle.end(successEnd(generated, generated.text, generated.toolCalls.length));
+      // A relay's own answer holds its tool calls; the relay counted them.
+      handle.end(
+        successEnd(generated, generated.text, generated.toolCallCount ?? generated.toolCalls.length),
+      );
       const body = protocol.body(generated);
       // Fastify sends a string as it is: only objects go through the response schema's serialiser.
       if (typeof body === "string") {

@@ -73,9 +73,9 @@ export class AnthropicMessageEvents {
     // A comment or an event without data: nothing a client would dispatch.
     if (data === undefined) return "";
     const json = JSON.parse(data) as EventJson;
+    if (json.type === "error" || (json.error !== undefined && json.error !== null))
+      throw new UpstreamStreamError(json.error);
     switch (json.type) {
-      case "error":
-        throw new UpstreamStreamError(json.error);
       case "message_start":
         if (typeof json.message?.model === "string") this.responseModel = json.message.model;
         this.usage = usageFromAnthropic(json.message?.usage, this.usage);
