@@ -98,6 +98,23 @@ const MessagesBody = Type.Object(
     top_p: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
     top_k: Type.Optional(Type.Integer({ minimum: 0 })),
     metadata: Type.Optional(Type.Object({ user_id: Type.Optional(Type.String()) }, Open)),
+    output_config: Type.Optional(
+      Type.Object(
+        {
+          effort: Type.Optional(Type.String({ description: "`low`, `medium`, `high`, `xhigh` or `max`" })),
+          format: Type.Optional(
+            Type.Object(
+              {
+                type: Type.String({ description: "`json_schema`" }),
+                schema: Type.Optional(Type.Object({}, Open)),
+              },
+              Open,
+            ),
+          ),
+        },
+        Open,
+      ),
+    ),
   },
   {
     ...Open,

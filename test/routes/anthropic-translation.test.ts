@@ -43,10 +43,14 @@ async function start(t: Parameters<typeof startChatTestApp>[0], environment: Rec
   return { ...app, client, calls: recorded.calls };
 }
 
+const SAMPLING = { temperature: 0.5, top_p: 0.9 } as object;
+
+type ErrorBody = { type: string; error: { type: string; message: string } };
+
 /** An Anthropic SDK error's body: Anthropic's error shape. */
-function anthropicError(error: unknown): { type: string; error: { type: string; message: string } } {
+function anthropicError(error: unknown): ErrorBody {
   assert.ok(error instanceof Anthropic.APIError, `an APIError, not ${String(error)}`);
-  return error.error as { type: string; error: { type: string; message: string } };
+  return error.error as ErrorBody;
 }
 
 test("JSON: system blocks, sampling, stop_sequences and metadata reach the upstream in Chat Completions form", async (t) => {
@@ -64,8 +68,8 @@ test("JSON: system blocks, sampling, stop_sequences and metadata reach the upstr
       { role: "assistant", content: [{ type: "text", text: "Hello." }] },
       { role: "user", content: [{ type: "text", text: "Again" }] },
     ],
-    temperature: 0.5,
-    top_p: 0.9,
+    // Older SDKs and other clients (LangChain) send the sampling fields this SDK's types dropped.
+    ...SAMPLING,
     stop_sequences: ["END"],
     metadata: { user_id: "user-1" },
   });
@@ -406,8 +410,8 @@ test("what the translation cannot carry is a 400 in Anthropic's shape naming the
     client.messages.create({
       model: MODEL,
       max_tokens: 64,
-      top_k: 5,
       messages: [{ role: "user", content: "hi" }],
+      ...({ top_k: 5 } as object),
     }),
     (error: unknown) => {
       assert.ok(error instanceof Anthropic.BadRequestError);
@@ -545,7 +549,7 @@ test("errors under /v1/messages are in Anthropic's shape with a request id; x-ap
     });
   const invalid = await post("/v1/messages", { model: MODEL, max_tokens: 16 });
   assert.equal(invalid.status, 400);
-  const invalidBody = await invalid.json();
+  const invalidBody = (await invalid.json()) as ErrorBody & { request_id: string };
   assert.equal(invalidBody.type, "error");
   assert.equal(invalidBody.error.type, "invalid_request_error");
   assert.match(invalidBody.error.message, /messages/);
@@ -557,15 +561,15 @@ test("errors under /v1/messages are in Anthropic's shape with a request id; x-ap
     messages: [{ role: "user", content: "hi" }],
   });
   assert.equal(unknownModel.status, 400);
-  assert.equal((await unknownModel.json()).error.type, "invalid_request_error");
+  assert.equal(((await unknownModel.json()) as ErrorBody).error.type, "invalid_request_error");
 
   const missing = await post("/v1/messages/batches", {});
   assert.equal(missing.status, 404);
-  assert.equal((await missing.json()).error.type, "not_found_error");
+  assert.equal(((await missing.json()) as ErrorBody).error.type, "not_found_error");
 
   // Beside /v1/messages the OpenAI shape stays.
   const openAI = await post("/v1/chat/completions", { messages: [] });
-  assert.equal(typeof (await openAI.json()).error.code, "string");
+  assert.equal(typeof ((await openAI.json()) as { error: { code: unknown } }).error.code, "string");
 });
 
 test("count_tokens for a provider without a token-counting endpoint is a 400 that says so", async (t) => {
@@ -627,4 +631,23 @@ test("stream: Anthropic's ping event while the model is idle, never a bare comme
   assert.deepEqual(JSON.parse(pings[0].data), { type: "ping" });
   assert.deepEqual(comments, []);
   assert.equal(events.at(-1)?.event, "message_stop");
+});
+
+test("output_config: a JSON schema becomes structured output and effort a reasoning effort; cache_control is a hint", async (t) => {
+  const { client, upstream } = await start(t);
+  upstream.script({ deltas: ['{"city":"Lisbon"}'] });
+  const schema = { type: "object", properties: { city: { type: "string" } }, required: ["city"] };
+  const message = await client.messages.create({
+    model: MODEL,
+    max_tokens: 64,
+    cache_control: { type: "ephemeral" },
+    output_config: { effort: "high", format: { type: "json_schema", schema } },
+    messages: [{ role: "user", content: "Which city?" }],
+  });
+  assert.deepEqual(message.content, [{ type: "text", text: '{"city":"Lisbon"}' }]);
+  const sent = upstream.requests[0].body;
+  assert.equal(sent.reasoning_effort, "high");
+  const format = sent.response_format as { type: string; json_schema: { schema: unknown } };
+  assert.equal(format.type, "json_schema");
+  assert.deepEqual(format.json_schema.schema, schema);
 });

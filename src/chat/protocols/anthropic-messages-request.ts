@@ -1,6 +1,6 @@
 import type { JSONSchema7, LanguageModelV4FunctionTool, LanguageModelV4ToolChoice } from "@ai-sdk/provider";
 import type { ChatInput, ChatMessage } from "../../llm/chat-input.ts";
-import type { CompletionParameters, ReasoningEffort } from "../../llm/completion-request.ts";
+import type { CompletionParameters, ReasoningEffort, ResponseFormat } from "../../llm/completion-request.ts";
 import type { FeatureUse } from "../../llm/language-model-capabilities.ts";
 import type { UntranslatedField } from "../chat-source.ts";
 import {
@@ -38,6 +38,9 @@ const TRANSLATED_FIELDS: ReadonlySet<string> = new Set([
   "tools",
   "tool_choice",
   "thinking",
+  "output_config",
+  // A caching hint for the whole request, carried as anthropic-message-content.ts explains.
+  "cache_control",
 ]);
 
 /** Values that ask for what happens anyway, so leaving them out changes nothing. */
@@ -95,7 +98,8 @@ export function readAnthropicMessagesRequest(body: AnthropicMessagesBody): Anthr
     topK,
     maxTokens,
     stop: Array.isArray(body.stop_sequences) ? (body.stop_sequences as string[]) : undefined,
-    reasoning: reasoning(body, maxTokens, notes),
+    reasoning: reasoning(body, maxTokens, notes) ?? outputEffort(body, notes),
+    responseFormat: outputFormat(body, notes),
     endUser: endUser(body, notes),
     ...toolParameters(body, notes),
   };
@@ -162,6 +166,45 @@ function reasoning(
     if (Math.abs(level[1] - share) < Math.abs(nearest[1] - share)) nearest = level;
   }
   return nearest[0];
+}
+
+type OutputConfig = { effort?: unknown; format?: { type?: unknown; schema?: unknown } | null };
+
+const EFFORTS: ReadonlySet<string> = new Set(["low", "medium", "high", "xhigh", "max"]);
+
+/** `output_config.effort`: the AI SDK's reasoning level of the same name. */
+function outputEffort(body: AnthropicMessagesBody, notes: RequestNotes): ReasoningEffort | undefined {
+  const config = body.output_config as OutputConfig | null | undefined;
+  if (config === null || config === undefined) return undefined;
+  for (const [field, value] of Object.entries(config)) {
+    if (field !== "effort" && field !== "format" && value !== null && value !== undefined)
+      notes.untranslatable(`output_config.${field}`, "the field has no translation for it");
+  }
+  const effort = config.effort;
+  if (effort === null || effort === undefined) return undefined;
+  if (typeof effort !== "string" || !EFFORTS.has(effort))
+    throw invalidField("output_config.effort", `it is one of ${[...EFFORTS].join(", ")}`);
+  notes.uses("reasoning", "output_config.effort");
+  return effort as ReasoningEffort;
+}
+
+/** `output_config.format` `json_schema`: the AI SDK's structured output. */
+function outputFormat(body: AnthropicMessagesBody, notes: RequestNotes): ResponseFormat | undefined {
+  const format = (body.output_config as OutputConfig | null | undefined)?.format;
+  if (format === null || format === undefined) return undefined;
+  if (format.type !== "json_schema") {
+    notes.untranslatable("output_config.format.type", `"${String(format.type)}" has no translation`);
+    return undefined;
+  }
+  for (const [field, value] of Object.entries(format)) {
+    if (field !== "type" && field !== "schema" && value !== null && value !== undefined)
+      notes.untranslatable(`output_config.format.${field}`, "the field has no translation for it");
+  }
+  const { schema } = format;
+  if (typeof schema !== "object" || schema === null)
+    throw invalidField("output_config.format.schema", "a JSON Schema is required");
+  notes.uses("json-output", "output_config.format");
+  return { type: "json", schema: schema as JSONSchema7 };
 }
 
 /** `metadata.user_id`: the end user, for the provider's abuse checks (OpenAI's `user`). */
