@@ -18,6 +18,7 @@ function anthropicErrorType(statusCode: number): string {
   if (statusCode === 413) return "request_too_large";
   if (statusCode === 429) return "rate_limit_error";
   if (statusCode === 503 || statusCode === 529) return "overloaded_error";
+  if (statusCode === 504) return "timeout_error";
   if (statusCode >= 500) return "api_error";
   return "invalid_request_error";
 }

@@ -33,9 +33,8 @@ const ContentBlock = Type.Object(
     name: Type.Optional(Type.String()),
     input: Type.Optional(Type.Unknown()),
     tool_use_id: Type.Optional(Type.String()),
-    content: Type.Optional(
-      Type.Union([Type.String(), Type.Array(Type.Object({ type: Type.String() }, Open))]),
-    ),
+    // A tool result's string or blocks, and other block kinds' own shapes (server tool results).
+    content: Type.Optional(Type.Unknown({ description: "A `tool_result`'s content: a string or blocks" })),
     is_error: Type.Optional(Type.Boolean()),
     thinking: Type.Optional(Type.String()),
     signature: Type.Optional(Type.String()),
@@ -53,7 +52,8 @@ const Message = Type.Object(
 
 const Tool = Type.Object(
   {
-    name: Type.String(),
+    // Not every tool Anthropic runs itself has a name (an MCP toolset names its server).
+    name: Type.Optional(Type.String()),
     description: Type.Optional(Type.String()),
     input_schema: Type.Optional(Type.Object({}, { ...Open, description: "A JSON Schema of the input" })),
     type: Type.Optional(Type.String({ description: "`custom`, or a tool Anthropic runs itself" })),
@@ -97,7 +97,9 @@ const MessagesBody = Type.Object(
     temperature: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
     top_p: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
     top_k: Type.Optional(Type.Integer({ minimum: 0 })),
-    metadata: Type.Optional(Type.Object({ user_id: Type.Optional(Type.String()) }, Open)),
+    metadata: Type.Optional(
+      Type.Object({ user_id: Type.Optional(Type.Union([Type.String(), Type.Null()])) }, Open),
+    ),
     output_config: Type.Optional(
       Type.Object(
         {

@@ -3,11 +3,13 @@
 // @anthropic-ai/sdk client against a local server that speaks the Messages API.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import Anthropic from "@anthropic-ai/sdk";
 import type { LlmCallEnd, LlmCallObserver, LlmCallStart } from "../../src/llm/llm-call-observer.ts";
 import { startChatTestApp } from "../support/chat-test-app.ts";
 import { FAKE_TOKEN_COUNT } from "../support/fake-llm-upstream.ts";
 import { parseSse } from "../support/sse-parser.ts";
+import { startStalledReader } from "../support/stalled-reader.ts";
 import { waitForNoActiveStreams } from "../support/wait-for-no-active-streams.ts";
 
 const MODEL = "anthropic:claude-sonnet-4-5";
@@ -64,7 +66,27 @@ test("JSON: the body goes on as sent, unknown fields included, and Anthropic's a
     model: MODEL,
     max_tokens: 64,
     system: [{ type: "text", text: "Be brief.", cache_control: { type: "ephemeral" } }],
-    messages: [{ role: "user", content: "hi" }],
+    messages: [
+      { role: "user", content: "Search the docs" },
+      {
+        role: "assistant",
+        content: [
+          { type: "server_tool_use", id: "srvtoolu_1", name: "web_search", input: { query: "docs" } },
+          {
+            type: "web_search_tool_result",
+            tool_use_id: "srvtoolu_1",
+            content: { type: "web_search_tool_result_error", error_code: "unavailable" },
+          },
+        ],
+      },
+      { role: "user", content: "hi" },
+    ],
+    // Tools Anthropic runs itself, without a name or with fields of their own: all passed on.
+    tools: [
+      { type: "mcp_toolset", mcp_server_name: "docs" },
+      { type: "web_search_20250305", name: "web_search", max_uses: 2 },
+    ],
+    mcp_servers: [{ type: "url", url: "https://mcp.example.com/sse", name: "docs" }],
     temperature: 0.5,
     top_k: 5,
     metadata: { user_id: "user-1" },
@@ -81,7 +103,7 @@ test("JSON: the body goes on as sent, unknown fields included, and Anthropic's a
     },
     body: JSON.stringify(body),
   });
-  assert.equal(response.status, 200);
+  assert.equal(response.status, 200, await response.clone().text());
   const requestId = response.headers.get("x-request-id");
   assert.ok(requestId);
   assert.equal(response.headers.get("request-id"), requestId);
@@ -340,4 +362,83 @@ test("stream: a client that disconnects stops the upstream within a second", asy
   assert.ok(aborted.abortedAt! - abortedAt < 1_000, `aborted after ${aborted.abortedAt! - abortedAt} ms`);
   await waitForNoActiveStreams(app);
   assert.equal(calls[0].end?.outcome, "client_disconnected");
+});
+
+test("no first byte within LLM_TIMEOUT_MS is a 504 timeout_error; silence past LLM_IDLE_TIMEOUT_MS mid-stream an error event", async (t) => {
+  const { address, client, upstream, app } = await start(t, {
+    LLM_TIMEOUT_MS: "300",
+    LLM_IDLE_TIMEOUT_MS: "300",
+    LLM_MAX_RETRIES: "0",
+  });
+  upstream.script({ firstChunkDelayMs: 2_000 });
+  await assert.rejects(
+    client.messages.create({ model: MODEL, max_tokens: 16, messages: [{ role: "user", content: "hi" }] }),
+    (error: unknown) => {
+      assert.ok(error instanceof Anthropic.APIError);
+      assert.equal(error.status, 504);
+      assert.equal((error.error as { error: { type: string } }).error.type, "timeout_error");
+      return true;
+    },
+  );
+  await upstream.waitForAbort(0, 2_000);
+
+  upstream.script({ deltas: ["a", "b", "c"], stallAfter: 1 });
+  const response = await fetch(`${address}/v1/messages`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      model: MODEL,
+      max_tokens: 16,
+      stream: true,
+      messages: [{ role: "user", content: "x" }],
+    }),
+  });
+  const events = parseSse(await response.text()).events;
+  assert.equal(events.filter((event) => event.event === "content_block_delta").length, 1);
+  const last = events.at(-1)!;
+  assert.equal(last.event, "error");
+  assert.equal(JSON.parse(last.data).error.type, "timeout_error");
+  await upstream.waitForAbort(1, 2_000);
+  await waitForNoActiveStreams(app);
+});
+
+test("stream: a client that stops reading holds the upstream back and is cut after STREAM_STALL_MS", async (t) => {
+  const { address, upstream, app } = await start(t, { STREAM_STALL_MS: "1500" });
+  const delta = "x".repeat(4096);
+  const deltaCount = 16_000; // 64 MiB if nothing held it back
+  upstream.script({ deltas: Array.from({ length: deltaCount }, () => delta) });
+  const clientRequest = startStalledReader(`${address}/v1/messages`, {
+    model: MODEL,
+    max_tokens: 16,
+    stream: true,
+    messages: [{ role: "user", content: "x" }],
+  });
+  t.after(() => clientRequest.destroy());
+  // Time for an unchecked relay to have written far more than the socket buffers hold.
+  await sleep(1000);
+  const written = upstream.requests[0]?.deltasWritten ?? 0;
+  assert.ok(written * delta.length < 16 * 1024 * 1024, `upstream wrote ${written} deltas`);
+  await upstream.waitForAbort(0, 4000);
+  await waitForNoActiveStreams(app);
+});
+
+test("the OpenAPI document describes /v1/messages and count_tokens", async (t) => {
+  const { app } = await start(t);
+  const document = (await app.inject({ method: "GET", url: "/openapi.json" })).json();
+  const messages = document.paths["/v1/messages"].post;
+  assert.deepEqual(messages.tags, ["anthropic"]);
+  const body = messages.requestBody.content["application/json"].schema;
+  for (const field of [
+    "messages",
+    "system",
+    "tools",
+    "tool_choice",
+    "thinking",
+    "max_tokens",
+    "stop_sequences",
+  ]) {
+    assert.ok(body.properties[field], field);
+  }
+  assert.ok(messages.responses["200"].content["application/json"].schema.properties.stop_reason);
+  assert.ok(document.paths["/v1/messages/count_tokens"].post);
 });
