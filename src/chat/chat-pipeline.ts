@@ -235,6 +235,12 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
   };
 }
 
+/** Whose providers take a wire format's body whole, for the message that refuses a field. */
+const NATIVE_PROVIDERS: Readonly<Record<WireFormat, string>> = {
+  "openai-chat-completions": "a model whose provider speaks Chat Completions (openai, ollama)",
+  "anthropic-messages": "an anthropic model",
+};
+
 /**
  * The first source that can call the model and speaks the protocol's format, or any format. The
  * language-model source takes only what its translation carries: anything else is refused by name
@@ -256,7 +262,7 @@ function sourceFor(
   if (untranslated !== undefined) {
     throw new ServiceError({
       code: "UNSUPPORTED_PARAMETER",
-      message: `${model.name} cannot take \`${untranslated.param}\`: ${untranslated.reason}. Leave it out, or use a model whose provider speaks Chat Completions.`,
+      message: `${model.name} cannot take \`${untranslated.param}\`: ${untranslated.reason}. Leave it out, or use ${NATIVE_PROVIDERS[wireFormat ?? "openai-chat-completions"]}, to which the body is passed on as it is.`,
       param: untranslated.param,
     });
   }

@@ -399,6 +399,7 @@ test("what the translation cannot carry is a 400 in Anthropic's shape naming the
         assert.equal(body.type, "error");
         assert.equal(body.error.type, "invalid_request_error");
         assert.ok(body.error.message.includes(`\`${param}\``), `${param}: ${body.error.message}`);
+        assert.match(body.error.message, /use an anthropic model/);
         return true;
       },
     );
@@ -480,9 +481,16 @@ test("ollama: a local OpenAI-compatible server serves a Claude client: JSON, str
   assert.deepEqual(called.content, [
     { type: "tool_use", id: "call_a", name: "weather", input: { city: "Lisbon" } },
   ]);
+  ollama.script({ toolCalls: TOOL_CALLS.slice(0, 1) });
+  const streamedCall = await client.messages
+    .stream({ model, max_tokens: 64, tools: [WEATHER], messages: [{ role: "user", content: "Weather?" }] })
+    .finalMessage();
+  assert.deepEqual(streamedCall.content, called.content);
+  assert.equal(streamedCall.stop_reason, "tool_use");
   assert.deepEqual(
     ollama.requests.map((request) => [request.path, request.body.model]),
     [
+      ["/v1/chat/completions", "llama3.2"],
       ["/v1/chat/completions", "llama3.2"],
       ["/v1/chat/completions", "llama3.2"],
       ["/v1/chat/completions", "llama3.2"],
