@@ -85,7 +85,7 @@ test("a failure once started is an error event in Anthropic's shape; pings are A
   assert.deepEqual(events(protocol.error(error)), [
     {
       type: "error",
-      error: { type: "api_error", message: "The model provider sent nothing for 5 ms." },
+      error: { type: "timeout_error", message: "The model provider sent nothing for 5 ms." },
       request_id: "req-1",
     },
   ]);
