@@ -659,3 +659,27 @@ test("output_config: a JSON schema becomes structured output and effort a reason
   assert.equal(format.type, "json_schema");
   assert.deepEqual(format.json_schema.schema, schema);
 });
+
+test("stream: a client that disconnects from a translated stream stops the upstream within a second", async (t) => {
+  const { address, upstream, calls, app } = await start(t);
+  upstream.script({ deltas: Array.from({ length: 200 }, (_, index) => `d${index} `), chunkDelayMs: 20 });
+  const controller = new AbortController();
+  const response = await fetch(`${address}/v1/messages`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      model: MODEL,
+      max_tokens: 64,
+      stream: true,
+      messages: [{ role: "user", content: "x" }],
+    }),
+    signal: controller.signal,
+  });
+  await response.body!.getReader().read();
+  const abortedAt = Date.now();
+  controller.abort();
+  const aborted = await upstream.waitForAbort(0, 5_000);
+  assert.ok(aborted.abortedAt! - abortedAt < 1_000, `aborted after ${aborted.abortedAt! - abortedAt} ms`);
+  await waitForNoActiveStreams(app);
+  assert.equal(calls[0].end?.outcome, "client_disconnected");
+});
