@@ -26,6 +26,7 @@ import type { LlmCallObserver } from "./llm/llm-call-observer.ts";
 import type { ModelRegistry } from "./llm/model-registry.ts";
 import type { MetricsRegistry } from "./observability/metrics-registry.ts";
 import { requestObservationPlugin } from "./observability/request-observation.ts";
+import { anthropicRoutes } from "./routes/anthropic.ts";
 import { chatRoutes } from "./routes/chat.ts";
 import { embeddingsRoutes } from "./routes/embeddings.ts";
 import { jobRoutes } from "./routes/jobs.ts";
@@ -128,6 +129,7 @@ export async function buildApp(services: Services): Promise<App> {
   await app.register(knowledgeRoutes, { knowledgeStore });
   await app.register(chatRoutes, { chat });
   await app.register(openAIRoutes, { chat, modelRegistry });
+  await app.register(anthropicRoutes, { chat });
   await app.register(embeddingsRoutes, { embeddings: services.embeddings });
 
   app.addHook("onReady", async () => lifecycle.markReady());

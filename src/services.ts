@@ -8,6 +8,7 @@ import type { JobQueue } from "./jobs/job-queue.ts";
 import { createKnowledgeStore } from "./knowledge/create-knowledge-store.ts";
 import type { KnowledgeStore } from "./knowledge/knowledge-store.ts";
 import { Lifecycle } from "./lifecycle.ts";
+import { createAnthropicMessagesUpstreams } from "./llm/anthropic-messages-upstream.ts";
 import { createChatCompletionsUpstreams } from "./llm/chat-completions-upstreams.ts";
 import { createEmbeddingModels, type EmbeddingModels } from "./llm/create-embedding-models.ts";
 import { createProviders } from "./llm/create-providers.ts";
@@ -169,10 +170,13 @@ function openJobStorage(
 function createConfiguredModelRegistry(config: Config, owned: OwnedResources): ModelRegistry {
   // Chat Completions providers are also reachable without the AI SDK, for the /v1 relay.
   const upstreams = owned.add(createChatCompletionsUpstreams(config));
+  // And the anthropic provider without it, for the /v1/messages relay.
+  const anthropic = owned.add(createAnthropicMessagesUpstreams(config));
   return createModelRegistry({
     defaultModel: config.llmModel,
     providers: createProviders({ config }),
     chatCompletionsUpstreams: upstreams.byProvider,
+    anthropicMessagesUpstream: anthropic.upstream,
   });
 }
 

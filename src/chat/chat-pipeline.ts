@@ -20,8 +20,10 @@ import type {
   WireFormat,
 } from "./chat-source.ts";
 import { checkChatLimits, checkInputChars, inputChars } from "./check-chat-limits.ts";
+import { countMessageTokens, type TokenCountCall } from "./count-message-tokens.ts";
 import { openReplyWriter, type ReplyWriter } from "./open-reply-writer.ts";
 import type { JsonProtocol, ProtocolFactory, ReplyContext, StreamProtocol } from "./reply-protocol.ts";
+import { anthropicMessagesRelaySource } from "./sources/anthropic-messages-relay-source.ts";
 import { chatCompletionsRelaySource } from "./sources/chat-completions-relay-source.ts";
 import { languageModelSource } from "./sources/language-model-source.ts";
 
@@ -36,6 +38,8 @@ export type ChatCall<Reply extends FastifyReply = FastifyReply> = Readonly<{
   knowledgeLimit?: number;
   /** The client's body in the protocol's wire format: a source that speaks it passes it on as is. */
   wireBody?: Readonly<Record<string, unknown>>;
+  /** The client's headers about the wire format's API, passed on with `wireBody`. */
+  wireHeaders?: SourceCall["wireHeaders"];
   /** What of `wireBody` `input` leaves out: a 400 naming it when the language-model source serves. */
   untranslated?: UntranslatedField;
   /** What the request asks of the model beyond text, by field: refused by name where unsupported. */
@@ -54,10 +58,16 @@ export type ChatPipeline = {
   stream(
     call: ChatCall & { protocol: ProtocolFactory<StreamProtocol>; includeUsage?: boolean },
   ): Promise<void>;
+  /** A Messages request's input tokens, counted by its provider (see `countMessageTokens`). */
+  countTokens(call: TokenCountCall): Promise<string | undefined>;
 };
 
 /** The first source that can call the model and speaks the protocol's format, or any format. */
-const SOURCES: readonly ChatSource[] = [chatCompletionsRelaySource, languageModelSource];
+const SOURCES: readonly ChatSource[] = [
+  chatCompletionsRelaySource,
+  anthropicMessagesRelaySource,
+  languageModelSource,
+];
 
 /**
  * Owns one model call from admission to the last byte, for every endpoint: limits, model, knowledge
@@ -102,6 +112,8 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
     });
 
   return {
+    countTokens: (call) => countMessageTokens(dependencies, call),
+
     async respond(call) {
       const { request, reply } = call;
       const { model, input, sources } = await admit(call);
@@ -111,9 +123,7 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
       const handle = observe(call, model, input, false);
       let generated: Awaited<ReturnType<ChatSource["generate"]>>;
       try {
-        generated = await source.generate(
-          sourceCall(model, input, signal, handle, limits, false, call.wireBody),
-        );
+        generated = await source.generate(sourceCall(model, input, signal, handle, limits, false, call));
       } catch (error) {
         if (signal.aborted) {
           handle.end({ outcome: "client_disconnected", output: "" });
@@ -126,7 +136,10 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
         throw serviceError;
       }
       handle.chunk();
-      handle.end(successEnd(generated, generated.text, generated.toolCalls.length));
+      // A relay's own answer holds its tool calls; the relay counted them.
+      handle.end(
+        successEnd(generated, generated.text, generated.toolCallCount ?? generated.toolCalls.length),
+      );
       const body = protocol.body(generated);
       // Fastify sends a string as it is: only objects go through the response schema's serialiser.
       if (typeof body === "string") {
@@ -163,7 +176,7 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
       let writer: ReplyWriter | undefined;
       const open = (): ReplyWriter => {
         if (writer !== undefined) return writer;
-        writer = openReplyWriter(reply, protocol.transport, config);
+        writer = openReplyWriter(reply, protocol, config);
         const first = passthrough ? "" : protocol.start();
         if (first.length > 0) writer.write(first);
         return writer;
@@ -193,7 +206,7 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
       try {
         if (protocol.opensEarly) open();
         const outcome = await source.stream(
-          sourceCall(model, input, signal, handle, limits, call.includeUsage === true, call.wireBody),
+          sourceCall(model, input, signal, handle, limits, call.includeUsage === true, call),
           sink,
         );
         open().end(protocol.finish(outcome, { passthrough }));
@@ -222,6 +235,12 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
   };
 }
 
+/** Whose providers take a wire format's body whole, for the message that refuses a field. */
+const NATIVE_PROVIDERS: Readonly<Record<WireFormat, string>> = {
+  "openai-chat-completions": "a model whose provider speaks Chat Completions (openai, ollama)",
+  "anthropic-messages": "an anthropic model",
+};
+
 /**
  * The first source that can call the model and speaks the protocol's format, or any format. The
  * language-model source takes only what its translation carries: anything else is refused by name
@@ -243,7 +262,7 @@ function sourceFor(
   if (untranslated !== undefined) {
     throw new ServiceError({
       code: "UNSUPPORTED_PARAMETER",
-      message: `${model.name} cannot take \`${untranslated.param}\`: ${untranslated.reason}. Leave it out, or use a model whose provider speaks Chat Completions.`,
+      message: `${model.name} cannot take \`${untranslated.param}\`: ${untranslated.reason}. Leave it out, or use ${NATIVE_PROVIDERS[wireFormat ?? "openai-chat-completions"]}, to which the body is passed on as it is.`,
       param: untranslated.param,
     });
   }
@@ -273,9 +292,10 @@ function sourceCall(
   handle: LlmCallHandle,
   limits: UpstreamLimits,
   includeUsage: boolean,
-  wireBody: SourceCall["wireBody"],
+  call: Pick<ChatCall, "wireBody" | "wireHeaders">,
 ): SourceCall {
-  return { model, input, signal, handle, limits, includeUsage, wireBody };
+  const { wireBody, wireHeaders } = call;
+  return { model, input, signal, handle, limits, includeUsage, wireBody, wireHeaders };
 }
 
 function successEnd(outcome: ReplyOutcome, output: string, toolCalls: number): LlmCallEnd {

@@ -7,7 +7,7 @@ import type { TokenUsage } from "../llm/token-usage.ts";
 import type { ToolCall, ToolCallDelta } from "../llm/tool-call.ts";
 
 /** A client wire format that a source can produce itself, so its answer passes through unrebuilt. */
-export type WireFormat = "openai-chat-completions";
+export type WireFormat = "openai-chat-completions" | "anthropic-messages";
 
 /** A field of the client's request that the language-model translation leaves out. */
 export type UntranslatedField = Readonly<{ param: string; reason: string }>;
@@ -25,7 +25,12 @@ export type SourceCall = Readonly<{
   includeUsage: boolean;
   /** The client's body in the protocol's wire format, for a source that passes it on. */
   wireBody: Readonly<Record<string, unknown>> | undefined;
+  /** What the client said of the wire format's API version (`anthropic-version`, `anthropic-beta`). */
+  wireHeaders?: WireHeaders;
 }>;
+
+/** The client's headers about its wire format's API, which a source passing the body on sends too. */
+export type WireHeaders = Readonly<{ version?: string; beta?: string }>;
 
 /** Where a streaming source puts the reply as it arrives. */
 export type ReplySink = {

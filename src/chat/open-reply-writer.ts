@@ -20,11 +20,15 @@ const PLAIN_TEXT_HEADERS = {
 /** Starts the streamed response: its headers, the stall cut-off, and for SSE the pings. */
 export function openReplyWriter(
   reply: FastifyReply,
-  transport: StreamProtocol["transport"],
+  protocol: Pick<StreamProtocol, "transport" | "ping">,
   config: Pick<Config, "streamStallMs" | "streamPingMs">,
 ): ReplyWriter {
-  if (transport === "sse") {
-    const sse = openSseResponse(reply, { stallMs: config.streamStallMs, pingMs: config.streamPingMs });
+  if (protocol.transport === "sse") {
+    const sse = openSseResponse(reply, {
+      stallMs: config.streamStallMs,
+      pingMs: config.streamPingMs,
+      pingFrame: protocol.ping,
+    });
     return { write: sse.frame, end: sse.end };
   }
   return createResponseStream(reply, { headers: PLAIN_TEXT_HEADERS, stallMs: config.streamStallMs });

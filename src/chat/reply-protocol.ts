@@ -26,6 +26,8 @@ export type StreamProtocol = Readonly<{
   opensEarly: boolean;
   /** A source whose own frames are in this format hands them over as they are (the relay). */
   wireFormat: WireFormat | undefined;
+  /** The SSE frame sent while idle, for a format that has its own (Anthropic's `ping`); `: ping` otherwise. */
+  ping?: string;
   /** The first bytes, or "". Not sent when a source's own frames pass through. */
   start(): string;
   text(delta: string): string;

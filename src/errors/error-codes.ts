@@ -7,6 +7,8 @@ export const ErrorCodes = {
   VALIDATION_FAILED: { statusCode: 400, retryable: false },
   UNKNOWN_MODEL: { statusCode: 400, retryable: false },
   UNSUPPORTED_PARAMETER: { statusCode: 400, retryable: false },
+  // `POST /v1/messages/count_tokens` for a model whose provider has no token-counting endpoint.
+  TOKEN_COUNT_UNAVAILABLE: { statusCode: 400, retryable: false },
   // Refused by Node's HTTP parser or Fastify's router, before any route ran.
   BAD_REQUEST: { statusCode: 400, retryable: false },
   REQUEST_TIMEOUT: { statusCode: 408, retryable: true },

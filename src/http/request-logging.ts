@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import fastifyPlugin from "fastify-plugin";
+import { isAnthropicRoute } from "./error-body.ts";
 import { onResponseClose } from "./response-close.ts";
 import { routeLabel } from "./route-label.ts";
 
@@ -16,6 +17,8 @@ export const requestLoggingPlugin = fastifyPlugin(
   async function requestLogging(app: FastifyInstance) {
     app.addHook("onRequest", (request, reply, done) => {
       reply.header("x-request-id", request.id);
+      // Anthropic's SDKs read theirs from `request-id` (its `_request_id`, and in error reports).
+      if (isAnthropicRoute(request)) reply.header("request-id", request.id);
       onResponseClose(reply.raw, () => {
         const completed = reply.raw.writableEnded;
         request.log.info(

@@ -21,21 +21,26 @@ export type SseWriter = {
 /** Starts an SSE response on `reply`: its headers, the stall cut-off and the pings. */
 export function openSseResponse(
   reply: FastifyReply,
-  options: { stallMs: number; pingMs: number },
+  options: { stallMs: number; pingMs: number; pingFrame?: string },
 ): SseWriter {
   const stream = createResponseStream(reply, { headers: SSE_HEADERS, stallMs: options.stallMs });
-  return createSseWriter(stream, { pingMs: options.pingMs });
+  return createSseWriter(stream, { pingMs: options.pingMs, pingFrame: options.pingFrame });
 }
 
 /**
- * Server-Sent Events over a response stream, with a `: ping` comment whenever nothing else has
- * been sent for `pingMs`, so proxies and clients do not time an idle stream out.
+ * Server-Sent Events over a response stream, with a `: ping` comment (or `pingFrame`, for a
+ * format with its own) whenever nothing else has been sent for `pingMs`, so proxies and clients
+ * do not time an idle stream out.
  */
-export function createSseWriter(stream: ResponseStream, options: { pingMs: number }): SseWriter {
+export function createSseWriter(
+  stream: ResponseStream,
+  options: { pingMs: number; pingFrame?: string },
+): SseWriter {
+  const pingFrame = options.pingFrame ?? ": ping\n\n";
   const ping = setTimeout(function sendPing() {
     if (stream.closed) return;
     // A client that has not taken what it was sent is not idle: a ping would only pile up.
-    if (!stream.full) stream.write(": ping\n\n");
+    if (!stream.full) stream.write(pingFrame);
     ping.refresh();
   }, options.pingMs);
   ping.unref();

@@ -36,6 +36,8 @@ export type CompletionParameters = Readonly<{
   toolChoice?: LanguageModelV4ToolChoice;
   /** False when the client asked for at most one tool call per reply. */
   parallelToolCalls?: boolean;
+  /** The end user the request is made for (OpenAI's `user`, Anthropic's `metadata.user_id`). */
+  endUser?: string;
 }>;
 
 export type UpstreamLimits = Readonly<{

@@ -39,3 +39,25 @@ export function finishReasonFromOpenAI(value: unknown): FinishReason | undefined
       return "other";
   }
 }
+
+/** Anthropic's `stop_reason` in our words; undefined when not said (yet). */
+export function finishReasonFromAnthropic(value: unknown): FinishReason | undefined {
+  switch (value) {
+    case "end_turn":
+    case "stop_sequence":
+    case "pause_turn":
+      return "stop";
+    case "max_tokens":
+    case "model_context_window_exceeded":
+      return "length";
+    case "tool_use":
+      return "tool_calls";
+    case "refusal":
+      return "content_filter";
+    case null:
+    case undefined:
+      return undefined;
+    default:
+      return "other";
+  }
+}

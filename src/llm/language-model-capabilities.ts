@@ -75,14 +75,27 @@ export function providerOptionsFor(
   provider: string,
   parameters: CompletionParameters,
 ): SharedV4ProviderOptions | undefined {
-  if (parameters.parallelToolCalls !== false) return undefined;
+  const singleToolCall = parameters.parallelToolCalls === false;
+  const { endUser } = parameters;
+  if (!singleToolCall && endUser === undefined) return undefined;
   switch (provider) {
     case "anthropic":
-      return { anthropic: { disableParallelToolUse: true } };
+      return {
+        anthropic: {
+          ...(singleToolCall ? { disableParallelToolUse: true } : {}),
+          ...(endUser === undefined ? {} : { metadata: { userId: endUser } }),
+        },
+      };
     case "openai":
     case "ollama":
-      return { openai: { parallelToolCalls: false } };
+      return {
+        openai: {
+          ...(singleToolCall ? { parallelToolCalls: false } : {}),
+          ...(endUser === undefined ? {} : { user: endUser }),
+        },
+      };
     default:
+      // The built-in echo model keeps no record of who asked.
       return undefined;
   }
 }

@@ -10,6 +10,7 @@ export type LlmCallKind =
   | "chat_stream_sse"
   | "chat_stream_text"
   | "openai_chat_completions"
+  | "anthropic_messages"
   | "openai_embeddings";
 
 /** The GenAI operation (`gen_ai.operation.name`) a call of `kind` performs. */
@@ -82,7 +83,8 @@ export type LlmCallObserver = {
   start(call: LlmCallStart): LlmCallHandle;
 };
 
-const noopHandle: LlmCallHandle = {
+/** A handle that records nothing, for upstream calls that are not model calls (a token count). */
+export const noopLlmCallHandle: LlmCallHandle = {
   chunk() {},
   retry() {},
   end() {},
@@ -90,4 +92,4 @@ const noopHandle: LlmCallHandle = {
 };
 
 /** Used when nothing observes model calls (and in tests that do not look). */
-export const noopLlmCallObserver: LlmCallObserver = { start: () => noopHandle };
+export const noopLlmCallObserver: LlmCallObserver = { start: () => noopLlmCallHandle };

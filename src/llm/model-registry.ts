@@ -1,6 +1,7 @@
 import type { LanguageModelV4 } from "@ai-sdk/provider";
 import { ConfigError } from "../config.ts";
 import { ServiceError } from "../errors/service-error.ts";
+import type { AnthropicMessagesUpstream } from "./anthropic-messages-upstream.ts";
 import type { ChatCompletionsUpstream } from "./chat-completions-upstreams.ts";
 import {
   type ModelFactory,
@@ -18,6 +19,8 @@ export type ResolvedModel = Readonly<{
   languageModel: LanguageModelV4;
   /** Set when the provider speaks Chat Completions, so `/v1/chat/completions` can relay to it. */
   chatCompletions: ChatCompletionsUpstream | undefined;
+  /** Set for the `anthropic` provider, so `/v1/messages` can relay to its Messages API. */
+  anthropicMessages?: AnthropicMessagesUpstream;
 }>;
 
 export type ModelRegistry = {
@@ -35,6 +38,8 @@ export type ModelRegistryOptions = {
   providers: Partial<Record<ProviderName, ModelFactory>>;
   /** The providers `/v1/chat/completions` relays to; without them it always goes through the AI SDK. */
   chatCompletionsUpstreams?: Partial<Record<ProviderName, ChatCompletionsUpstream>>;
+  /** The `anthropic` provider's Messages API, which `/v1/messages` relays to natively. */
+  anthropicMessagesUpstream?: AnthropicMessagesUpstream;
 };
 
 /** Clients choose model names, so the cache of built models is bounded. */
@@ -60,6 +65,9 @@ export function createModelRegistry(options: ModelRegistryOptions): ModelRegistr
         modelId,
         languageModel: factory(modelId),
         chatCompletions: options.chatCompletionsUpstreams?.[provider],
+        ...(provider === "anthropic" && options.anthropicMessagesUpstream !== undefined
+          ? { anthropicMessages: options.anthropicMessagesUpstream }
+          : {}),
       });
       cache.set(name, model);
     }

@@ -36,6 +36,30 @@ export function usageFromOpenAI(value: unknown): TokenUsage | undefined {
   });
 }
 
+/**
+ * Anthropic's `usage` object (a whole answer's, or the latest of a stream's, merged onto `earlier`).
+ * Its `input_tokens` leave the cache reads and writes out; ours count them in, as the AI SDK does.
+ */
+export function usageFromAnthropic(value: unknown, earlier?: TokenUsage): TokenUsage | undefined {
+  if (typeof value !== "object" || value === null) return earlier;
+  const usage = value as {
+    input_tokens?: unknown;
+    output_tokens?: unknown;
+    cache_read_input_tokens?: unknown;
+    cache_creation_input_tokens?: unknown;
+  };
+  const cacheRead = numberOrUndefined(usage.cache_read_input_tokens) ?? earlier?.cachedInputTokens;
+  const cacheWrite = numberOrUndefined(usage.cache_creation_input_tokens) ?? earlier?.cacheWriteTokens;
+  const uncached = numberOrUndefined(usage.input_tokens);
+  const input =
+    uncached === undefined ? (earlier?.inputTokens ?? 0) : uncached + (cacheRead ?? 0) + (cacheWrite ?? 0);
+  const output = numberOrUndefined(usage.output_tokens) ?? earlier?.outputTokens ?? 0;
+  return withDetails(tokenUsage(input, output), {
+    cachedInputTokens: cacheRead,
+    cacheWriteTokens: cacheWrite,
+  });
+}
+
 function tokenUsage(inputTokens: number, outputTokens: number): TokenUsage {
   return { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens };
 }

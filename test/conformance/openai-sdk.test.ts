@@ -96,7 +96,9 @@ const CHECKS: Record<Feature, (context: Context) => Promise<void>> = {
     });
     const sent = upstream.requests.at(-1)?.body as { messages: Record<string, unknown>[] };
     if (provider === "anthropic") {
-      const answer = (sent.messages.at(-1)?.content as Record<string, unknown>[])[0];
+      const last = sent.messages.at(-1);
+      assert.ok(last !== undefined, "the conversation reached the upstream");
+      const answer = (last.content as Record<string, unknown>[])[0];
       assert.equal(answer.type, "tool_result");
       assert.equal(answer.tool_use_id, LISBON.id);
     } else {

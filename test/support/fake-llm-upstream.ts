@@ -16,7 +16,7 @@ export type UpstreamScript = {
   stallAfter?: number;
   /** After this many deltas, destroy the socket. */
   dieAfter?: number;
-  /** After this many deltas, send an OpenAI `error` frame (with `errorMessage`) and keep the connection open. */
+  /** After this many deltas, send an `error` frame (OpenAI's or Anthropic's, with `errorMessage`) and keep the connection open. */
   errorFrameAfter?: number;
   /** Answer with this error status (and `headers`) instead of a reply. */
   status?: number;
@@ -61,10 +61,13 @@ export type FakeLlmUpstream = {
 
 export const DEFAULT_DELTAS = ["Hello", " from the", " fake upstream."];
 
+/** What the fake's Anthropic `count_tokens` answers, whatever it is asked. */
+export const FAKE_TOKEN_COUNT = 42;
+
 /**
  * A real HTTP server that plays an LLM provider: OpenAI Chat Completions (JSON and SSE) at
  * `/v1/chat/completions`, OpenAI Embeddings at `/v1/embeddings` and Anthropic Messages (JSON and
- * SSE) at `/v1/messages`.
+ * SSE) at `/v1/messages`, with its `count_tokens` beside it.
  */
 export async function startFakeLlmUpstream(): Promise<FakeLlmUpstream> {
   let scripts: UpstreamScript[] = [{}];
@@ -140,6 +143,13 @@ async function answer(
     return;
   }
   const model = String(body.model ?? "fake-model");
+  if (request.url?.endsWith("/messages/count_tokens") === true) {
+    if (script.firstChunkDelayMs) await sleep(script.firstChunkDelayMs);
+    response.writeHead(200, { "content-type": "application/json" });
+    // Indented, as no serialiser of ours writes it: a relay that rebuilds the answer shows.
+    response.end(JSON.stringify({ input_tokens: FAKE_TOKEN_COUNT }, null, 1));
+    return;
+  }
   if (request.url?.endsWith("/embeddings") === true) {
     if (script.firstChunkDelayMs) await sleep(script.firstChunkDelayMs);
     response.writeHead(200, { "content-type": "application/json" });
@@ -190,7 +200,12 @@ async function answer(
     }
     if (script.errorFrameAfter === index) {
       const message = script.errorMessage ?? "fake upstream failure";
-      await write(response, sse({ error: { message, type: "server_error", code: null } }));
+      await write(
+        response,
+        anthropic
+          ? sse({ type: "error", error: { type: "overloaded_error", message } }, "error")
+          : sse({ error: { message, type: "server_error", code: null } }),
+      );
       return; // the connection stays open: the caller must drop it
     }
     if (index === deltas.length) break;

@@ -1,0 +1,55 @@
+import { Pool } from "undici";
+import type { Config } from "../config.ts";
+
+/** The `anthropic` provider's Messages API, reached without the AI SDK in between. */
+export type AnthropicMessagesUpstream = Readonly<{
+  /** `<baseURL>/messages`, for error reports. */
+  url: string;
+  /** The path part of `url`, as the pool wants it. */
+  path: string;
+  /** `<baseURL>/messages/count_tokens` and its path. */
+  countTokensUrl: string;
+  countTokensPath: string;
+  apiKey: string;
+  /** Keep-alive connections to the base URL's origin, shared by every request. */
+  pool: Pool;
+}>;
+
+export type AnthropicMessagesUpstreams = {
+  /** Undefined when the `anthropic` provider is not configured. */
+  readonly upstream: AnthropicMessagesUpstream | undefined;
+  close(): Promise<void>;
+};
+
+/** What `anthropic-version` the relay sends when the client sent none: the API's stable version. */
+export const DEFAULT_ANTHROPIC_VERSION = "2023-06-01";
+
+/**
+ * One undici pool for `ANTHROPIC_BASE_URL`, created once at boot, for `/v1/messages` to relay to
+ * natively (the client's body on, Anthropic's events back) as the Chat Completions relay does.
+ */
+export function createAnthropicMessagesUpstreams(
+  config: Pick<Config, "anthropicApiKey" | "anthropicBaseUrl">,
+): AnthropicMessagesUpstreams {
+  if (config.anthropicBaseUrl === undefined) return { upstream: undefined, close: async () => {} };
+  const base = config.anthropicBaseUrl.replace(/\/+$/, "");
+  const url = new URL(`${base}/messages`);
+  const countTokensUrl = new URL(`${base}/messages/count_tokens`);
+  const pool = new Pool(url.origin, {
+    // LLM_TIMEOUT_MS and LLM_IDLE_TIMEOUT_MS govern through the abort signal, as for Chat Completions.
+    headersTimeout: 0,
+    bodyTimeout: 0,
+    keepAliveTimeout: 30_000,
+  });
+  return {
+    upstream: Object.freeze({
+      url: url.href,
+      path: `${url.pathname}${url.search}`,
+      countTokensUrl: countTokensUrl.href,
+      countTokensPath: `${countTokensUrl.pathname}${countTokensUrl.search}`,
+      apiKey: config.anthropicApiKey ?? "",
+      pool,
+    }),
+    close: () => pool.close(),
+  };
+}
