@@ -61,16 +61,43 @@ export function namesParam(param: unknown, expected: string): boolean {
   return typeof param === "string" && (param === expected || param.startsWith(`${expected}.`));
 }
 
-/** The matrix as the README shows it. */
+export type MessagesFeature =
+  | "/v1/messages JSON"
+  | "/v1/messages stream"
+  | "/v1/messages tool use"
+  | "/v1/messages tool use, streamed"
+  | "/v1/messages tool-result round trip"
+  | "/v1/messages image";
+
+/**
+ * The same for `/v1/messages` with the `@anthropic-ai/sdk` client (`test/conformance/anthropic-sdk.test.ts`):
+ * relayed natively to `anthropic`, translated for every other provider. A refusal is Anthropic's
+ * `invalid_request_error`, whose message names the field.
+ */
+export const MESSAGES_MATRIX: Readonly<Record<MessagesFeature, Readonly<Record<ProviderLabel, Outcome>>>> = {
+  "/v1/messages JSON": { ...relay(true), anthropic: true, echo: true },
+  "/v1/messages stream": { ...relay(true), anthropic: true, echo: true },
+  "/v1/messages tool use": { ...relay(true), anthropic: true, echo: "tools" },
+  "/v1/messages tool use, streamed": { ...relay(true), anthropic: true, echo: "tools" },
+  "/v1/messages tool-result round trip": { ...relay(true), anthropic: true, echo: "tools" },
+  "/v1/messages image": { ...relay(true), anthropic: true, echo: "messages" },
+};
+
+export const MESSAGES_FEATURES = Object.keys(MESSAGES_MATRIX) as MessagesFeature[];
+
+/** Both matrices as the README shows them, in one table. */
 export function renderMatrix(): string {
   const header = `| Feature | ${PROVIDERS.join(" | ")} |`;
   const rule = `|---|${PROVIDERS.map(() => "---").join("|")}|`;
-  const rows = FEATURES.map(
-    (feature) =>
-      `| ${feature} | ${PROVIDERS.map((provider) => {
-        const outcome = MATRIX[feature][provider];
-        return outcome === true ? "✓" : `400 \`${outcome}\``;
-      }).join(" | ")} |`,
-  );
-  return [header, rule, ...rows].join("\n");
+  const row = (feature: string, outcomes: Readonly<Record<ProviderLabel, Outcome>>) =>
+    `| ${feature} | ${PROVIDERS.map((provider) => {
+      const outcome = outcomes[provider];
+      return outcome === true ? "✓" : `400 \`${outcome}\``;
+    }).join(" | ")} |`;
+  return [
+    header,
+    rule,
+    ...FEATURES.map((feature) => row(feature, MATRIX[feature])),
+    ...MESSAGES_FEATURES.map((feature) => row(feature, MESSAGES_MATRIX[feature])),
+  ].join("\n");
 }

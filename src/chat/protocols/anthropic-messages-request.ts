@@ -85,6 +85,8 @@ export function readAnthropicMessagesRequest(body: AnthropicMessagesBody): Anthr
     if (NO_OP_VALUES[field]?.(value) !== true)
       notes.untranslatable(field, "the field has no translation for it");
   }
+  // Tools first: a request that offers tools to a model without them is refused for `tools`.
+  const tools = toolParameters(body, notes);
   const messages: ChatMessage[] = [
     ...systemMessages(body, notes),
     ...readAnthropicMessages(body.messages, notes),
@@ -101,7 +103,7 @@ export function readAnthropicMessagesRequest(body: AnthropicMessagesBody): Anthr
     reasoning: reasoning(body, maxTokens, notes) ?? outputEffort(body, notes),
     responseFormat: outputFormat(body, notes),
     endUser: endUser(body, notes),
-    ...toolParameters(body, notes),
+    ...tools,
   };
   return {
     input: { model: body.model, messages, parameters },
