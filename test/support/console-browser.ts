@@ -76,7 +76,9 @@ export async function seriousAccessibilityViolations(page: Page): Promise<string
     const axe = (
       globalThis as unknown as { axe: { run: (context: unknown, options: unknown) => Promise<AxeResults> } }
     ).axe;
-    const results = await axe.run(document, { resultTypes: ["violations"] });
+    const results = await axe.run((globalThis as unknown as { document: unknown }).document, {
+      resultTypes: ["violations"],
+    });
     return results.violations.map((violation) => ({
       id: violation.id,
       impact: violation.impact,

@@ -130,7 +130,10 @@ test("a reply holding an onerror image and a javascript: link is shown inert, an
   // Code blocks keep their text and get a copy button.
   assert.equal(await body.locator("pre code").textContent(), "console.log('<b>code</b>')\n");
   assert.equal(await body.locator(".copy-button").count(), 1);
-  assert.equal(await page.evaluate(() => (window as unknown as { __pwned?: unknown }).__pwned), undefined);
+  assert.equal(
+    await page.evaluate(() => (globalThis as unknown as { __pwned?: unknown }).__pwned),
+    undefined,
+  );
   assert.deepEqual(unexpectedProblems(problems), []);
 });
 
