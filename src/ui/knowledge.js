@@ -59,7 +59,6 @@ export function createKnowledge() {
       ingestStatus.textContent = `Job ${jobId} queued.`;
       const job = await followJob(jobId);
       if (job.status === "completed") {
-        progressBar.value = 100;
         ingestStatus.textContent = `Done: ${describeResult(job.result)}`;
         ingestForm.reset();
         showKind("url");

@@ -1,15 +1,15 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { startChatTestApp } from "../support/chat-test-app.ts";
 import { launchBrowser, openConsole, unexpectedProblems } from "../support/console-browser.ts";
 import { SseParser } from "../support/sse-parser.ts";
+import { startConsoleService } from "../support/start-console-service.ts";
 import { waitFor } from "../support/wait-for.ts";
 
 // The echo model with a token delay streams like a real model, slowly enough to watch it grow.
 const ECHO_DELAY_MS = "40";
 
 test("a reply streams in piece by piece, and the finished reply equals the stream", async (t) => {
-  const { address, post } = await startChatTestApp(t, { environment: { ECHO_DELAY_MS } });
+  const { address } = await startConsoleService(t, { ECHO_DELAY_MS });
   const browser = await launchBrowser(t);
   const { page, problems } = await openConsole(browser, address);
 
@@ -37,9 +37,13 @@ test("a reply streams in piece by piece, and the finished reply equals the strea
   const shown = (await reply.textContent())?.trim();
 
   // The same request straight to the service: the text of its data frames, joined.
-  const direct = await post("/chat/stream", {
-    messages: [{ role: "user", content: "Tell me how streams work" }],
-    model: "echo",
+  const direct = await fetch(`${address}/chat/stream`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      messages: [{ role: "user", content: "Tell me how streams work" }],
+      model: "echo",
+    }),
   });
   const parser = new SseParser();
   parser.push(await direct.text());
@@ -65,7 +69,7 @@ test("a reply streams in piece by piece, and the finished reply equals the strea
 });
 
 test("Stop ends the stream and the upstream sees its request aborted; Escape does the same", async (t) => {
-  const { address, upstream } = await startChatTestApp(t);
+  const { address, upstream } = await startConsoleService(t);
   upstream.script({ deltas: Array.from({ length: 200 }, (_, index) => `word${index} `), chunkDelayMs: 50 });
   const browser = await launchBrowser(t);
   const { page, problems } = await openConsole(browser, address);
@@ -95,7 +99,7 @@ test("Stop ends the stream and the upstream sees its request aborted; Escape doe
 });
 
 test("a reply holding an onerror image and a javascript: link is shown inert, and no script runs", async (t) => {
-  const { address, upstream } = await startChatTestApp(t);
+  const { address, upstream } = await startConsoleService(t);
   upstream.script({
     deltas: [
       "Look: <img src=x onerror=\"window.__pwned = 'img'\"> and ",
@@ -138,7 +142,7 @@ test("a reply holding an onerror image and a javascript: link is shown inert, an
 });
 
 test("the conversation survives a reload and can be cleared; settings reach the request, errors show their code", async (t) => {
-  const { address, upstream } = await startChatTestApp(t);
+  const { address, upstream } = await startConsoleService(t);
   const browser = await launchBrowser(t);
   const { page, problems } = await openConsole(browser, address);
   await page.selectOption("#model-select", "openai:fake-model");
