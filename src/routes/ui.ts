@@ -50,12 +50,12 @@ export const uiRoutes: FastifyPluginAsync = async (app) => {
   app.get(
     CONSOLE_PATH,
     { schema: { tags: ["system"], summary: "The web console: playground, knowledge, operations" } },
-    async (_request, reply) => reply.type("text/html; charset=utf-8").sendFile("index.html", UI_ROOT),
+    async (_request, reply) => reply.sendFile("index.html", UI_ROOT),
   );
 
   for (const [name, file] of Object.entries(VENDOR_FILES)) {
     app.get(`${CONSOLE_PATH}/vendor/${name}`, { schema: { hide: true } }, async (_request, reply) =>
-      reply.type("text/javascript; charset=utf-8").sendFile(basename(file), dirname(file)),
+      reply.sendFile(basename(file), dirname(file)),
     );
   }
 };
