@@ -73,3 +73,4 @@ keyToggle.hidden = storedKey() === "";
 window.addEventListener("hashchange", () => showView(location.hash.slice(1), { moveFocus: true }));
 showView(location.hash.slice(1), { moveFocus: false });
 if (currentView !== "playground") views.playground.refresh();
+document.body.dataset.consoleReady = "true";

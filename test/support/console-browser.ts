@@ -47,7 +47,7 @@ export async function openConsole(
     if (message.type() === "error") problems.push(`console error: ${message.text()}`);
   });
   await page.goto(`${address}${options.path ?? "/ui"}`);
-  await page.waitForSelector("#model-select option", { state: "attached", timeout: 10_000 }).catch(() => {});
+  await page.waitForSelector("body[data-console-ready]", { state: "attached" });
   return { page, problems };
 }
 
