@@ -21,13 +21,17 @@ export function createAdminPanels() {
   });
 
   async function refreshRouting() {
+    if (!(await endpointExists("/models/status"))) {
+      routingPanel.hidden = true;
+      return;
+    }
     try {
       const body = await apiJson("/models/status");
       routingBody.replaceChildren(...tablesOf(body));
       routingPanel.hidden = false;
-    } catch {
-      // No such endpoint on this service (or no access): the panel stays away.
-      routingPanel.hidden = true;
+    } catch (error) {
+      routingBody.replaceChildren(errorLine(error));
+      routingPanel.hidden = false;
     }
   }
 
@@ -65,6 +69,13 @@ export function createAdminPanels() {
   };
 }
 
+function errorLine(error) {
+  const line = document.createElement("p");
+  line.textContent = `${error.code ?? "ERROR"}: ${error.message}`;
+  return line;
+}
+
+/** Whether this service has `path`, as its own API description says; asking it would log a 404. */
 async function endpointExists(path) {
   try {
     const description = await apiJson("/openapi.json");
@@ -137,6 +148,10 @@ function table(rows, caption) {
   element.append(title, headSection, bodySection);
   const scroll = document.createElement("div");
   scroll.className = "table-scroll";
+  // Wide tables scroll sideways at phone width; the keyboard must be able to reach them.
+  scroll.tabIndex = 0;
+  scroll.setAttribute("role", "region");
+  scroll.setAttribute("aria-label", caption);
   scroll.append(element);
   return scroll;
 }

@@ -43,6 +43,8 @@ function addCopyButton(block) {
   button.textContent = "Copy";
   button.setAttribute("aria-label", "Copy the code");
   button.addEventListener("click", () => copyCode(block, button));
+  // A long line scrolls sideways; keyboard users need to reach it to scroll it.
+  block.tabIndex = 0;
   block.replaceWith(wrapper);
   wrapper.append(button, block);
 }
