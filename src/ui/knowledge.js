@@ -157,7 +157,9 @@ export function createKnowledge() {
       const answer = await apiJson(`/knowledge/search?${new URLSearchParams({ q: query, limit: "10" })}`);
       searchResults.replaceChildren(...answer.results.map(resultItem));
       searchStatus.textContent =
-        answer.results.length === 0 ? "Nothing matched." : `${answer.results.length} passages matched.`;
+        answer.results.length === 0
+          ? "Nothing matched."
+          : `${answer.results.length} passage${answer.results.length === 1 ? "" : "s"} matched.`;
     } catch (error) {
       searchResults.replaceChildren();
       searchStatus.textContent = `${error.code ?? "ERROR"}: ${error.message}`;

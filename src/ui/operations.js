@@ -8,6 +8,8 @@ import { createSparkline } from "./sparkline.js";
 export const METRICS_INTERVAL_MS = 2000;
 /** Five minutes of points. */
 const HISTORY = 150;
+/** A chart starts a minute wide and grows to the whole history. */
+const CHART_MINIMUM_SLOTS = 30;
 
 const notMetrics = (labels) => labels.path !== "/metrics";
 const isServerError = (labels) => labels.status?.startsWith("5") && notMetrics(labels);
@@ -124,7 +126,7 @@ export function createOperations() {
           card.history.push(value);
           if (card.history.length > HISTORY) card.history.shift();
           card.value.textContent = value === undefined ? "–" : card.figure.format(value);
-          card.chart.draw(card.history, HISTORY);
+          card.chart.draw(card.history, CHART_MINIMUM_SLOTS);
         }
       }
       for (const card of cards) card.note.textContent = card.figure.note(reading);

@@ -28,6 +28,10 @@ export function createPlayground() {
 
   restoreSettings();
   renderConversation();
+  // At phone width the settings fold away, so the conversation is on the first screen.
+  if (window.matchMedia("(max-width: 760px)").matches) {
+    document.getElementById("settings-details").open = false;
+  }
 
   settingsForm.addEventListener("input", storeSettings);
   settingsForm.addEventListener("submit", (event) => event.preventDefault());
@@ -279,11 +283,13 @@ export function createPlayground() {
     const list = document.createElement("dl");
     list.className = "facts";
     for (const [name, value] of rows) {
+      const group = document.createElement("div");
       const term = document.createElement("dt");
       term.textContent = name;
       const detail = document.createElement("dd");
       detail.textContent = value;
-      list.append(term, detail);
+      group.append(term, detail);
+      list.append(group);
     }
     return list;
   }

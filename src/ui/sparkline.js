@@ -20,9 +20,13 @@ export function createSparkline() {
 
   return {
     element: svg,
-    /** Draws `values` (undefined ones as zero) over `capacity` slots, newest on the right. */
-    draw(values, capacity) {
+    /**
+     * Draws `values` (undefined ones as zero), newest on the right, over at least `minimumSlots`
+     * slots, so a few points make a visible line rather than a sliver of the whole history.
+     */
+    draw(values, minimumSlots) {
       const numbers = values.map((value) => (Number.isFinite(value) ? value : 0));
+      const capacity = Math.max(numbers.length, minimumSlots);
       const top = Math.max(...numbers, 0) || 1;
       const step = WIDTH / Math.max(capacity - 1, 1);
       const offset = (capacity - numbers.length) * step;

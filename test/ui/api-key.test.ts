@@ -15,7 +15,7 @@ test("a 401 asks for a key, and the key then works (and stays for the tab)", asy
   // Listing the models was refused: the console asks for the key, and the focus is on its field.
   await page.locator("#key-form").waitFor();
   assert.match((await page.textContent("#key-reason")) ?? "", /needs an API key: An API key is required/);
-  assert.equal(await page.evaluate(() => document.activeElement?.id), "key-input");
+  assert.equal(await page.evaluate("document.activeElement?.id"), "key-input");
   assert.equal(await page.locator("#model-select option").count(), 0);
 
   // A message sent without a key is taken back, not lost.

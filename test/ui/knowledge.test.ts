@@ -39,7 +39,7 @@ test("pasted text and a file are ingested to 100 %, then listed, found with the 
 
   await page.fill("#search-input", "zebra savanna");
   await page.press("#search-input", "Enter");
-  await page.locator("#search-status").getByText("1 passages matched.").waitFor();
+  await page.locator("#search-status").getByText("1 passage matched.").waitFor();
   assert.match((await page.locator(".result-source").textContent()) ?? "", /^zebra-notes\.md, chunk 0/);
   const marked = await page.locator("#search-results mark").allTextContents();
   assert.ok(marked.length > 0, "the matched words are marked");

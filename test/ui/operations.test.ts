@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { launchBrowser, openConsole, unexpectedProblems } from "../support/console-browser.ts";
 import { startConsoleService } from "../support/start-console-service.ts";
 import { waitFor } from "../support/wait-for.ts";
@@ -26,6 +27,8 @@ test("the operations view shows non-zero request, latency, token and first-token
         body: JSON.stringify({ message: "hello" }),
       });
       await response.text();
+      // A steady trickle is enough, and kind to a shared machine.
+      await sleep(50);
     }
   })();
   let seen: Record<string, string | null>;

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Page } from "playwright-core";
 import {
   DESKTOP,
   launchBrowser,
@@ -10,6 +12,7 @@ import {
   unexpectedProblems,
 } from "../support/console-browser.ts";
 import { startConsoleService } from "../support/start-console-service.ts";
+import { waitFor } from "../support/wait-for.ts";
 
 const REPLY = [
   "Here is a **short** answer with a list:\n\n",
@@ -17,6 +20,12 @@ const REPLY = [
   "- Stop aborts it\n\n",
   "```ts\nconst reply = await fetch('/chat/stream');\n```\n",
 ];
+
+/** How many pixels the page is wider than the screen (0 when nothing overflows sideways). */
+function overflowOf(page: Page) {
+  // Evaluated in the page, as source: the tests are type-checked without the DOM's types.
+  return page.evaluate<number>("Math.max(0, document.documentElement.scrollWidth - window.innerWidth)");
+}
 
 test("each view, with content, has no serious or critical axe violation, at desktop and phone width", async (t) => {
   const { address, upstream } = await startConsoleService(t);
@@ -38,11 +47,16 @@ test("each view, with content, has no serious or critical axe violation, at desk
     ["phone", PHONE],
   ] as const) {
     const { page, problems } = await openConsole(browser, address, { viewport });
+    // At phone width the settings start folded.
+    assert.equal(await page.isVisible("#model-select"), width === "desktop");
+    if (width === "phone") await page.click(".settings-toggle");
     await page.selectOption("#model-select", "openai:fake-model");
     await page.fill("#composer-input", "How do streams work?");
     await page.press("#composer-input", "Enter");
     await page.waitForSelector("#conversation[aria-busy=false]");
     assert.deepEqual(await seriousAccessibilityViolations(page), [], `playground at ${width} width`);
+    if (width === "phone") await page.click(".settings-toggle");
+    assert.equal(await overflowOf(page), 0, `playground wider than the ${width} screen`);
     await saveScreenshot(page, `playground-${width}`);
 
     await page.click('a[data-view="knowledge"]');
@@ -51,16 +65,39 @@ test("each view, with content, has no serious or critical axe violation, at desk
     await page.press("#search-input", "Enter");
     await page.locator("#search-results mark").first().waitFor();
     assert.deepEqual(await seriousAccessibilityViolations(page), [], `knowledge at ${width} width`);
+    assert.equal(await overflowOf(page), 0, `knowledge wider than the ${width} screen`);
     await saveScreenshot(page, `knowledge-${width}`);
 
     await page.click('a[data-view="operations"]');
-    await page.locator('[data-figure="requests"] .figure-value').getByText(/^\d/).waitFor();
+    // A few readings under traffic, so the charts have a line to show.
+    let sending = true;
+    const traffic = (async () => {
+      while (sending) {
+        const response = await fetch(`${address}/chat/stream`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ message: "hello", model: "echo" }),
+        });
+        await response.text();
+        // A steady trickle is enough, and kind to a shared machine.
+        await sleep(50);
+      }
+    })();
+    await waitFor(
+      "three readings in the requests chart",
+      () =>
+        page.evaluate<boolean>(
+          `(document.querySelector('[data-figure="requests"] .sparkline-line')?.getAttribute("points") ?? "").split(" ").length >= 3`,
+        ),
+      { timeoutMs: 15_000, intervalMs: 200 },
+    ).finally(async () => {
+      sending = false;
+      await traffic;
+    });
     assert.deepEqual(await seriousAccessibilityViolations(page), [], `operations at ${width} width`);
     await saveScreenshot(page, `operations-${width}`);
 
-    // Nothing is wider than the screen at phone width.
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-    assert.ok(overflow <= 0, `the page is ${overflow} px wider than the ${width} viewport`);
+    assert.equal(await overflowOf(page), 0, `operations wider than the ${width} screen`);
     assert.deepEqual(unexpectedProblems(problems), []);
     await page.context().close();
   }
@@ -71,10 +108,9 @@ test("the views are reached and used by keyboard alone, in a sensible focus orde
   const browser = await launchBrowser(t);
   const { page, problems } = await openConsole(browser, address);
   const focused = () =>
-    page.evaluate(() => {
-      const element = document.activeElement;
-      return element?.id || element?.textContent?.trim() || element?.tagName;
-    });
+    page.evaluate<string>(
+      "document.activeElement?.id || document.activeElement?.textContent?.trim() || document.activeElement?.tagName",
+    );
   const order: string[] = [];
   for (let index = 0; index < 6; index += 1) {
     await page.keyboard.press("Tab");
@@ -85,14 +121,14 @@ test("the views are reached and used by keyboard alone, in a sensible focus orde
     "Playground",
     "Knowledge",
     "Operations",
+    "Settings",
     "model-select",
-    "system-prompt",
   ]);
   // A section link moves the focus to the section's heading.
   for (let index = 0; index < 3; index += 1) await page.keyboard.press("Shift+Tab");
   assert.equal(await focused(), "Knowledge");
   await page.keyboard.press("Enter");
-  await page.waitForFunction(() => document.activeElement?.id === "knowledge-title");
+  await waitFor("the focus on the Knowledge heading", async () => (await focused()) === "knowledge-title");
   assert.equal(await page.isVisible("#knowledge"), true);
   assert.equal(await page.isHidden("#playground"), true);
   assert.equal(await page.getAttribute('a[data-view="knowledge"]', "aria-current"), "page");
