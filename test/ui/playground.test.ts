@@ -195,3 +195,43 @@ test("the conversation survives a reload and can be cleared; settings reach the 
   assert.equal(await page.locator(".message").count(), 0);
   assert.deepEqual(unexpectedProblems(problems, [502]), []);
 });
+
+test("the knowledge toggle grounds the reply and lists its sources; a code block's copy button copies it", async (t) => {
+  const { address, upstream } = await startConsoleService(t);
+  const ingest = await fetch(`${address}/ingest`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ source: "zebra-notes.md", text: "Zebras graze on the savanna at dawn." }),
+  });
+  const { job_id: jobId } = (await ingest.json()) as { job_id: string };
+  await waitFor("the ingest to complete", async () => {
+    const status = (await (await fetch(`${address}/status/${jobId}`)).json()) as { status: string };
+    return status.status === "completed";
+  });
+  upstream.script({ deltas: ["Zebras graze at dawn.\n\n", "```sh\necho zebra\n```\n"] });
+
+  const browser = await launchBrowser(t);
+  const { page, problems } = await openConsole(browser, address);
+  await page.context().grantPermissions(["clipboard-read", "clipboard-write"]);
+  await page.selectOption("#model-select", "openai:fake-model");
+  await page.check("#use-knowledge");
+  await page.fill("#composer-input", "When do zebras graze?");
+  await page.press("#composer-input", "Enter");
+  await page.waitForSelector("#conversation[aria-busy=false]");
+
+  const sources = await page.locator(".message.assistant .sources li").allTextContents();
+  assert.equal(sources.length, 1);
+  assert.match(sources[0], /^zebra-notes\.md \(chunk 0, score /);
+  // The chunk went to the model with the question.
+  assert.match(JSON.stringify(upstream.requests[0].body.messages), /Zebras graze on the savanna at dawn/);
+
+  await page.locator(".copy-button").click();
+  await page.locator(".copy-button").getByText("Copied").waitFor();
+  assert.equal(await page.evaluate("navigator.clipboard.readText()"), "echo zebra\n");
+
+  // The setting survives a reload like the conversation.
+  await page.reload();
+  assert.equal(await page.isChecked("#use-knowledge"), true);
+  assert.equal(await page.locator(".message.assistant .sources li").count(), 1);
+  assert.deepEqual(unexpectedProblems(problems), []);
+});
