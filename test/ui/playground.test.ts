@@ -139,6 +139,20 @@ test("a reply holding an onerror image and a javascript: link is shown inert, an
     undefined,
   );
   assert.deepEqual(unexpectedProblems(problems), []);
+
+  // Behind the sanitiser, the page's CSP: an inline script that did reach the DOM would not run.
+  await page.evaluate(`{
+    window.__violations = [];
+    document.addEventListener("securitypolicyviolation", (event) => window.__violations.push(event.effectiveDirective));
+    const script = document.createElement("script");
+    script.textContent = "window.__inline = 1";
+    document.body.append(script);
+  }`);
+  await waitFor("the CSP violation to be reported", () =>
+    page.evaluate<number>("window.__violations.length"),
+  );
+  assert.deepEqual(await page.evaluate("window.__violations"), ["script-src-elem"]);
+  assert.equal(await page.evaluate("window.__inline"), undefined);
 });
 
 test("the conversation survives a reload and can be cleared; settings reach the request, errors show their code", async (t) => {
