@@ -73,4 +73,5 @@ keyToggle.hidden = storedKey() === "";
 window.addEventListener("hashchange", () => showView(location.hash.slice(1), { moveFocus: true }));
 showView(location.hash.slice(1), { moveFocus: false });
 if (currentView !== "playground") views.playground.refresh();
+// Every handler is attached: what drives the page (a test, a script) may start now.
 document.body.dataset.consoleReady = "true";
