@@ -9,11 +9,11 @@ RUN npm ci --no-audit --no-fund
 
 FROM dependencies AS test
 ENV CI=true
-# promtool checks the /metrics output and one fault test restarts a Redis server of its own; the
-# other tests talk to Redis and PostgreSQL on 127.0.0.1, so build this stage with the host's
-# network (`docker build --network host --target test .`).
+# promtool checks the /metrics output, one fault test restarts a Redis server of its own, and the
+# web console's tests drive Debian's Chromium; the other tests talk to Redis and PostgreSQL on
+# 127.0.0.1, so build this stage with the host's network (`docker build --network host --target test .`).
 RUN apt-get update -qq \
-  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus redis-server >/dev/null \
+  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus redis-server chromium >/dev/null \
   && rm -rf /var/lib/apt/lists/*
 COPY . .
 RUN npm run typecheck && npm run lint && npm test

@@ -11,6 +11,7 @@ import packageJson from "../package.json" with { type: "json" };
 import type { Config } from "./config.ts";
 import { authenticationPlugin } from "./http/authentication.ts";
 import { handleClientError } from "./http/client-error-handler.ts";
+import { CONSOLE_PATH, isConsoleRequest } from "./http/console-request.ts";
 import { drainingPlugin } from "./http/draining.ts";
 import { errorHandlerPlugin } from "./http/error-handler.ts";
 import { handleFrameworkError } from "./http/framework-error-handler.ts";
@@ -35,6 +36,7 @@ import { metricsRoutes } from "./routes/metrics.ts";
 import { openAIRoutes } from "./routes/openai.ts";
 import { systemRoutes } from "./routes/system.ts";
 import { traceCheckRoutes } from "./routes/trace-check.ts";
+import { uiRoutes } from "./routes/ui.ts";
 import type { Services } from "./services.ts";
 
 declare module "fastify" {
@@ -105,13 +107,15 @@ export async function buildApp(services: Services): Promise<App> {
   await app.register(requestObservationPlugin, observability);
   await app.register(errorHandlerPlugin);
   await app.register(drainingPlugin, { lifecycle });
-  await app.register(authenticationPlugin, { apiKeys: config.apiKeys });
+  await app.register(authenticationPlugin, { apiKeys: config.apiKeys, isPublic: isConsoleRequest });
   await app.register(openApiPlugin, { version: packageJson.version });
 
   await app.register(systemRoutes, {
     lifecycle,
-    describe: () => ({ version: packageJson.version, docs: "/docs" }),
+    describe: () => ({ version: packageJson.version, docs: "/docs", console: CONSOLE_PATH }),
+    consolePath: CONSOLE_PATH,
   });
+  await app.register(uiRoutes);
   await app.register(metricsRoutes, { metrics: observability.metrics });
   await app.register(traceCheckRoutes, { config, observability });
 

@@ -6,7 +6,11 @@ import { ServiceError } from "../errors/service-error.ts";
 /** Probes must work without a key: an orchestrator has none. */
 const OPEN_PATHS = new Set(["/health", "/ready"]);
 
-export type AuthenticationOptions = { apiKeys: readonly string[] };
+export type AuthenticationOptions = {
+  apiKeys: readonly string[];
+  /** Requests besides the probes that need no key (the web console's files). */
+  isPublic?: (request: FastifyRequest) => boolean;
+};
 
 /**
  * When API keys are configured, every other route needs one, as `Authorization: Bearer <key>`
@@ -18,7 +22,7 @@ export const authenticationPlugin = fastifyPlugin(
     // Compare digests so the comparison takes the same time whatever the key's length.
     const digests = options.apiKeys.map(digest);
     app.addHook("onRequest", async (request) => {
-      if (OPEN_PATHS.has(request.url.split("?")[0])) return;
+      if (OPEN_PATHS.has(request.url.split("?")[0]) || options.isPublic?.(request)) return;
       const presented = presentedKey(request);
       if (presented === undefined) {
         throw new ServiceError({ code: "UNAUTHORIZED", message: "An API key is required." });

@@ -1,10 +1,13 @@
 import { type FastifyPluginAsyncTypebox, Type } from "@fastify/type-provider-typebox";
+import { asksForHtml } from "../http/console-request.ts";
 import type { Lifecycle } from "../lifecycle.ts";
 
 export type SystemRoutesOptions = {
   lifecycle: Lifecycle;
   /** Facts about this instance shown on `GET /`. */
   describe: () => Record<string, unknown>;
+  /** Where a browser asking `/` for HTML is sent (the web console); without it, `/` is JSON to all. */
+  consolePath?: string;
 };
 
 const ReadyBody = Type.Object({
@@ -20,12 +23,21 @@ export const systemRoutes: FastifyPluginAsyncTypebox<SystemRoutesOptions> = asyn
       schema: {
         tags: ["system"],
         summary: "Service banner",
+        description:
+          "JSON to API clients; a browser asking for `text/html` is redirected to the web console.",
         response: {
           200: Type.Object({ message: Type.String() }, { additionalProperties: true }),
+          302: Type.Null({ description: "to the web console, for a browser" }),
         },
       },
     },
-    async () => ({ message: "LLM API Service is running", ...options.describe() }),
+    async (request, reply) => {
+      const { consolePath } = options;
+      // The answer depends on Accept, so a cache must not give a browser's redirect to curl.
+      if (consolePath !== undefined) reply.header("vary", "accept");
+      if (consolePath !== undefined && asksForHtml(request)) return reply.redirect(consolePath, 302);
+      return { message: "LLM API Service is running", ...options.describe() };
+    },
   );
 
   app.get(
