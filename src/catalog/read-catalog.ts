@@ -54,7 +54,9 @@ export function readCatalog(parsed: unknown, options: ReadCatalogOptions): Catal
       owners.set(name, index);
     };
     claim(model.name, `models[${index}].name`);
-    model.aliases.forEach((alias, aliasIndex) => claim(alias, `models[${index}].aliases[${aliasIndex}]`));
+    for (const [aliasIndex, alias] of model.aliases.entries()) {
+      claim(alias, `models[${index}].aliases[${aliasIndex}]`);
+    }
   });
   const canonical = (name: string) => {
     const owner = owners.get(name);

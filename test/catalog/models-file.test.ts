@@ -56,6 +56,11 @@ models:
       - { provider: echo }
 `;
 
+/** `${NAME}` as the file writes it. */
+function reference(name: string): string {
+  return `$\{${name}}`;
+}
+
 function load(text: string, extension?: string) {
   return loadConfig({ ...ENVIRONMENT, MODELS_FILE: modelsFile(text, extension) });
 }
@@ -131,12 +136,12 @@ const BAD_FILES: Array<{ what: string; text: string; line: RegExp; extension?: s
   },
   {
     what: "unset variable",
-    text: GOOD_FILE.replace("${OPENAI_API_KEY}", "${NOT_SET_ANYWHERE}"),
+    text: GOOD_FILE.replace(reference("OPENAI_API_KEY"), reference("NOT_SET_ANYWHERE")),
     line: /: models\[0\]\.deployments\[1\]\.api_key: the environment variable NOT_SET_ANYWHERE is not set$/,
   },
   {
-    what: "a reference that is not ${NAME}",
-    text: GOOD_FILE.replace("${OPENAI_API_KEY}", "${OPENAI_API_KEY:-x}"),
+    what: "a reference that is not the plain form",
+    text: GOOD_FILE.replace(reference("OPENAI_API_KEY"), reference("OPENAI_API_KEY:-x")),
     line: /: models\[0\]\.deployments\[1\]\.api_key: "\$\{OPENAI_API_KEY:-x\}" is not a variable reference; only \$\{NAME\} is expanded$/,
   },
   {
