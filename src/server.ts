@@ -141,6 +141,15 @@ export async function main(options: StartServerOptions = {}): Promise<void> {
     );
   }
 
+  // An operator's "read the models file again"; a bad file keeps the running catalog.
+  process.on("SIGHUP", () => {
+    if (server.services.catalogReloader === undefined) {
+      server.app.log.warn("SIGHUP: no MODELS_FILE is set, so there is nothing to reload");
+      return;
+    }
+    server.services.catalogReloader.reload("SIGHUP");
+  });
+
   let signalled = false;
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     process.on(signal, () => {

@@ -9,6 +9,8 @@ import type { ChatInput } from "../llm/chat-input.ts";
 import type { UpstreamLimits } from "../llm/completion-request.ts";
 import type { LlmCallEnd, LlmCallHandle, LlmCallKind } from "../llm/llm-call-observer.ts";
 import type { ResolvedModel } from "../llm/model-registry.ts";
+import type { DeploymentGroup } from "../routing/deployment-group.ts";
+import { type RoutedTarget, runRoutedCall } from "../routing/run-routed-call.ts";
 import type { ChatDependencies } from "./chat-dependencies.ts";
 import type {
   ChatSource,
@@ -73,8 +75,9 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
   /** Checks, model and grounding: before a slot is taken or anything is sent. */
   const admit = async (call: ChatCall) => {
     checkChatLimits(call.input, config);
-    const model = dependencies.modelRegistry.resolve(call.input.model);
-    if (call.knowledgeLimit === undefined) return { model, input: call.input, sources: undefined };
+    const group = dependencies.router.group(call.input.model);
+    const model = group.clientModel;
+    if (call.knowledgeLimit === undefined) return { group, model, input: call.input, sources: undefined };
     const grounded = await groundChatInput(call.input, {
       store: dependencies.knowledgeStore,
       limit: call.knowledgeLimit,
@@ -82,7 +85,50 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
       maxContextChars: Math.min(config.maxMessageChars, config.maxInputChars - inputChars(call.input)),
     });
     checkInputChars(grounded.input, config);
-    return { model, input: grounded.input, sources: grounded.sources };
+    return { group, model, input: grounded.input, sources: grounded.sources };
+  };
+
+  /**
+   * Runs `call` on the model's deployments (failing over, then falling back, before the first byte
+   * reaches the client), each attempt through the source its deployment's provider calls for.
+   */
+  const route = <T>(
+    call: ChatCall,
+    group: DeploymentGroup,
+    wireFormat: WireFormat | undefined,
+    options: {
+      signal: AbortSignal;
+      handle: LlmCallHandle;
+      served: Served;
+      mayFailOver?: () => boolean;
+    },
+    attempt: (source: ChatSource, target: RoutedTarget) => Promise<T>,
+  ): Promise<T> => {
+    const accepts = (model: ResolvedModel) => servable(model, wireFormat, call.untranslated);
+    // Refused by name before any upstream call when no deployment's provider can carry the request.
+    if (!group.deployments.some((deployment) => accepts(deployment.model))) {
+      sourceFor(group.deployments[0].model, wireFormat, call.untranslated);
+    }
+    return runRoutedCall(
+      dependencies.router,
+      group,
+      {
+        signal: options.signal,
+        limits,
+        handle: options.handle,
+        accepts,
+        mayFailOver: options.mayFailOver,
+        onAttempt: (target) => {
+          options.served.target = target;
+          // The answer says who served it, while its headers can still be set.
+          if (!call.reply.raw.headersSent) {
+            call.reply.header("x-llm-deployment", deploymentName(target));
+            call.reply.header("x-llm-attempts", String(target.attempt));
+          }
+        },
+      },
+      (target) => attempt(sourceFor(target.deployment.model, wireFormat, call.untranslated), target),
+    );
   };
 
   const observe = (call: ChatCall, model: ResolvedModel, input: ChatInput, streaming: boolean) =>
@@ -101,29 +147,36 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
   return {
     async respond(call) {
       const { request, reply } = call;
-      const { model, input, sources } = await admit(call);
+      const { group, model, input, sources } = await admit(call);
       const protocol = call.protocol(replyContext(request, model, sources));
-      const source = sourceFor(model, protocol.wireFormat, call.untranslated);
       const signal = watchClientDisconnect(reply.raw);
       const handle = observe(call, model, input, false);
+      const served: Served = {};
       let generated: Awaited<ReturnType<ChatSource["generate"]>>;
       try {
-        generated = await source.generate(
-          sourceCall(model, input, signal, handle, limits, false, call.wireBody),
+        generated = await route(
+          call,
+          group,
+          protocol.wireFormat,
+          { signal, handle, served },
+          (source, target) =>
+            source.generate(
+              sourceCall(target.deployment.model, input, signal, handle, target.limits, false, call.wireBody),
+            ),
         );
       } catch (error) {
         if (signal.aborted) {
-          handle.end({ outcome: "client_disconnected", output: "" });
+          handle.end({ outcome: "client_disconnected", output: "", ...servedBy(served) });
           // There is no one left to answer.
           reply.hijack();
           return reply;
         }
         const serviceError = toServiceError(error);
-        handle.end({ outcome: "error", errorType: serviceError.code, output: "" });
+        handle.end({ outcome: "error", errorType: serviceError.code, output: "", ...servedBy(served) });
         throw serviceError;
       }
       handle.chunk();
-      handle.end(successEnd(generated, generated.text));
+      handle.end({ ...successEnd(generated, generated.text), ...servedBy(served) });
       const body = protocol.body(generated);
       // Fastify sends a string as it is: only objects go through the response schema's serialiser.
       if (typeof body === "string") {
@@ -135,10 +188,12 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
 
     async stream(call) {
       const { request, reply } = call;
-      const { model, input, sources } = await admit(call);
+      const { group, model, input, sources } = await admit(call);
       const protocol = call.protocol(replyContext(request, model, sources));
-      const source = sourceFor(model, protocol.wireFormat, call.untranslated);
-      const passthrough = source.wireFormat !== undefined;
+      // Set by each attempt's source: the relay's own frames pass through, the AI SDK's are framed.
+      let passthrough = false;
+      let replyStarted = false;
+      const served: Served = {};
       // One controller for both ends of a stream: the client leaving, and the shutdown deadline.
       const controller = new AbortController();
       let interruption: ServiceError | undefined;
@@ -166,25 +221,46 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
       };
       const sink: ReplySink = {
         text(delta) {
+          replyStarted = true;
           output += delta;
           handle.chunk();
           // A relayed source writes its own frames next; the delta is only observed.
           return passthrough ? undefined : open().write(protocol.text(delta));
         },
-        frames: (frames) => open().write(frames),
+        frames: (frames) => {
+          replyStarted = true;
+          return open().write(frames);
+        },
       };
 
       try {
         if (protocol.opensEarly) open();
-        const outcome = await source.stream(
-          sourceCall(model, input, signal, handle, limits, call.includeUsage === true, call.wireBody),
-          sink,
+        const outcome = await route(
+          call,
+          group,
+          protocol.wireFormat,
+          { signal, handle, served, mayFailOver: () => !replyStarted },
+          (source, target) => {
+            passthrough = source.wireFormat !== undefined;
+            return source.stream(
+              sourceCall(
+                target.deployment.model,
+                input,
+                signal,
+                handle,
+                target.limits,
+                call.includeUsage === true,
+                call.wireBody,
+              ),
+              sink,
+            );
+          },
         );
         open().end(protocol.finish(outcome, { passthrough }));
-        handle.end(successEnd(outcome, output));
+        handle.end({ ...successEnd(outcome, output), ...servedBy(served) });
       } catch (error) {
         if (signal.aborted && interruption === undefined) {
-          handle.end({ outcome: "client_disconnected", output });
+          handle.end({ outcome: "client_disconnected", output, ...servedBy(served) });
           // Nothing can be sent any more; keep Fastify from trying.
           if (!reply.sent) reply.hijack();
           return;
@@ -198,7 +274,7 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
         // Before the first byte a failure is still an HTTP error; after it, the protocol's error frame.
         if (writer === undefined) sendError(request, reply, serviceError);
         else writer.end(protocol.error(serviceError));
-        handle.end({ outcome: "error", errorType: serviceError.code, output });
+        handle.end({ outcome: "error", errorType: serviceError.code, output, ...servedBy(served) });
       } finally {
         release();
       }
@@ -216,12 +292,7 @@ function sourceFor(
   wireFormat: WireFormat | undefined,
   untranslated: UntranslatedField | undefined,
 ): ChatSource {
-  const source =
-    SOURCES.find(
-      (candidate) =>
-        (candidate.wireFormat === undefined || candidate.wireFormat === wireFormat) &&
-        candidate.serves(model),
-    ) ?? languageModelSource;
+  const source = firstSource(model, wireFormat);
   if (source.wireFormat === undefined && untranslated !== undefined) {
     throw new ServiceError({
       code: "UNSUPPORTED_PARAMETER",
@@ -230,6 +301,38 @@ function sourceFor(
     });
   }
   return source;
+}
+
+function firstSource(model: ResolvedModel, wireFormat: WireFormat | undefined): ChatSource {
+  return (
+    SOURCES.find(
+      (candidate) =>
+        (candidate.wireFormat === undefined || candidate.wireFormat === wireFormat) &&
+        candidate.serves(model),
+    ) ?? languageModelSource
+  );
+}
+
+/** Whether a deployment's model can take the call as it is (what `sourceFor` would not refuse). */
+function servable(
+  model: ResolvedModel,
+  wireFormat: WireFormat | undefined,
+  untranslated: UntranslatedField | undefined,
+): boolean {
+  return untranslated === undefined || firstSource(model, wireFormat).wireFormat !== undefined;
+}
+
+/** The attempt that is serving, or last tried to serve, a call. */
+type Served = { target?: RoutedTarget };
+
+/** `model/deployment`: a deployment's id is only unique within its model. */
+function deploymentName(target: RoutedTarget): string {
+  return `${target.group.name}/${target.deployment.id}`;
+}
+
+function servedBy(served: Served): Pick<LlmCallEnd, "deployment" | "attempts"> {
+  const { target } = served;
+  return target === undefined ? {} : { deployment: deploymentName(target), attempts: target.attempt };
 }
 
 function replyContext(

@@ -80,6 +80,8 @@ class TracedCall implements LlmCallHandle {
     if (result.finishReason !== undefined) {
       span.setAttribute("gen_ai.response.finish_reasons", [result.finishReason]);
     }
+    if (result.deployment !== undefined) span.setAttribute("llm_api.deployment", result.deployment);
+    if (result.attempts !== undefined) span.setAttribute("llm_api.attempts", result.attempts);
     if (result.outcome !== "success") {
       const errorType =
         result.outcome === "client_disconnected" ? "client_disconnected" : (result.errorType ?? "_OTHER");

@@ -3,7 +3,7 @@ import type { ChatPipeline } from "../chat/chat-pipeline.ts";
 import { readOpenAIChatRequest } from "../chat/protocols/openai-chat-request.ts";
 import { openAIChunkProtocol } from "../chat/protocols/openai-chunk-protocol.ts";
 import { openAIJsonProtocol } from "../chat/protocols/openai-json-protocol.ts";
-import type { ModelRegistry } from "../llm/model-registry.ts";
+import type { ModelRouter } from "../routing/model-router.ts";
 
 // Parts, messages and the body keep every field the client sends: the relay passes them on, and
 // the language-model source refuses, by name, what it cannot carry (readOpenAIChatRequest).
@@ -109,10 +109,10 @@ const ModelList = Type.Object({
 });
 
 /** The OpenAI-compatible surface: `POST /v1/chat/completions` (JSON and SSE) and `GET /v1/models`. */
-export type OpenAIRoutesOptions = { chat: ChatPipeline; modelRegistry: ModelRegistry };
+export type OpenAIRoutesOptions = { chat: ChatPipeline; router: ModelRouter };
 
 export const openAIRoutes: FastifyPluginAsyncTypebox<OpenAIRoutesOptions> = async (app, options) => {
-  const { chat, modelRegistry } = options;
+  const { chat, router } = options;
   const startedAt = Math.floor(Date.now() / 1000);
 
   app.post(
@@ -158,14 +158,21 @@ export const openAIRoutes: FastifyPluginAsyncTypebox<OpenAIRoutesOptions> = asyn
     {
       schema: { tags: ["openai"], summary: "The models this instance serves", response: { 200: ModelList } },
     },
-    async () => ({
-      object: "list" as const,
-      data: modelRegistry.list().map((model) => ({
-        id: model.name,
+    async () => {
+      // Every name a client may send: each model's, its aliases, and the built-in echo.
+      const names = router
+        .models()
+        .flatMap((group) => [group.name, ...group.aliases].map((name) => ({ name, group })));
+      const data = names.map(({ name, group }) => ({
+        id: name,
         object: "model" as const,
         created: startedAt,
-        owned_by: model.provider,
-      })),
-    }),
+        owned_by: group.deployments[0].model.provider,
+      }));
+      if (!data.some((model) => model.id === "echo")) {
+        data.push({ id: "echo", object: "model" as const, created: startedAt, owned_by: "echo" });
+      }
+      return { object: "list" as const, data };
+    },
   );
 };
