@@ -153,6 +153,7 @@ export async function createServices(
       embeddings: createEmbeddingsPipeline({
         config,
         modelRegistry,
+        router,
         embeddingModels: overrides.embeddingModels ?? createEmbeddingModels({ config }),
         llmCallObserver,
       }),

@@ -60,9 +60,14 @@ export class ModelRouter {
     return singleDeployment(resolved);
   }
 
-  /** A fallback named in the catalog. */
-  fallback(name: string): DeploymentGroup | undefined {
+  /** A model the catalog lists by this name or alias. */
+  listed(name: string): DeploymentGroup | undefined {
     return this.#byName.get(name);
+  }
+
+  /** A model outside the catalog, as a model of one deployment (not counted in the routing metrics). */
+  adHoc(model: ResolvedModel): DeploymentGroup {
+    return singleDeployment(model);
   }
 
   /**

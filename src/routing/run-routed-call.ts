@@ -110,7 +110,7 @@ export async function runRoutedCall<T>(
     }
     for (const name of current.fallbacks) {
       if (visited.has(name)) continue;
-      const fallback = router.fallback(name);
+      const fallback = router.listed(name);
       if (fallback === undefined) continue;
       router.observer.fellBack(current.name, fallback.name);
       const result = await tryGroup(fallback);
