@@ -4,6 +4,7 @@ import {
   DEFAULT_ROUTER_SETTINGS,
   type DeploymentSpec,
 } from "../catalog/catalog.ts";
+import { ServiceError } from "../errors/service-error.ts";
 import type { ModelRegistry, ResolvedModel } from "../llm/model-registry.ts";
 import type { DeploymentModels } from "./create-deployment-models.ts";
 import { Deployment } from "./deployment.ts";
@@ -55,6 +56,16 @@ export class ModelRouter {
     if (name === undefined || name === "") return this.#default;
     const listed = this.#byName.get(name);
     if (listed !== undefined) return listed;
+    // A bare name is the default provider's model without a file; with one it must be the file's,
+    // or a misspelt name would be answered by whatever LLM_MODEL happens to be.
+    if (this.#catalog !== undefined && name !== "echo" && !name.includes(":")) {
+      const names = this.#models.map((group) => group.name).join(", ");
+      throw new ServiceError({
+        code: "UNKNOWN_MODEL",
+        message: `Model "${name}" is not in the models file; use one of ${names}, or provider:model.`,
+        param: "model",
+      });
+    }
     const resolved = this.#registry.resolve(name);
     if (resolved.name === this.#default.clientModel.name && this.#catalog === undefined) return this.#default;
     return singleDeployment(resolved);

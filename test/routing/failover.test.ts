@@ -141,7 +141,7 @@ test("every deployment of a model down: its fallback answers, and llm_api_fallba
   const dead = await startKillableUpstream();
   t.after(() => dead.close());
   dead.kill();
-  const { complete, post, metric } = await startRoutingTestApp(
+  const { complete, post, metric, logs } = await startRoutingTestApp(
     t,
     `
 models:
@@ -168,6 +168,11 @@ models:
   assert.equal(claude.requests[0].path, "/v1/messages");
   assert.equal(a.requests.length + b.requests.length, 2, "each deployment was tried once");
   assert.equal(await metric("llm_api_fallbacks_total", { model: "chat", fallback: "claude" }), 1);
+  // The model call's log line names who served it.
+  const served = logs.lines().find((line) => line.msg === "model call completed");
+  assert.equal(served?.deployment, "claude/0");
+  assert.equal(served?.attempts, 3);
+  assert.equal(served?.retries, 2);
   assert.equal(
     await metric("llm_api_deployment_requests_total", {
       model: "chat",

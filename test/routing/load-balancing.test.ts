@@ -149,5 +149,15 @@ models:
     recent_error_rate: null,
   });
   assert.deepEqual(status.models[0].aliases, ["gpt-4o-mini", "fast"]);
+  // With a models file a bare name must be one of its models, never the default provider's guess.
+  const unknown = await fetch(`${address}/v1/chat/completions`, {
+    method: "POST",
+    headers: { ...authorized, "content-type": "application/json" },
+    body: JSON.stringify({ model: "gpt-5", messages: [{ role: "user", content: "Hi" }] }),
+  });
+  assert.equal(unknown.status, 400);
+  const refusal = (await unknown.json()) as { error: { param: string; message: string } };
+  assert.equal(refusal.error.param, "model");
+  assert.match(refusal.error.message, /not in the models file; use one of chat, backup/);
   assert.deepEqual(status.models[0].fallbacks, ["backup"]);
 });
