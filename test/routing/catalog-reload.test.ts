@@ -1,8 +1,12 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { test } from "node:test";
 
 import { startFakeLlmUpstream } from "../support/fake-llm-upstream.ts";
 import { runConcurrently, startRoutingTestApp } from "../support/routing-test-app.ts";
+import { startServerProcess } from "../support/start-server-process.ts";
 import { waitFor } from "../support/wait-for.ts";
 
 type After = { after: (fn: () => unknown) => void };
@@ -150,4 +154,35 @@ router_settings:
     .filter((line) => String(line.msg).includes("LiteLLM keys this service does not support"));
   assert.equal(warnings.length, 1);
   assert.match(String(warnings[0].msg), /are ignored: model_list\[1\]\.litellm_params\.tpm$/);
+});
+
+test("SIGHUP makes the server process read the models file again, and it keeps serving", async (t) => {
+  const folder = mkdtempSync(path.join(tmpdir(), "llm-api-sighup-"));
+  const file = path.join(folder, "models.yaml");
+  writeFileSync(file, "models:\n  - name: chat\n    deployments: [{ id: first, provider: echo }]\n");
+  const server = await startServerProcess({
+    args: ["src/server.ts"],
+    environment: { MODELS_FILE: file, DATA_DIR: folder, ECHO_DELAY_MS: "0" },
+    stderr: "collect",
+  });
+  t.after(() => {
+    server.child.kill("SIGKILL");
+  });
+  const served = async () =>
+    (
+      await fetch(`${server.address}/chat`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ message: "Hi", model: "chat" }),
+      })
+    ).headers.get("x-llm-deployment");
+  assert.equal(await served(), "chat/first");
+  server.child.kill("SIGHUP");
+  await waitFor("the SIGHUP reload to be logged", () =>
+    /"reason":"SIGHUP".*"msg":"models file reloaded"/.test(server.output()),
+  );
+  writeFileSync(file, "models:\n  - name: chat\n    deployments: [{ id: again, provider: echo }]\n");
+  server.child.kill("SIGHUP");
+  await waitFor("the new deployment to serve", async () => (await served()) === "chat/again");
+  assert.equal(server.child.exitCode, null, "still running");
 });
