@@ -105,10 +105,6 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
     attempt: (source: ChatSource, target: RoutedTarget) => Promise<T>,
   ): Promise<T> => {
     const accepts = (model: ResolvedModel) => servable(model, wireFormat, call.untranslated);
-    // Refused by name before any upstream call when no deployment's provider can carry the request.
-    if (!group.deployments.some((deployment) => accepts(deployment.model))) {
-      sourceFor(group.deployments[0].model, wireFormat, call.untranslated);
-    }
     return runRoutedCall(
       dependencies.router,
       group,
@@ -149,6 +145,7 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
       const { request, reply } = call;
       const { group, model, input, sources } = await admit(call);
       const protocol = call.protocol(replyContext(request, model, sources));
+      checkServable(group, protocol.wireFormat, call.untranslated);
       const signal = watchClientDisconnect(reply.raw);
       const handle = observe(call, model, input, false);
       const served: Served = {};
@@ -190,6 +187,7 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
       const { request, reply } = call;
       const { group, model, input, sources } = await admit(call);
       const protocol = call.protocol(replyContext(request, model, sources));
+      checkServable(group, protocol.wireFormat, call.untranslated);
       // Set by each attempt's source: the relay's own frames pass through, the AI SDK's are framed.
       let passthrough = false;
       let replyStarted = false;
@@ -311,6 +309,19 @@ function firstSource(model: ResolvedModel, wireFormat: WireFormat | undefined): 
         candidate.serves(model),
     ) ?? languageModelSource
   );
+}
+
+/**
+ * Refuses by name, before a slot is taken or the model called, a request no deployment's provider
+ * can carry; one that some can goes only to those.
+ */
+function checkServable(
+  group: DeploymentGroup,
+  wireFormat: WireFormat | undefined,
+  untranslated: UntranslatedField | undefined,
+): void {
+  if (group.deployments.some((deployment) => servable(deployment.model, wireFormat, untranslated))) return;
+  sourceFor(group.deployments[0].model, wireFormat, untranslated);
 }
 
 /** Whether a deployment's model can take the call as it is (what `sourceFor` would not refuse). */

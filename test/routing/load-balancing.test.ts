@@ -161,3 +161,35 @@ models:
   assert.match(refusal.error.message, /not in the models file; use one of chat, backup/);
   assert.deepEqual(status.models[0].fallbacks, ["backup"]);
 });
+
+test("a request a deployment's provider cannot carry passes that deployment over, and is refused by name when none can", async (t) => {
+  const [claude, openai] = await upstreams(t, 2);
+  const { complete } = await startRoutingTestApp(
+    t,
+    `
+models:
+  - name: mixed
+    deployments:
+      - { id: claude, provider: anthropic, model: claude-sonnet-4-5, base_url: "${claude.baseUrl}", weight: 1000 }
+      - { id: relay, provider: openai, model: m, base_url: "${openai.baseUrl}" }
+  - name: claude-only
+    deployments:
+      - { provider: anthropic, model: claude-sonnet-4-5, base_url: "${claude.baseUrl}" }
+`,
+  );
+  const tools = [{ type: "function", function: { name: "lookup", parameters: { type: "object" } } }];
+  for (let index = 0; index < 3; index += 1) {
+    const response = await complete({ model: "mixed", tools });
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get("x-llm-deployment"), "mixed/relay");
+  }
+  assert.deepEqual(openai.requests[0].body.tools, tools, "the field reached the model as sent");
+  assert.equal(claude.requests.length, 0);
+  // Without tools, the weights decide again.
+  assert.equal((await complete({ model: "mixed" })).headers.get("x-llm-deployment"), "mixed/claude");
+
+  const refused = await complete({ model: "claude-only", tools });
+  assert.equal(refused.status, 400);
+  assert.equal(((await refused.json()) as { error: { param: string } }).error.param, "tools");
+  assert.equal(claude.requests.length, 1, "refused before any upstream call");
+});
