@@ -53,7 +53,12 @@ export class CatalogReloader {
       this.#options.onReload?.("success");
       return true;
     } catch (error) {
-      if (!(error instanceof CatalogError)) throw error;
+      // A reload runs from a timer or a signal: whatever fails, the running catalog must stay.
+      if (!(error instanceof CatalogError)) {
+        logger.error({ reason, file, err: error }, "models file not reloaded, the running catalog is kept");
+        this.#options.onReload?.("failure");
+        return false;
+      }
       logger.error(
         { reason, file, problem: error.message },
         `models file not reloaded, the running catalog is kept: ${error.message}`,
