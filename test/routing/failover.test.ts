@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { startFakeLlmUpstream } from "../support/fake-llm-upstream.ts";
@@ -245,4 +246,39 @@ models:
     1,
     "the cut stream is counted",
   );
+});
+
+test("`promtool check metrics` passes on the routing metrics after failovers and fallbacks", async (t) => {
+  const promtool = spawnSync("promtool", ["--version"], { encoding: "utf8" });
+  assert.equal(promtool.status, 0, "promtool is not installed: install the Debian package `prometheus`");
+  const [down, claude] = await fakes(t, 2);
+  down.script({ status: 503 });
+  const { complete, address } = await startRoutingTestApp(
+    t,
+    `
+models:
+  - name: chat
+    fallbacks: [claude]
+    deployments:
+      - { id: down, provider: openai, model: m, base_url: "${down.baseUrl}" }
+      - { id: echo, provider: echo, weight: 0.001 }
+  - name: claude
+    deployments:
+      - { provider: anthropic, model: claude-sonnet-4-5, base_url: "${claude.baseUrl}" }
+`,
+    { LLM_MAX_RETRIES: "0" },
+  );
+  assert.equal((await complete({ model: "chat" })).headers.get("x-llm-deployment"), "claude/0");
+  assert.equal((await complete({ model: "chat" })).headers.get("x-llm-deployment"), "chat/echo");
+  const exposition = await (await fetch(`${address}/metrics`)).text();
+  for (const name of [
+    "llm_api_deployment_up",
+    "llm_api_deployment_requests_total",
+    "llm_api_fallbacks_total",
+    "llm_api_catalog_reloads_total",
+  ]) {
+    assert.match(exposition, new RegExp(`^${name}\\{`, "m"), name);
+  }
+  const result = spawnSync("promtool", ["check", "metrics"], { input: exposition, encoding: "utf8" });
+  assert.equal(result.status, 0, `promtool found problems:\n${result.stdout}${result.stderr}`);
 });
