@@ -21,7 +21,7 @@ import {
   type RunOptions,
   upstreamModel,
 } from "./bench-context.ts";
-import { serviceWithoutLogLinesName } from "./build-row.ts";
+import { serviceName, serviceWithoutLogLinesName } from "./build-row.ts";
 import { machineInfo } from "./machine-info.ts";
 import { canPin, loadCore } from "./pinned-command.ts";
 import { discoverModel, probeEndpoint } from "./probe-endpoint.ts";
@@ -33,6 +33,7 @@ import { idleStreamMemory } from "./scenarios/idle-memory.ts";
 import { jobRates } from "./scenarios/jobs.ts";
 import { maxConcurrentStreams } from "./scenarios/max-streams.ts";
 import { nonStreamAddedLatency, nonStreamThroughput } from "./scenarios/non-stream.ts";
+import { oneDeploymentName, routingOverhead, writeBenchModelsFile } from "./scenarios/routing.ts";
 import { soak } from "./scenarios/soak.ts";
 import { streamFirstChunk } from "./scenarios/stream-first-chunk.ts";
 import { runStreamClient } from "./stream-client.ts";
@@ -49,7 +50,17 @@ import {
 import { latestResultsTable, updateReadme } from "./update-readme.ts";
 import { runWrk, wrkMissingMessage, wrkVersion } from "./wrk.ts";
 
-const scenarioKeys = ["throughput", "latency", "stream", "max", "idle", "soak", "echo", "jobs"] as const;
+const scenarioKeys = [
+  "throughput",
+  "latency",
+  "stream",
+  "max",
+  "idle",
+  "soak",
+  "echo",
+  "routing",
+  "jobs",
+] as const;
 
 const presets: Record<"quick" | "full", RunOptions> = {
   quick: {
@@ -323,6 +334,32 @@ try {
     await stop(echoService);
     await stop(echoServiceWithoutLogLines);
     await stop(echoBare);
+  }
+  if (only.has("routing")) {
+    // Two more service processes, the same but for their models file: one model of three
+    // deployments (named "service", the row's subject) and of one (its peer).
+    const routed = async (count: number, name: string) => {
+      const directory = path.join(scratchDirectory, `routing-${count}`);
+      mkdirSync(directory, { recursive: true });
+      return track(
+        await startService({
+          upstreamOrigin: upstream.origin,
+          model: `openai:${upstreamModel}`,
+          scratchDirectory: directory,
+          environment: { MODELS_FILE: writeBenchModelsFile(directory, context, count) },
+          name,
+        }),
+      );
+    };
+    const three = await routed(3, serviceName);
+    const one = await routed(1, oneDeploymentName);
+    for (const target of [three, one]) {
+      log(`priming ${target.name} for ${options.primeSeconds} s`);
+      await prime(target, completionsPath, completionRequest(false, context.requestModel), undefined);
+    }
+    scenarios.push(await guarded("routing", () => routingOverhead(context, three, one)));
+    await stop(three);
+    await stop(one);
   }
   if (only.has("jobs")) scenarios.push(await guarded("jobs", () => jobRates(context, repositoryRoot)));
 } finally {

@@ -33,6 +33,7 @@ import { embeddingsRoutes } from "./routes/embeddings.ts";
 import { jobRoutes } from "./routes/jobs.ts";
 import { knowledgeRoutes } from "./routes/knowledge.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
+import { modelRoutes } from "./routes/models.ts";
 import { openAIRoutes } from "./routes/openai.ts";
 import { systemRoutes } from "./routes/system.ts";
 import { traceCheckRoutes } from "./routes/trace-check.ts";
@@ -119,7 +120,7 @@ export async function buildApp(services: Services): Promise<App> {
   await app.register(metricsRoutes, { metrics: observability.metrics });
   await app.register(traceCheckRoutes, { config, observability });
 
-  const { jobQueue, knowledgeStore, modelRegistry, chat, streamSlots } = services;
+  const { jobQueue, knowledgeStore, chat, streamSlots } = services;
   await app.register(jobRoutes, {
     jobQueue,
     pingIntervalMs: config.streamPingMs,
@@ -132,8 +133,9 @@ export async function buildApp(services: Services): Promise<App> {
   });
   await app.register(knowledgeRoutes, { knowledgeStore });
   await app.register(chatRoutes, { chat });
-  await app.register(openAIRoutes, { chat, modelRegistry });
+  await app.register(openAIRoutes, { chat, router: services.router });
   await app.register(anthropicRoutes, { chat });
+  await app.register(modelRoutes, { router: services.router });
   await app.register(embeddingsRoutes, { embeddings: services.embeddings });
 
   app.addHook("onReady", async () => lifecycle.markReady());

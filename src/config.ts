@@ -1,4 +1,7 @@
 import path from "node:path";
+import type { Catalog } from "./catalog/catalog.ts";
+import { CatalogError } from "./catalog/catalog-error.ts";
+import { type CatalogEnvironment, loadCatalog } from "./catalog/load-catalog.ts";
 
 /**
  * The whole configuration, read once at boot from the environment (and `.env`).
@@ -29,6 +32,12 @@ export type Config = Readonly<{
   llmIdleTimeoutMs: number;
   llmMaxRetries: number;
   echoDelayMs: number;
+  /** `MODELS_FILE`, resolved; undefined when the environment alone says which model serves. */
+  modelsFile: string | undefined;
+  /** The models file as read at boot; undefined without one (an implicit one-model catalog). */
+  catalog: Catalog | undefined;
+  /** The environment the service started with: a reloaded models file expands `${NAME}` from it. */
+  catalogEnvironment: CatalogEnvironment;
   maxMessageChars: number;
   maxMessages: number;
   maxInputChars: number;
@@ -89,6 +98,8 @@ export function loadConfig(environment: Environment): Config {
   const llmModel = read.string("LLM_MODEL", "echo");
   const openaiApiKey = read.optional("OPENAI_API_KEY");
   const anthropicApiKey = read.optional("ANTHROPIC_API_KEY");
+  const modelsFile = read.optional("MODELS_FILE");
+  const catalogEnvironment = Object.freeze({ ...environment });
 
   const config: Config = {
     environmentName: read.string("NODE_ENV", "development"),
@@ -122,6 +133,10 @@ export function loadConfig(environment: Environment): Config {
     llmIdleTimeoutMs: read.integer("LLM_IDLE_TIMEOUT_MS", 30_000, { min: 1 }),
     llmMaxRetries: read.integer("LLM_MAX_RETRIES", 2, { min: 0, max: 10 }),
     echoDelayMs: read.integer("ECHO_DELAY_MS", 5, { min: 0, max: 10_000 }),
+    modelsFile: modelsFile === undefined ? undefined : path.resolve(modelsFile),
+    catalog:
+      modelsFile === undefined ? undefined : readModelsFile(path.resolve(modelsFile), catalogEnvironment),
+    catalogEnvironment,
     maxMessageChars: read.integer("MAX_MESSAGE_CHARS", 32_000, { min: 1 }),
     maxMessages: read.integer("MAX_MESSAGES", 100, { min: 1 }),
     // Every message together, the system prompt and knowledge context included.
@@ -170,9 +185,27 @@ export function loadConfig(environment: Environment): Config {
   return Object.freeze(config);
 }
 
+/** The models file, or a ConfigError naming the file, the field and the problem in one line. */
+function readModelsFile(file: string, environment: CatalogEnvironment): Catalog {
+  try {
+    return loadCatalog(file, environment);
+  } catch (error) {
+    if (error instanceof CatalogError) throw new ConfigError("MODELS_FILE", error.message);
+    throw error;
+  }
+}
+
 /** The values that must never appear in logs, metrics, traces or responses. */
 export function secretValues(config: Config): string[] {
-  const secrets = [config.openaiApiKey, config.anthropicApiKey, config.langsmithApiKey, ...config.apiKeys];
+  const secrets = [
+    config.openaiApiKey,
+    config.anthropicApiKey,
+    config.langsmithApiKey,
+    ...config.apiKeys,
+    ...(config.catalog?.models ?? []).flatMap((model) =>
+      model.deployments.map((deployment) => deployment.apiKey),
+    ),
+  ];
   for (const url of [config.redisUrl, config.databaseUrl]) {
     const password = url ? new URL(url).password : "";
     if (password) secrets.push(decodeURIComponent(password));

@@ -131,8 +131,9 @@ export async function main(options: StartServerOptions = {}): Promise<void> {
     const config = loadConfig(readEnvironment());
     return { config, server: await startServer(config, options) };
   });
-  server.app.log.info({ address: server.address, model: config.llmModel }, "listening");
-  if (config.llmModel === "echo" || config.llmModel.startsWith("echo:")) {
+  const model = config.catalog?.defaultModel ?? config.llmModel;
+  server.app.log.info({ address: server.address, model, models_file: config.modelsFile }, "listening");
+  if (config.catalog === undefined && (config.llmModel === "echo" || config.llmModel.startsWith("echo:"))) {
     server.app.log.info(
       "Answering with the built-in echo model, which repeats your message. To use a real model set " +
         "LLM_MODEL (openai:gpt-4o-mini, anthropic:claude-sonnet-4-5, ollama:llama3.2) and its key " +
@@ -140,6 +141,15 @@ export async function main(options: StartServerOptions = {}): Promise<void> {
         "Chat Completions server.",
     );
   }
+
+  // An operator's "read the models file again"; a bad file keeps the running catalog.
+  process.on("SIGHUP", () => {
+    if (server.services.catalogReloader === undefined) {
+      server.app.log.warn("SIGHUP: no MODELS_FILE is set, so there is nothing to reload");
+      return;
+    }
+    server.services.catalogReloader.reload("SIGHUP");
+  });
 
   let signalled = false;
   for (const signal of ["SIGTERM", "SIGINT"] as const) {

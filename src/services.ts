@@ -17,6 +17,10 @@ import { createModelRegistry, type ModelRegistry } from "./llm/model-registry.ts
 import { combineObservers } from "./observability/combine-observers.ts";
 import { createObservability, type Observability } from "./observability/create-observability.ts";
 import type { JobQueueDepthSource } from "./observability/metrics-registry.ts";
+import { type DeploymentUpSample, RoutingMetrics } from "./observability/routing-metrics.ts";
+import { CatalogReloader } from "./routing/catalog-reloader.ts";
+import { createDeploymentModels } from "./routing/create-deployment-models.ts";
+import { ModelRouter } from "./routing/model-router.ts";
 import { DiskSpaceFloor } from "./storage/disk-space-floor.ts";
 import { openOrUnavailable } from "./unavailable-dependency.ts";
 
@@ -35,6 +39,10 @@ export type Services = WorkerServices & {
   /** Starting, ready or draining; `/ready` also checks the queue and the store through it. */
   readonly lifecycle: Lifecycle;
   readonly modelRegistry: ModelRegistry;
+  /** The catalog's models and their deployments' health: every chat call is routed through it. */
+  readonly router: ModelRouter;
+  /** Reloads `MODELS_FILE` when it changes and on SIGHUP; undefined without a models file. */
+  readonly catalogReloader: CatalogReloader | undefined;
   /** The open streams and their cap (`MAX_CONCURRENT_STREAMS`). */
   readonly streamSlots: StreamSlots;
   /** `DATA_DIR`'s free space and its floor (`DATA_DIR_MIN_FREE_BYTES`): ingest refuses below it. */
@@ -106,6 +114,29 @@ export async function createServices(
       : observability.llmCallObserver;
 
     const modelRegistry = overrides.modelRegistry ?? createConfiguredModelRegistry(config, owned);
+    const deploymentModels = owned.add(createDeploymentModels({ echoDelayMs: config.echoDelayMs }));
+    const routingMetrics = new RoutingMetrics(observability.metrics.registry, () =>
+      deploymentUpSamples(router),
+    );
+    const router: ModelRouter = new ModelRouter({
+      registry: modelRegistry,
+      deploymentModels,
+      catalog: config.catalog,
+      observer: routingMetrics,
+    });
+    for (const warning of config.catalog?.warnings ?? []) logger.warn(warning);
+    const catalogReloader =
+      config.modelsFile === undefined
+        ? undefined
+        : owned.add(
+            new CatalogReloader({
+              file: config.modelsFile,
+              environment: config.catalogEnvironment,
+              router,
+              logger,
+              onReload: (result) => routingMetrics.reloaded(result),
+            }),
+          );
     return {
       config,
       logger,
@@ -113,14 +144,17 @@ export async function createServices(
       jobQueue,
       knowledgeStore,
       modelRegistry,
+      router,
+      catalogReloader,
       streamSlots,
       diskSpace,
       observability,
       llmCallObserver,
-      chat: createChatPipeline({ config, modelRegistry, llmCallObserver, streamSlots, knowledgeStore }),
+      chat: createChatPipeline({ config, router, llmCallObserver, streamSlots, knowledgeStore }),
       embeddings: createEmbeddingsPipeline({
         config,
         modelRegistry,
+        router,
         embeddingModels: overrides.embeddingModels ?? createEmbeddingModels({ config }),
         llmCallObserver,
       }),
@@ -178,6 +212,18 @@ function createConfiguredModelRegistry(config: Config, owned: OwnedResources): M
     chatCompletionsUpstreams: upstreams.byProvider,
     anthropicMessagesUpstream: anthropic.upstream,
   });
+}
+
+/** Each deployment's health for `llm_api_deployment_up`: the models file's, or the environment's one. */
+function deploymentUpSamples(router: ModelRouter): DeploymentUpSample[] {
+  const now = Date.now();
+  return router.models().flatMap((group) =>
+    group.deployments.map((deployment) => ({
+      model: group.name,
+      deployment: deployment.id,
+      up: !deployment.coolsDown || deployment.health.isUp(now),
+    })),
+  );
 }
 
 type Closable = { close(): Promise<void> };

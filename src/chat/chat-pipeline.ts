@@ -10,6 +10,8 @@ import type { UpstreamLimits } from "../llm/completion-request.ts";
 import { type FeatureUse, unsupportedFeature } from "../llm/language-model-capabilities.ts";
 import type { LlmCallEnd, LlmCallHandle, LlmCallKind } from "../llm/llm-call-observer.ts";
 import type { ResolvedModel } from "../llm/model-registry.ts";
+import type { DeploymentGroup } from "../routing/deployment-group.ts";
+import { type RoutedTarget, runRoutedCall } from "../routing/run-routed-call.ts";
 import type { ChatDependencies } from "./chat-dependencies.ts";
 import type {
   ChatSource,
@@ -86,8 +88,9 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
   /** Checks, model and grounding: before a slot is taken or anything is sent. */
   const admit = async (call: ChatCall) => {
     checkChatLimits(call.input, config);
-    const model = dependencies.modelRegistry.resolve(call.input.model);
-    if (call.knowledgeLimit === undefined) return { model, input: call.input, sources: undefined };
+    const group = dependencies.router.group(call.input.model);
+    const model = group.clientModel;
+    if (call.knowledgeLimit === undefined) return { group, model, input: call.input, sources: undefined };
     const grounded = await groundChatInput(call.input, {
       store: dependencies.knowledgeStore,
       limit: call.knowledgeLimit,
@@ -95,7 +98,46 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
       maxContextChars: Math.min(config.maxMessageChars, config.maxInputChars - inputChars(call.input)),
     });
     checkInputChars(grounded.input, config);
-    return { model, input: grounded.input, sources: grounded.sources };
+    return { group, model, input: grounded.input, sources: grounded.sources };
+  };
+
+  /**
+   * Runs `call` on the model's deployments (failing over, then falling back, before the first byte
+   * reaches the client), each attempt through the source its deployment's provider calls for.
+   */
+  const route = <T>(
+    call: ChatCall,
+    group: DeploymentGroup,
+    wireFormat: WireFormat | undefined,
+    options: {
+      signal: AbortSignal;
+      handle: LlmCallHandle;
+      served: Served;
+      mayFailOver?: () => boolean;
+    },
+    attempt: (source: ChatSource, target: RoutedTarget) => Promise<T>,
+  ): Promise<T> => {
+    const accepts = (model: ResolvedModel) => refusal(model, wireFormat, call) === undefined;
+    return runRoutedCall(
+      dependencies.router,
+      group,
+      {
+        signal: options.signal,
+        limits,
+        handle: options.handle,
+        accepts,
+        mayFailOver: options.mayFailOver,
+        onAttempt: (target) => {
+          options.served.target = target;
+          // The answer says who served it, while its headers can still be set.
+          if (!call.reply.raw.headersSent) {
+            call.reply.header("x-llm-deployment", deploymentName(target));
+            call.reply.header("x-llm-attempts", String(target.attempt));
+          }
+        },
+      },
+      (target) => attempt(sourceFor(target.deployment.model, wireFormat, call), target),
+    );
   };
 
   const observe = (call: ChatCall, model: ResolvedModel, input: ChatInput, streaming: boolean) =>
@@ -116,30 +158,39 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
 
     async respond(call) {
       const { request, reply } = call;
-      const { model, input, sources } = await admit(call);
+      const { group, model, input, sources } = await admit(call);
       const protocol = call.protocol(replyContext(request, model, sources));
-      const source = sourceFor(model, protocol.wireFormat, call);
+      checkServable(group, protocol.wireFormat, call);
       const signal = watchClientDisconnect(reply.raw);
       const handle = observe(call, model, input, false);
+      const served: Served = {};
       let generated: Awaited<ReturnType<ChatSource["generate"]>>;
       try {
-        generated = await source.generate(sourceCall(model, input, signal, handle, limits, false, call));
+        generated = await route(
+          call,
+          group,
+          protocol.wireFormat,
+          { signal, handle, served },
+          (source, target) =>
+            source.generate(
+              sourceCall(target.deployment.model, input, signal, handle, target.limits, false, call),
+            ),
+        );
       } catch (error) {
         if (signal.aborted) {
-          handle.end({ outcome: "client_disconnected", output: "" });
+          handle.end({ outcome: "client_disconnected", output: "", ...servedBy(served) });
           // There is no one left to answer.
           reply.hijack();
           return reply;
         }
         const serviceError = toServiceError(error);
-        handle.end({ outcome: "error", errorType: serviceError.code, output: "" });
+        handle.end({ outcome: "error", errorType: serviceError.code, output: "", ...servedBy(served) });
         throw serviceError;
       }
       handle.chunk();
       // A relay's own answer holds its tool calls; the relay counted them.
-      handle.end(
-        successEnd(generated, generated.text, generated.toolCallCount ?? generated.toolCalls.length),
-      );
+      const toolCallCount = generated.toolCallCount ?? generated.toolCalls.length;
+      handle.end({ ...successEnd(generated, generated.text, toolCallCount), ...servedBy(served) });
       const body = protocol.body(generated);
       // Fastify sends a string as it is: only objects go through the response schema's serialiser.
       if (typeof body === "string") {
@@ -151,10 +202,13 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
 
     async stream(call) {
       const { request, reply } = call;
-      const { model, input, sources } = await admit(call);
+      const { group, model, input, sources } = await admit(call);
       const protocol = call.protocol(replyContext(request, model, sources));
-      const source = sourceFor(model, protocol.wireFormat, call);
-      const passthrough = source.wireFormat !== undefined;
+      checkServable(group, protocol.wireFormat, call);
+      // Set by each attempt's source: the relay's own frames pass through, the AI SDK's are framed.
+      let passthrough = false;
+      let replyStarted = false;
+      const served: Served = {};
       // One controller for both ends of a stream: the client leaving, and the shutdown deadline.
       const controller = new AbortController();
       let interruption: ServiceError | undefined;
@@ -183,12 +237,14 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
       };
       const sink: ReplySink = {
         text(delta) {
+          replyStarted = true;
           output += delta;
           handle.chunk();
           // A relayed source writes its own frames next; the delta is only observed.
           return passthrough ? undefined : open().write(protocol.text(delta));
         },
         toolCall(delta) {
+          replyStarted = true;
           if (delta.id !== undefined) toolCalls += 1;
           handle.chunk();
           if (protocol.toolCall === undefined) {
@@ -200,20 +256,43 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
         // Reasoning reaches only the protocols that carry it: no other client asked for it.
         reasoning: (delta) =>
           protocol.reasoning === undefined ? undefined : open().write(protocol.reasoning(delta)),
-        frames: (frames) => open().write(frames),
+        frames: (frames) => {
+          replyStarted = true;
+          return open().write(frames);
+        },
       };
 
       try {
         if (protocol.opensEarly) open();
-        const outcome = await source.stream(
-          sourceCall(model, input, signal, handle, limits, call.includeUsage === true, call),
-          sink,
+        const outcome = await route(
+          call,
+          group,
+          protocol.wireFormat,
+          { signal, handle, served, mayFailOver: () => !replyStarted },
+          (source, target) => {
+            passthrough = source.wireFormat !== undefined;
+            return source.stream(
+              sourceCall(
+                target.deployment.model,
+                input,
+                signal,
+                handle,
+                target.limits,
+                call.includeUsage === true,
+                call,
+              ),
+              sink,
+            );
+          },
         );
         open().end(protocol.finish(outcome, { passthrough }));
-        handle.end(successEnd(outcome, output, outcome.toolCallCount ?? toolCalls));
+        handle.end({
+          ...successEnd(outcome, output, outcome.toolCallCount ?? toolCalls),
+          ...servedBy(served),
+        });
       } catch (error) {
         if (signal.aborted && interruption === undefined) {
-          handle.end({ outcome: "client_disconnected", output });
+          handle.end({ outcome: "client_disconnected", output, ...servedBy(served) });
           // Nothing can be sent any more; keep Fastify from trying.
           if (!reply.sent) reply.hijack();
           return;
@@ -227,7 +306,7 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
         // Before the first byte a failure is still an HTTP error; after it, the protocol's error frame.
         if (writer === undefined) sendError(request, reply, serviceError);
         else writer.end(protocol.error(serviceError));
-        handle.end({ outcome: "error", errorType: serviceError.code, output });
+        handle.end({ outcome: "error", errorType: serviceError.code, output, ...servedBy(served) });
       } finally {
         release();
       }
@@ -251,16 +330,21 @@ function sourceFor(
   wireFormat: WireFormat | undefined,
   call: Pick<ChatCall, "untranslated" | "features">,
 ): ChatSource {
-  const source =
-    SOURCES.find(
-      (candidate) =>
-        (candidate.wireFormat === undefined || candidate.wireFormat === wireFormat) &&
-        candidate.serves(model),
-    ) ?? languageModelSource;
-  if (source.wireFormat !== undefined) return source;
+  const refused = refusal(model, wireFormat, call);
+  if (refused !== undefined) throw refused;
+  return firstSource(model, wireFormat);
+}
+
+/** Why `model` cannot take the call as it is, or undefined when it can. */
+function refusal(
+  model: ResolvedModel,
+  wireFormat: WireFormat | undefined,
+  call: Pick<ChatCall, "untranslated" | "features">,
+): ServiceError | undefined {
+  if (firstSource(model, wireFormat).wireFormat !== undefined) return undefined;
   const { untranslated } = call;
   if (untranslated !== undefined) {
-    throw new ServiceError({
+    return new ServiceError({
       code: "UNSUPPORTED_PARAMETER",
       message: `${model.name} cannot take \`${untranslated.param}\`: ${untranslated.reason}. Leave it out, or use ${NATIVE_PROVIDERS[wireFormat ?? "openai-chat-completions"]}, to which the body is passed on as it is.`,
       param: untranslated.param,
@@ -268,13 +352,50 @@ function sourceFor(
   }
   const unsupported = unsupportedFeature(model.provider, call.features ?? []);
   if (unsupported !== undefined) {
-    throw new ServiceError({
+    return new ServiceError({
       code: "UNSUPPORTED_PARAMETER",
       message: `${model.name} cannot take \`${unsupported.param}\`: its provider (${model.provider}) does not support ${unsupported.description}. Leave it out, or use another model.`,
       param: unsupported.param,
     });
   }
-  return source;
+  return undefined;
+}
+
+function firstSource(model: ResolvedModel, wireFormat: WireFormat | undefined): ChatSource {
+  return (
+    SOURCES.find(
+      (candidate) =>
+        (candidate.wireFormat === undefined || candidate.wireFormat === wireFormat) &&
+        candidate.serves(model),
+    ) ?? languageModelSource
+  );
+}
+
+/**
+ * Refuses by name, before a slot is taken or the model called, a request no deployment's provider
+ * can carry; one that some can goes only to those.
+ */
+function checkServable(
+  group: DeploymentGroup,
+  wireFormat: WireFormat | undefined,
+  call: Pick<ChatCall, "untranslated" | "features">,
+): void {
+  const refusals = group.deployments.map((deployment) => refusal(deployment.model, wireFormat, call));
+  if (refusals.some((refused) => refused === undefined)) return;
+  throw refusals[0];
+}
+
+/** The attempt that is serving, or last tried to serve, a call. */
+type Served = { target?: RoutedTarget };
+
+/** `model/deployment`: a deployment's id is only unique within its model. */
+function deploymentName(target: RoutedTarget): string {
+  return `${target.group.name}/${target.deployment.id}`;
+}
+
+function servedBy(served: Served): Pick<LlmCallEnd, "deployment" | "attempts"> {
+  const { target } = served;
+  return target === undefined ? {} : { deployment: deploymentName(target), attempts: target.attempt };
 }
 
 function replyContext(

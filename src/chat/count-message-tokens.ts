@@ -21,11 +21,14 @@ export type TokenCountCall = Readonly<{
  * that says so. Resolves with the upstream's JSON, or undefined once the client has gone.
  */
 export async function countMessageTokens(
-  dependencies: Pick<ChatDependencies, "config" | "modelRegistry">,
+  dependencies: Pick<ChatDependencies, "config" | "router">,
   call: TokenCountCall,
 ): Promise<string | undefined> {
   const { config } = dependencies;
-  const model = dependencies.modelRegistry.resolve(call.body.model);
+  const group = dependencies.router.group(call.body.model);
+  // Any of the model's anthropic deployments can count: they serve the same model.
+  const counting = group.deployments.find((deployment) => deployment.model.anthropicMessages !== undefined);
+  const model = counting?.model ?? group.clientModel;
   const upstream = model.anthropicMessages;
   if (upstream === undefined) {
     throw new ServiceError({

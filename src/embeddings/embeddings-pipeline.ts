@@ -8,6 +8,9 @@ import type { UpstreamLimits } from "../llm/completion-request.ts";
 import { DEFAULT_EMBEDDING_MODEL_IDS, type EmbeddingModels } from "../llm/create-embedding-models.ts";
 import type { LlmCallObserver } from "../llm/llm-call-observer.ts";
 import type { ModelRegistry, ResolvedModel } from "../llm/model-registry.ts";
+import type { DeploymentGroup } from "../routing/deployment-group.ts";
+import type { ModelRouter } from "../routing/model-router.ts";
+import { runRoutedCall } from "../routing/run-routed-call.ts";
 import { checkEmbeddingsInput } from "./check-embeddings-input.ts";
 import type { EmbeddingsBody } from "./embeddings-body.ts";
 import type { EmbeddingsAnswer, EmbeddingsRequest, EmbeddingsSource } from "./embeddings-source.ts";
@@ -20,6 +23,8 @@ export type EmbeddingsDependencies = Readonly<{
     "embeddingsMaxInputs" | "maxMessageChars" | "llmTimeoutMs" | "llmIdleTimeoutMs" | "llmMaxRetries"
   >;
   modelRegistry: ModelRegistry;
+  /** The catalog's models: one named in the body (or flagged `embeddings`) is routed over its deployments. */
+  router: ModelRouter;
   /** The AI SDK embedding models, for providers that are not relayed to. */
   embeddingModels: EmbeddingModels;
   llmCallObserver: LlmCallObserver;
@@ -39,7 +44,7 @@ export type EmbeddingsPipeline = {
  * exactly once. Every refusal happens before the observation starts and before any upstream call.
  */
 export function createEmbeddingsPipeline(dependencies: EmbeddingsDependencies): EmbeddingsPipeline {
-  const { config, modelRegistry, llmCallObserver } = dependencies;
+  const { config, modelRegistry, router, llmCallObserver } = dependencies;
   const limits: UpstreamLimits = {
     timeoutMs: config.llmTimeoutMs,
     idleTimeoutMs: config.llmIdleTimeoutMs,
@@ -54,22 +59,27 @@ export function createEmbeddingsPipeline(dependencies: EmbeddingsDependencies): 
   return {
     async respond({ request, reply, body }) {
       const input = checkEmbeddingsInput(body, config);
-      const model = resolveEmbeddingModel(modelRegistry, body.model ?? undefined);
-      const source = sources.find((candidate) => candidate.serves(model));
-      if (source === undefined) {
+      const group =
+        catalogEmbeddingsModel(router, body.model ?? undefined) ??
+        router.adHoc(resolveEmbeddingModel(modelRegistry, body.model ?? undefined));
+      const model = group.clientModel;
+      const sourceOf = (candidate: ResolvedModel) => sources.find((source) => source.serves(candidate));
+      if (!group.deployments.some((deployment) => sourceOf(deployment.model) !== undefined)) {
         throw new ServiceError({
           code: "VALIDATION_FAILED",
           message: `${model.name} has no embeddings: the ${model.provider} provider offers none`,
           param: "model",
         });
       }
-      const embeddingsRequest: EmbeddingsRequest = {
-        model,
+      const embeddingsRequest = (deploymentModel: ResolvedModel): EmbeddingsRequest => ({
+        model: deploymentModel,
         body,
         input,
         answerModel: body.model || model.name,
-      };
-      source.check(embeddingsRequest);
+      });
+      // Refused by name before any upstream call, as the first deployment's source would.
+      const first = group.deployments.find((deployment) => sourceOf(deployment.model) !== undefined);
+      if (first !== undefined) sourceOf(first.model)?.check(embeddingsRequest(first.model));
 
       const signal = watchClientDisconnect(reply.raw);
       const handle = llmCallObserver.start({
@@ -86,7 +96,26 @@ export function createEmbeddingsPipeline(dependencies: EmbeddingsDependencies): 
       });
       let answer: EmbeddingsAnswer;
       try {
-        answer = await source.embed({ ...embeddingsRequest, signal, handle, limits });
+        answer = await runRoutedCall(
+          router,
+          group,
+          {
+            signal,
+            limits,
+            handle,
+            accepts: (candidate) => sourceOf(candidate) !== undefined,
+            onAttempt: (target) => {
+              reply.header("x-llm-deployment", `${target.group.name}/${target.deployment.id}`);
+              reply.header("x-llm-attempts", String(target.attempt));
+            },
+          },
+          (target) => {
+            const request = embeddingsRequest(target.deployment.model);
+            const source = sourceOf(request.model) as EmbeddingsSource;
+            source.check(request);
+            return source.embed({ ...request, signal, handle, limits: target.limits });
+          },
+        );
       } catch (error) {
         if (signal.aborted) {
           handle.end({ outcome: "client_disconnected", output: "" });
@@ -109,6 +138,15 @@ export function createEmbeddingsPipeline(dependencies: EmbeddingsDependencies): 
       reply.type("application/json; charset=utf-8").send(answer.body);
     },
   };
+}
+
+/**
+ * The catalog model the body names, or, when it names none, the first the catalog flags
+ * `embeddings: true`; undefined otherwise (the name rules below apply).
+ */
+function catalogEmbeddingsModel(router: ModelRouter, name: string | undefined): DeploymentGroup | undefined {
+  if (name !== undefined && name !== "") return router.listed(name);
+  return router.models().find((group) => group.catalogModel?.embeddings === true);
 }
 
 /**

@@ -28,6 +28,8 @@ export const ErrorCodes = {
   TOO_MANY_SUBSCRIBERS: { statusCode: 429, retryable: true },
   QUEUE_FULL: { statusCode: 429, retryable: true },
   UPSTREAM_RATE_LIMITED: { statusCode: 429, retryable: true },
+  // Every healthy deployment of the model stayed at its max_concurrency or rpm for LLM_TIMEOUT_MS.
+  MODEL_AT_CAPACITY: { statusCode: 429, retryable: true },
   INTERNAL_ERROR: { statusCode: 500, retryable: true },
   UPSTREAM_AUTH_FAILED: { statusCode: 502, retryable: false },
   UPSTREAM_BAD_REQUEST: { statusCode: 502, retryable: false },

@@ -1,5 +1,6 @@
-import { Pool } from "undici";
+import type { Pool } from "undici";
 import type { Config } from "../config.ts";
+import { originPool } from "./origin-pool.ts";
 
 /** The `anthropic` provider's Messages API, reached without the AI SDK in between. */
 export type AnthropicMessagesUpstream = Readonly<{
@@ -32,24 +33,26 @@ export function createAnthropicMessagesUpstreams(
   config: Pick<Config, "anthropicApiKey" | "anthropicBaseUrl">,
 ): AnthropicMessagesUpstreams {
   if (config.anthropicBaseUrl === undefined) return { upstream: undefined, close: async () => {} };
-  const base = config.anthropicBaseUrl.replace(/\/+$/, "");
+  const pools = new Map<string, Pool>();
+  const upstream = anthropicMessagesUpstream(pools, config.anthropicBaseUrl, config.anthropicApiKey ?? "");
+  return { upstream, close: () => upstream.pool.close() };
+}
+
+/** The Messages API at `baseUrl`, over the pool of its origin in `pools` (made on first use). */
+export function anthropicMessagesUpstream(
+  pools: Map<string, Pool>,
+  baseUrl: string,
+  apiKey: string,
+): AnthropicMessagesUpstream {
+  const base = baseUrl.replace(/\/+$/, "");
   const url = new URL(`${base}/messages`);
   const countTokensUrl = new URL(`${base}/messages/count_tokens`);
-  const pool = new Pool(url.origin, {
-    // LLM_TIMEOUT_MS and LLM_IDLE_TIMEOUT_MS govern through the abort signal, as for Chat Completions.
-    headersTimeout: 0,
-    bodyTimeout: 0,
-    keepAliveTimeout: 30_000,
+  return Object.freeze({
+    url: url.href,
+    path: `${url.pathname}${url.search}`,
+    countTokensUrl: countTokensUrl.href,
+    countTokensPath: `${countTokensUrl.pathname}${countTokensUrl.search}`,
+    apiKey,
+    pool: originPool(pools, url.origin),
   });
-  return {
-    upstream: Object.freeze({
-      url: url.href,
-      path: `${url.pathname}${url.search}`,
-      countTokensUrl: countTokensUrl.href,
-      countTokensPath: `${countTokensUrl.pathname}${countTokensUrl.search}`,
-      apiKey: config.anthropicApiKey ?? "",
-      pool,
-    }),
-    close: () => pool.close(),
-  };
 }

@@ -1,6 +1,7 @@
-import { Pool } from "undici";
+import type { Pool } from "undici";
 import type { Config } from "../config.ts";
 import type { ProviderName } from "./create-providers.ts";
+import { originPool } from "./origin-pool.ts";
 
 /** A provider that speaks OpenAI Chat Completions, reached without the AI SDK in between. */
 export type ChatCompletionsUpstream = Readonly<{
@@ -31,30 +32,7 @@ export function createChatCompletionsUpstreams(
   config: Pick<Config, "openaiApiKey" | "openaiBaseUrl" | "ollamaBaseUrl">,
 ): ChatCompletionsUpstreams {
   const pools = new Map<string, Pool>();
-  const upstream = (baseUrl: string, apiKey: string): ChatCompletionsUpstream => {
-    const base = baseUrl.replace(/\/+$/, "");
-    const url = new URL(`${base}/chat/completions`);
-    const embeddingsUrl = new URL(`${base}/embeddings`);
-    let pool = pools.get(url.origin);
-    if (pool === undefined) {
-      pool = new Pool(url.origin, {
-        // LLM_TIMEOUT_MS and LLM_IDLE_TIMEOUT_MS govern through the abort signal; undici's own
-        // 300 s limits would otherwise cut a longer configured wait with a different error.
-        headersTimeout: 0,
-        bodyTimeout: 0,
-        keepAliveTimeout: 30_000,
-      });
-      pools.set(url.origin, pool);
-    }
-    return Object.freeze({
-      url: url.href,
-      path: `${url.pathname}${url.search}`,
-      authorization: `Bearer ${apiKey}`,
-      embeddingsUrl: embeddingsUrl.href,
-      embeddingsPath: `${embeddingsUrl.pathname}${embeddingsUrl.search}`,
-      pool,
-    });
-  };
+  const upstream = (baseUrl: string, apiKey: string) => chatCompletionsUpstream(pools, baseUrl, apiKey);
   const byProvider: Partial<Record<ProviderName, ChatCompletionsUpstream>> = {};
   if (config.openaiBaseUrl !== undefined)
     byProvider.openai = upstream(config.openaiBaseUrl, config.openaiApiKey ?? "");
@@ -67,4 +45,27 @@ export function createChatCompletionsUpstreams(
       await Promise.all([...pools.values()].map((pool) => pool.close()));
     },
   };
+}
+
+/**
+ * The upstream at `baseUrl`, over the pool of its origin in `pools` (made on first use), so every
+ * upstream of one origin shares its keep-alive connections.
+ */
+export function chatCompletionsUpstream(
+  pools: Map<string, Pool>,
+  baseUrl: string,
+  apiKey: string,
+): ChatCompletionsUpstream {
+  const base = baseUrl.replace(/\/+$/, "");
+  const url = new URL(`${base}/chat/completions`);
+  const embeddingsUrl = new URL(`${base}/embeddings`);
+  const pool = originPool(pools, url.origin);
+  return Object.freeze({
+    url: url.href,
+    path: `${url.pathname}${url.search}`,
+    authorization: `Bearer ${apiKey}`,
+    embeddingsUrl: embeddingsUrl.href,
+    embeddingsPath: `${embeddingsUrl.pathname}${embeddingsUrl.search}`,
+    pool,
+  });
 }

@@ -67,6 +67,10 @@ export type LlmCallEnd = {
   toolCalls?: number;
   /** The text produced (for LangSmith); may be partial when the call failed. */
   output: string;
+  /** The deployment of the last attempt, as `model/deployment` (see routing). */
+  deployment?: string;
+  /** Attempts over every deployment and fallback tried. */
+  attempts?: number;
 };
 
 export type LlmCallHandle = {

@@ -49,7 +49,11 @@ const FLUSH_TIMEOUT_MS = 5000;
 export function configuredModelNames(config: Config): string[] {
   const separator = config.llmModel.indexOf(":");
   const model = separator < 0 ? config.llmModel : config.llmModel.slice(separator + 1);
-  return [...new Set(["echo", model])];
+  // The models file's deployments are configured too (as the models file read at start lists them).
+  const deployments = (config.catalog?.models ?? []).flatMap((entry) =>
+    entry.deployments.map((deployment) => deployment.model),
+  );
+  return [...new Set(["echo", model, ...deployments])];
 }
 
 export async function createObservability(options: ObservabilityOptions): Promise<Observability> {

@@ -51,6 +51,8 @@ class LoggedCall implements LlmCallHandle {
         this.#firstChunkTime < 0 ? undefined : roundMs(this.#firstChunkTime - this.#startTime),
       duration_ms: roundMs(performance.now() - this.#startTime),
       retries: this.#retries,
+      deployment: result.deployment,
+      attempts: result.attempts,
       outcome: result.outcome,
       error_type: result.errorType,
       finish_reason: result.finishReason,

@@ -93,6 +93,8 @@ class TracedCall implements LlmCallHandle {
       span.setAttribute("gen_ai.usage.cache_read.input_tokens", result.cachedInputTokens);
     }
     if (result.toolCalls !== undefined) span.setAttribute("llm_api.response.tool_calls", result.toolCalls);
+    if (result.deployment !== undefined) span.setAttribute("llm_api.deployment", result.deployment);
+    if (result.attempts !== undefined) span.setAttribute("llm_api.attempts", result.attempts);
     if (result.outcome !== "success") {
       const errorType =
         result.outcome === "client_disconnected" ? "client_disconnected" : (result.errorType ?? "_OTHER");

@@ -4,7 +4,7 @@ import { readOpenAIChatRequest } from "../chat/protocols/openai-chat-request.ts"
 import { openAIChunkProtocol } from "../chat/protocols/openai-chunk-protocol.ts";
 import { openAIJsonProtocol } from "../chat/protocols/openai-json-protocol.ts";
 import { ServiceError } from "../errors/service-error.ts";
-import type { ModelRegistry, ResolvedModel } from "../llm/model-registry.ts";
+import type { ModelRouter } from "../routing/model-router.ts";
 
 // Parts, messages and the body keep every field the client sends: the relay passes them on, and
 // the language-model source refuses, by name, what it cannot carry (readOpenAIChatRequest).
@@ -171,10 +171,10 @@ const ModelObject = Type.Object({
 const ModelList = Type.Object({ object: Type.Literal("list"), data: Type.Array(ModelObject) });
 
 /** The OpenAI-compatible surface: `POST /v1/chat/completions` (JSON and SSE) and `GET /v1/models`. */
-export type OpenAIRoutesOptions = { chat: ChatPipeline; modelRegistry: ModelRegistry };
+export type OpenAIRoutesOptions = { chat: ChatPipeline; router: ModelRouter };
 
 export const openAIRoutes: FastifyPluginAsyncTypebox<OpenAIRoutesOptions> = async (app, options) => {
-  const { chat, modelRegistry } = options;
+  const { chat, router } = options;
   const startedAt = Math.floor(Date.now() / 1000);
 
   app.post(
@@ -221,7 +221,7 @@ export const openAIRoutes: FastifyPluginAsyncTypebox<OpenAIRoutesOptions> = asyn
     {
       schema: { tags: ["openai"], summary: "The models this instance serves", response: { 200: ModelList } },
     },
-    async () => ({ object: "list" as const, data: modelRegistry.list().map(modelObject) }),
+    async () => ({ object: "list" as const, data: servedModels() }),
   );
 
   app.get(
@@ -236,7 +236,7 @@ export const openAIRoutes: FastifyPluginAsyncTypebox<OpenAIRoutesOptions> = asyn
     },
     async (request) => {
       const name = request.params.model;
-      const model = modelRegistry.list().find((candidate) => candidate.name === name);
+      const model = servedModels().find((candidate) => candidate.id === name);
       if (model === undefined) {
         throw new ServiceError({
           code: "MODEL_NOT_FOUND",
@@ -244,11 +244,23 @@ export const openAIRoutes: FastifyPluginAsyncTypebox<OpenAIRoutesOptions> = asyn
           param: "model",
         });
       }
-      return modelObject(model);
+      return model;
     },
   );
 
-  function modelObject(model: ResolvedModel) {
-    return { id: model.name, object: "model" as const, created: startedAt, owned_by: model.provider };
+  /** Every name a client may send: each model's, its aliases, and the built-in echo. */
+  function servedModels() {
+    const data = router.models().flatMap((group) =>
+      [group.name, ...group.aliases].map((name) => ({
+        id: name,
+        object: "model" as const,
+        created: startedAt,
+        owned_by: group.deployments[0].model.provider,
+      })),
+    );
+    if (!data.some((model) => model.id === "echo")) {
+      data.push({ id: "echo", object: "model" as const, created: startedAt, owned_by: "echo" });
+    }
+    return data;
   }
 };

@@ -132,6 +132,9 @@ test("JSON: the body goes on as sent, unknown fields included, and Anthropic's a
     cachedInputTokens: 3,
     toolCalls: 0,
     output: "Hello there",
+    // Without a models file, the model is its own single deployment.
+    deployment: "anthropic:claude-sonnet-4-5/0",
+    attempts: 1,
   });
 });
 

@@ -69,6 +69,9 @@ test("JSON: the upstream's body is relayed byte for byte, and the observer sees 
     outputTokens: 2,
     toolCalls: 0,
     output: "Hello there",
+    // The environment's model is a catalog of one: its deployment is named after its provider.
+    deployment: "openai:fake-model/openai",
+    attempts: 1,
   });
   assert.equal(calls[0].chunks, 1);
 });

@@ -53,6 +53,9 @@ export type FakeLlmUpstream = {
   /** The base URL for OPENAI_BASE_URL and ANTHROPIC_BASE_URL (`.../v1`). */
   baseUrl: string;
   requests: RecordedRequest[];
+  /** Requests being answered now, and the most there ever were at once. */
+  readonly inFlight: number;
+  readonly maxInFlight: number;
   script(...scripts: UpstreamScript[]): void;
   /** Resolves once request `index` has been aborted by the caller; rejects after `timeoutMs`. */
   waitForAbort(index: number, timeoutMs: number): Promise<RecordedRequest>;
@@ -72,8 +75,15 @@ export const FAKE_TOKEN_COUNT = 42;
 export async function startFakeLlmUpstream(): Promise<FakeLlmUpstream> {
   let scripts: UpstreamScript[] = [{}];
   const requests: RecordedRequest[] = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
 
   const server = createServer(async (request, response) => {
+    inFlight += 1;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    response.once("close", () => {
+      inFlight -= 1;
+    });
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
     const body = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as Record<string, unknown>;
@@ -106,6 +116,12 @@ export async function startFakeLlmUpstream(): Promise<FakeLlmUpstream> {
   return {
     baseUrl: `http://127.0.0.1:${port}/v1`,
     requests,
+    get inFlight() {
+      return inFlight;
+    },
+    get maxInFlight() {
+      return maxInFlight;
+    },
     script(...next) {
       scripts = next.length > 0 ? next : [{}];
     },
