@@ -13,6 +13,9 @@ export function jobProcessors(config: Config, store: KnowledgeStore): Record<str
       fetchTimeoutMs: config.ingestFetchTimeoutMs,
       chunkSize: config.chunkSize,
       chunkOverlap: config.chunkOverlap,
+      maxPages: config.ingestMaxPages,
+      maxUnpackedBytes: config.ingestMaxUnpackedBytes,
+      extractTimeoutMs: config.ingestExtractTimeoutMs,
     }),
   };
 }

@@ -4,6 +4,7 @@ import { describe, test } from "node:test";
 import type { KnowledgeStore, NewDocument } from "../../src/knowledge/knowledge-store.ts";
 import type { OpenedStore, StoreOptions } from "./knowledge-stores.ts";
 import { waitFor } from "./wait-for.ts";
+import { textChunks } from "./text-chunks.ts";
 
 export type StoreFactory = (options?: StoreOptions) => Promise<OpenedStore>;
 
@@ -19,6 +20,7 @@ function newDocument(id: string, source: string, overrides: Partial<NewDocument>
   return {
     id,
     source,
+    collection: "default",
     contentType: "text/plain",
     bytes: 100,
     characters: 100,
@@ -30,7 +32,7 @@ function newDocument(id: string, source: string, overrides: Partial<NewDocument>
 /** Begins, writes and publishes a document the way the ingest processor does. */
 async function ingest(store: KnowledgeStore, id: string, source: string, chunks: readonly string[]) {
   await store.beginDocument(newDocument(id, source));
-  await store.appendChunks(id, 0, chunks);
+  await store.appendChunks(id, 0, textChunks(chunks));
   return store.publishDocument(id);
 }
 
@@ -41,10 +43,10 @@ export function describeKnowledgeStoreConformance(name: string, factory: StoreFa
       await store.beginDocument(
         newDocument("doc_1", "keepers.md", { contentType: "text/markdown", bytes: 321, characters: 300 }),
       );
-      await store.appendChunks("doc_1", 0, [
+      await store.appendChunks("doc_1", 0, textChunks([
         "Lighthouse keepers trimmed the lamps every night.",
         "Fog horns sounded when ships came near.",
-      ]);
+      ]));
       const writing = await store.getDocument("doc_1");
       assert.equal(writing?.state, "writing");
       assert.deepEqual(await store.search("lamps"), []);
@@ -148,7 +150,7 @@ export function describeKnowledgeStoreConformance(name: string, factory: StoreFa
       const store = await open(factory, t);
       await ingest(store, "doc_v1", "guide", ["Version one mentions walruses."]);
       await store.beginDocument(newDocument("doc_v2", "guide"));
-      await store.appendChunks("doc_v2", 0, ["Version two mentions narwhals."]);
+      await store.appendChunks("doc_v2", 0, textChunks(["Version two mentions narwhals."]));
       assert.equal((await store.search("walruses")).length, 1);
       assert.deepEqual(await store.search("narwhals"), []);
       await store.publishDocument("doc_v2");
@@ -159,13 +161,13 @@ export function describeKnowledgeStoreConformance(name: string, factory: StoreFa
     test("writes are idempotent by job: a retried begin drops the partial write, a rewritten chunk is stored once", async (t) => {
       const store = await open(factory, t);
       await store.beginDocument(newDocument("doc_job", "retry.txt"));
-      await store.appendChunks("doc_job", 0, ["First try about penguins.", "Half written."]);
+      await store.appendChunks("doc_job", 0, textChunks(["First try about penguins.", "Half written."]));
       // The worker died; the retried job begins the same document again.
       await store.beginDocument(newDocument("doc_job", "retry.txt"));
-      await store.appendChunks("doc_job", 0, ["Second try about puffins."]);
+      await store.appendChunks("doc_job", 0, textChunks(["Second try about puffins."]));
       // Its worker dies after a batch was written, and the batch is written again.
-      await store.appendChunks("doc_job", 0, ["Second try about puffins."]);
-      await store.appendChunks("doc_job", 1, ["Tail about puffins."]);
+      await store.appendChunks("doc_job", 0, textChunks(["Second try about puffins."]));
+      await store.appendChunks("doc_job", 1, textChunks(["Tail about puffins."]));
       const published = await store.publishDocument("doc_job");
       assert.equal(published.chunks, 2);
       assert.deepEqual(await store.search("penguins"), []);
@@ -185,7 +187,7 @@ export function describeKnowledgeStoreConformance(name: string, factory: StoreFa
       const store = await open(factory, t);
       for (const id of ["doc_x", "doc_y"]) {
         await store.beginDocument(newDocument(id, "race"));
-        await store.appendChunks(id, 0, [`Race entry ${id} about herons.`]);
+        await store.appendChunks(id, 0, textChunks([`Race entry ${id} about herons.`]));
       }
       const outcomes = await Promise.allSettled([
         store.publishDocument("doc_x"),
@@ -254,16 +256,16 @@ export function describeKnowledgeStoreConformance(name: string, factory: StoreFa
       const store = await open(factory, t, { maxBytes: 100 });
       assert.equal(await store.storedBytes(), 0);
       await store.beginDocument(newDocument("doc_fit", "fit.txt"));
-      await store.appendChunks("doc_fit", 0, ["x".repeat(30), "é".repeat(10)]);
+      await store.appendChunks("doc_fit", 0, textChunks(["x".repeat(30), "é".repeat(10)]));
       assert.equal(await store.storedBytes(), 50);
       // Rewriting a chunk (a retried batch) replaces its bytes rather than adding them.
-      await store.appendChunks("doc_fit", 0, ["x".repeat(30)]);
+      await store.appendChunks("doc_fit", 0, textChunks(["x".repeat(30)]));
       assert.equal(await store.storedBytes(), 50);
       await store.publishDocument("doc_fit");
 
       await store.beginDocument(newDocument("doc_big", "big.txt"));
-      await store.appendChunks("doc_big", 0, ["y".repeat(40)]);
-      await assert.rejects(store.appendChunks("doc_big", 1, ["z".repeat(5), "z".repeat(10)]), {
+      await store.appendChunks("doc_big", 0, textChunks(["y".repeat(40)]));
+      await assert.rejects(store.appendChunks("doc_big", 1, textChunks(["z".repeat(5), "z".repeat(10)])), {
         code: "KNOWLEDGE_STORE_FULL",
         statusCode: 507,
       });
@@ -273,7 +275,7 @@ export function describeKnowledgeStoreConformance(name: string, factory: StoreFa
       // Deleting a document gives its room back.
       await store.deleteDocument("doc_fit");
       assert.equal(await store.storedBytes(), 40);
-      await store.appendChunks("doc_big", 1, ["z".repeat(50)]);
+      await store.appendChunks("doc_big", 1, textChunks(["z".repeat(50)]));
       assert.equal(await store.storedBytes(), 90);
     });
 

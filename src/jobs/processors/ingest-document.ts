@@ -1,7 +1,7 @@
 import { isServiceError } from "../../errors/service-error.ts";
 import { type DocumentSummary, documentSummary } from "../../knowledge/document-summary.ts";
 import { extractChunks } from "../../knowledge/extract-chunks.ts";
-import type { KnowledgeStore } from "../../knowledge/knowledge-store.ts";
+import { DEFAULT_COLLECTION, type KnowledgeStore } from "../../knowledge/knowledge-store.ts";
 import { SourceError } from "../../knowledge/source-error.ts";
 import { type FetchUrlSourceOptions, fetchUrlSource } from "../../knowledge/sources/fetch-url-source.ts";
 import { readFileSource } from "../../knowledge/sources/read-file-source.ts";
@@ -13,7 +13,12 @@ import type { JobProcessor, RunningJob } from "../job-worker.ts";
 export const INGEST_JOB_TYPE = "ingest-document";
 
 /** What `POST /ingest` enqueues. */
-export type IngestPayload = { source: string; text?: string };
+export type IngestPayload = {
+  source: string;
+  text?: string;
+  /** The collection the document joins; `default` when absent (jobs enqueued before collections). */
+  collection?: string;
+};
 
 /** A completed ingest job's result: the document it stored. */
 export type IngestResult = DocumentSummary;
@@ -25,6 +30,10 @@ export type IngestDocumentOptions = {
   fetchTimeoutMs: number;
   chunkSize: number;
   chunkOverlap: number;
+  /** Limits of reading the text: a PDF's pages, what a DOCX unpacks to, the extraction's time. */
+  maxPages: number;
+  maxUnpackedBytes: number;
+  extractTimeoutMs: number;
   /** Chunks written per step; progress and cancellation are checked between steps. */
   batchSize?: number;
   /** Only tests set these (a fake resolver, a local server allowed). */
@@ -62,9 +71,20 @@ export function createIngestDocumentProcessor(options: IngestDocumentOptions): J
     const raw = await fromSource(() => readSource(payload, options, job.signal));
     await job.reportProgress(30);
     // Off the event loop: a large document takes the CPU for a while in both steps.
-    const { characters, chunks } = await fromSource(() =>
-      extractChunks(raw.body, raw.contentType, { size: options.chunkSize, overlap: options.chunkOverlap }),
+    const extracted = await fromSource(() =>
+      extractChunks(
+        raw.body,
+        { name: raw.source, contentType: raw.contentType },
+        {
+          size: options.chunkSize,
+          overlap: options.chunkOverlap,
+          maxPages: options.maxPages,
+          maxUnpackedBytes: options.maxUnpackedBytes,
+          timeoutMs: options.extractTimeoutMs,
+        },
+      ),
     );
+    const { characters, chunks } = extracted;
     if (characters === 0) {
       throw new JobError({ code: "SOURCE_UNREADABLE", message: "The source holds no readable text." });
     }
@@ -72,8 +92,10 @@ export function createIngestDocumentProcessor(options: IngestDocumentOptions): J
 
     await options.store.beginDocument({
       id: documentId,
+      collection: payload.collection ?? DEFAULT_COLLECTION,
       source: payload.source,
-      contentType: raw.contentType,
+      ...(extracted.title === undefined ? {} : { title: extracted.title }),
+      contentType: extracted.contentType,
       bytes: raw.body.length,
       characters,
       jobId: job.id,
@@ -109,7 +131,8 @@ async function readSource(
       });
     }
     const body = Buffer.from(payload.text, "utf8");
-    return { source: payload.source, body, contentType: inlineType(payload.source) };
+    // Inline text is typed by its name (`notes.md`, `page.html`) and its content, like a file.
+    return { source: payload.source, body, contentType: "" };
   }
   signal.throwIfAborted();
   if (isUrlSource(payload.source)) {
@@ -136,13 +159,4 @@ async function fromSource<T>(step: () => T | Promise<T>): Promise<T> {
       throw new JobError({ code: error.code, message: error.message, cause: error });
     throw error;
   }
-}
-
-/** Inline text is plain unless its name says Markdown, HTML or JSON. */
-function inlineType(name: string): string {
-  const lower = name.toLowerCase();
-  if (lower.endsWith(".md") || lower.endsWith(".markdown")) return "text/markdown";
-  if (lower.endsWith(".html") || lower.endsWith(".htm")) return "text/html";
-  if (lower.endsWith(".json")) return "application/json";
-  return "text/plain";
 }

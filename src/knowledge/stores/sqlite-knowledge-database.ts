@@ -1,10 +1,14 @@
 import type { DatabaseSync } from "node:sqlite";
 import { inTransaction, openSqliteDatabase } from "../../storage/open-sqlite-database.ts";
 import {
+  DEFAULT_COLLECTION,
   type DocumentPage,
+  type ListOptions,
+  type NewChunk,
   type NewDocument,
   queryTerms,
   type SearchHit,
+  type SearchOptions,
   SNIPPET_MARK,
   type StoredDocument,
   searchLimit,
@@ -16,7 +20,9 @@ const SNIPPET_TOKENS = 24;
 
 type DocumentRow = {
   id: string;
+  collection: string;
   source: string;
+  title: string | null;
   content_type: string;
   bytes: number;
   characters: number;
@@ -79,6 +85,19 @@ export class SqliteKnowledgeDatabase {
       END;
     `);
     this.#addTextBytes();
+    // Collections, titles and pages came later: files from before get the columns once.
+    this.#addColumn("documents", "collection", `TEXT NOT NULL DEFAULT '${DEFAULT_COLLECTION}'`);
+    this.#addColumn("documents", "title", "TEXT");
+    this.#addColumn("chunks", "page", "INTEGER");
+    this.#database.exec(
+      "CREATE INDEX IF NOT EXISTS documents_by_collection ON documents (collection, source, state)",
+    );
+  }
+
+  #addColumn(table: string, column: string, definition: string): void {
+    const columns = this.#database.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[];
+    if (columns.some((existing) => existing.name === column)) return;
+    this.#database.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
   }
 
   /** Files written before the store had a quota learn their documents' sizes once. */
@@ -100,12 +119,14 @@ export class SqliteKnowledgeDatabase {
       this.#removeDocument(document.id);
       this.#database
         .prepare(
-          `INSERT INTO documents (id, source, content_type, bytes, characters, state, job_id, created_at)
-           VALUES (?, ?, ?, ?, ?, 'writing', ?, ?)`,
+          `INSERT INTO documents (id, collection, source, title, content_type, bytes, characters, state, job_id, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, 'writing', ?, ?)`,
         )
         .run(
           document.id,
+          document.collection,
           document.source,
+          document.title ?? null,
           document.contentType,
           document.bytes,
           document.characters,
@@ -115,7 +136,7 @@ export class SqliteKnowledgeDatabase {
     });
   }
 
-  appendChunks(documentId: string, firstIndex: number, chunks: readonly string[]): void {
+  appendChunks(documentId: string, firstIndex: number, chunks: readonly NewChunk[]): void {
     inTransaction(this.#database, () => {
       // Written again after a retry: the same index replaces, so a chunk is never stored twice.
       // (An explicit DELETE, because REPLACE would skip the trigger that unindexes the old text.)
@@ -123,12 +144,12 @@ export class SqliteKnowledgeDatabase {
         "DELETE FROM chunks WHERE document_id = ? AND chunk_index = ? RETURNING length(CAST(text AS BLOB)) AS bytes",
       );
       const insert = this.#database.prepare(
-        "INSERT INTO chunks (document_id, chunk_index, text) VALUES (?, ?, ?)",
+        "INSERT INTO chunks (document_id, chunk_index, text, page) VALUES (?, ?, ?, ?)",
       );
       let addedBytes = 0;
-      for (const [offset, text] of chunks.entries()) {
+      for (const [offset, { text, page }] of chunks.entries()) {
         const removed = remove.get(documentId, firstIndex + offset) as { bytes: number } | undefined;
-        insert.run(documentId, firstIndex + offset, text);
+        insert.run(documentId, firstIndex + offset, text, page ?? null);
         addedBytes += Buffer.byteLength(text) - (removed?.bytes ?? 0);
       }
       // Checked inside the transaction, so the batch that would pass the cap is rolled back whole.
@@ -154,8 +175,8 @@ export class SqliteKnowledgeDatabase {
       const row = this.#row(documentId);
       if (!row) throw new Error(`document ${documentId} was not begun`);
       const older = this.#database
-        .prepare("SELECT id FROM documents WHERE source = ? AND id != ?")
-        .all(row.source, documentId) as { id: string }[];
+        .prepare("SELECT id FROM documents WHERE collection = ? AND source = ? AND id != ?")
+        .all(row.collection, row.source, documentId) as { id: string }[];
       for (const { id } of older) this.#removeDocument(id);
       this.#database
         .prepare(
@@ -172,20 +193,25 @@ export class SqliteKnowledgeDatabase {
     return row ? toDocument(row) : undefined;
   }
 
-  documentsForSource(source: string): StoredDocument[] {
+  documentsForSource(source: string, collection = DEFAULT_COLLECTION): StoredDocument[] {
     const rows = this.#database
-      .prepare("SELECT * FROM documents WHERE source = ? AND state = 'ready' ORDER BY created_at")
-      .all(source) as DocumentRow[];
+      .prepare(
+        "SELECT * FROM documents WHERE collection = ? AND source = ? AND state = 'ready' ORDER BY created_at",
+      )
+      .all(collection, source) as DocumentRow[];
     return rows.map(toDocument);
   }
 
-  listDocuments(options: { limit: number; offset: number }): DocumentPage {
+  listDocuments(options: ListOptions): DocumentPage {
+    // `?2 IS NULL` lists every collection when none is named.
     const rows = this.#database
-      .prepare("SELECT * FROM documents ORDER BY created_at DESC, id LIMIT ? OFFSET ?")
-      .all(options.limit, options.offset) as DocumentRow[];
-    const { total } = this.#database.prepare("SELECT count(*) AS total FROM documents").get() as {
-      total: number;
-    };
+      .prepare(
+        "SELECT * FROM documents WHERE (?1 IS NULL OR collection = ?1) ORDER BY created_at DESC, id LIMIT ?2 OFFSET ?3",
+      )
+      .all(options.collection ?? null, options.limit, options.offset) as DocumentRow[];
+    const { total } = this.#database
+      .prepare("SELECT count(*) AS total FROM documents WHERE (?1 IS NULL OR collection = ?1)")
+      .get(options.collection ?? null) as { total: number };
     return { documents: rows.map(toDocument), total };
   }
 
@@ -197,34 +223,46 @@ export class SqliteKnowledgeDatabase {
     });
   }
 
-  search(query: string, options: { limit?: number } = {}): SearchHit[] {
+  search(query: string, options: SearchOptions = {}): SearchHit[] {
     const terms = queryTerms(query);
     if (terms.length === 0) return [];
     // Each word quoted: FTS5 operators and syntax in the query are taken as plain words.
     const match = terms.map((term) => `"${term}"`).join(" OR ");
     const rows = this.#database
       .prepare(
-        `SELECT chunks.document_id, chunks.chunk_index, chunks.text, documents.source,
-                bm25(chunks_fts) AS rank,
+        `SELECT chunks.document_id, chunks.chunk_index, chunks.text, chunks.page, documents.source,
+                documents.title, bm25(chunks_fts) AS rank,
                 snippet(chunks_fts, 0, ?, ?, '…', ?) AS snippet
          FROM chunks_fts
          JOIN chunks ON chunks.id = chunks_fts.rowid
          JOIN documents ON documents.id = chunks.document_id AND documents.state = 'ready'
+           AND documents.collection = ?
          WHERE chunks_fts MATCH ? AND js_checkpoint()
          ORDER BY rank, chunks.document_id, chunks.chunk_index LIMIT ?`,
       )
-      .all(SNIPPET_MARK, SNIPPET_MARK, SNIPPET_TOKENS, match, searchLimit(options.limit)) as {
+      .all(
+        SNIPPET_MARK,
+        SNIPPET_MARK,
+        SNIPPET_TOKENS,
+        options.collection ?? DEFAULT_COLLECTION,
+        match,
+        searchLimit(options.limit),
+      ) as {
       document_id: string;
       chunk_index: number;
       text: string;
+      page: number | null;
       source: string;
+      title: string | null;
       rank: number;
       snippet: string;
     }[];
     return rows.map((row) => ({
       documentId: row.document_id,
       source: row.source,
+      ...(row.title === null ? {} : { title: row.title }),
       chunkIndex: row.chunk_index,
+      ...(row.page === null ? {} : { page: row.page }),
       text: row.text,
       snippet: row.snippet,
       // bm25() is lower for better matches; turn it into "higher is better".
@@ -253,7 +291,9 @@ export class SqliteKnowledgeDatabase {
 function toDocument(row: DocumentRow): StoredDocument {
   return {
     id: row.id,
+    collection: row.collection,
     source: row.source,
+    ...(row.title === null ? {} : { title: row.title }),
     contentType: row.content_type,
     bytes: row.bytes,
     characters: row.characters,

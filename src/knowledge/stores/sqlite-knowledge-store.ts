@@ -1,8 +1,11 @@
 import type {
   DocumentPage,
   KnowledgeStore,
+  ListOptions,
+  NewChunk,
   NewDocument,
   SearchHit,
+  SearchOptions,
   StoredDocument,
 } from "../knowledge-store.ts";
 import { searchTimedOut } from "../search-timed-out.ts";
@@ -51,7 +54,7 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
     return this.#writer.run("beginDocument", [document]);
   }
 
-  appendChunks(documentId: string, firstIndex: number, chunks: readonly string[]): Promise<void> {
+  appendChunks(documentId: string, firstIndex: number, chunks: readonly NewChunk[]): Promise<void> {
     return this.#writer.run("appendChunks", [documentId, firstIndex, chunks]);
   }
 
@@ -63,11 +66,11 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
     return this.#writer.run("getDocument", [id]);
   }
 
-  documentsForSource(source: string): Promise<StoredDocument[]> {
-    return this.#writer.run("documentsForSource", [source]);
+  documentsForSource(source: string, collection?: string): Promise<StoredDocument[]> {
+    return this.#writer.run("documentsForSource", [source, collection]);
   }
 
-  listDocuments(options: { limit: number; offset: number }): Promise<DocumentPage> {
+  listDocuments(options: ListOptions): Promise<DocumentPage> {
     return this.#writer.run("listDocuments", [options]);
   }
 
@@ -75,7 +78,7 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
     return this.#writer.run("deleteDocument", [id]);
   }
 
-  search(query: string, options: { limit?: number } = {}): Promise<SearchHit[]> {
+  search(query: string, options: SearchOptions = {}): Promise<SearchHit[]> {
     return this.#searchers.run("search", [query, options], {
       timeoutMs: this.#searchTimeoutMs,
       onTimeout: () => searchTimedOut(this.#searchTimeoutMs),
