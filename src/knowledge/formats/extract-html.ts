@@ -12,8 +12,12 @@ const BLOCKS = new Set(
 );
 /** Elements that hold no readable text. */
 const HIDDEN = new Set("script style noscript template svg canvas iframe object head".split(" "));
-/** What a page has around its content, dropped when Readability finds no article. */
-const CHROME = "nav, header, footer, aside, form, [role=navigation], [role=banner], [role=contentinfo]";
+/**
+ * What a page has around its content, dropped before Readability reads it: Readability scores
+ * most chrome away, but on a short page it keeps what little there is, menus included. A header
+ * goes only at the page's top level, as an article's own header holds its heading.
+ */
+const CHROME = "nav, footer, aside, body > header, [role=navigation], [role=banner], [role=contentinfo]";
 
 type ReadabilityInput = ConstructorParameters<typeof Readability>[0];
 
@@ -33,13 +37,14 @@ type DomNode = {
 export function extractHtml(html: string): ExtractedDocument {
   const { document } = parseHTML(html);
   const pageTitle = document.title?.trim() ?? "";
-  // Readability changes the DOM it reads; the fallback reads a fresh one.
-  const article = new Readability(parseHTML(html).document as unknown as ReadabilityInput, { charThreshold: 200 }).parse();
+  for (const element of document.querySelectorAll(CHROME)) element.remove();
+  // Readability changes the DOM it reads, so it reads a copy; the fallback reads the original.
+  const copy = parseHTML(document.toString()).document;
+  const article = new Readability(copy as unknown as ReadabilityInput, { charThreshold: 200 }).parse();
   let text: string;
   if (article?.content) {
     text = blockText(parseHTML(`<html><body>${article.content}</body></html>`).document.body as unknown as DomNode);
   } else {
-    for (const element of document.querySelectorAll(CHROME)) element.remove();
     text = document.body ? blockText(document.body as unknown as DomNode) : "";
   }
   const title = (article?.title ?? "").trim() || pageTitle;
