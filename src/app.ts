@@ -124,6 +124,8 @@ export async function buildApp(services: Services): Promise<App> {
     maxQueued: config.jobsMaxQueued,
     maxTextBytes: config.ingestMaxBytes,
     diskSpace: services.diskSpace,
+    uploads: services.uploads,
+    maxUploadBytes: config.ingestMaxBytes,
   });
   await app.register(knowledgeRoutes, { knowledgeStore });
   await app.register(chatRoutes, { chat });

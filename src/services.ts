@@ -7,6 +7,8 @@ import { createJobQueue } from "./jobs/create-job-queue.ts";
 import type { JobQueue } from "./jobs/job-queue.ts";
 import { createKnowledgeStore } from "./knowledge/create-knowledge-store.ts";
 import type { KnowledgeStore } from "./knowledge/knowledge-store.ts";
+import { createUploadStore } from "./knowledge/uploads/create-upload-store.ts";
+import type { UploadStore } from "./knowledge/uploads/upload-store.ts";
 import { Lifecycle } from "./lifecycle.ts";
 import { createChatCompletionsUpstreams } from "./llm/chat-completions-upstreams.ts";
 import { createEmbeddingModels, type EmbeddingModels } from "./llm/create-embedding-models.ts";
@@ -25,6 +27,8 @@ export type WorkerServices = {
   readonly logger: Logger;
   readonly jobQueue: JobQueue;
   readonly knowledgeStore: KnowledgeStore;
+  /** Uploaded files waiting for their ingest jobs (DATA_DIR/uploads, or PostgreSQL with DATABASE_URL). */
+  readonly uploads: UploadStore;
   /** Closes what these services opened, once; what was passed in is closed by whoever made it. */
   close(): Promise<void>;
 };
@@ -78,7 +82,7 @@ export async function createServices(
 ): Promise<Services> {
   const owned = new OwnedResources();
   try {
-    const { jobQueue, knowledgeStore } = openJobStorage(config, overrides, owned, (name, open) =>
+    const { jobQueue, knowledgeStore, uploads } = openJobStorage(config, overrides, owned, (name, open) =>
       openOrUnavailable(name, open, logger),
     );
     const lifecycle = overrides.lifecycle ?? new Lifecycle();
@@ -111,6 +115,7 @@ export async function createServices(
       lifecycle,
       jobQueue,
       knowledgeStore,
+      uploads,
       modelRegistry,
       streamSlots,
       diskSpace,
@@ -142,8 +147,10 @@ export function createWorkerServices(
 ): WorkerServices {
   const owned = new OwnedResources();
   try {
-    const { jobQueue, knowledgeStore } = openJobStorage(config, overrides, owned, (_name, open) => open());
-    return { config, logger, jobQueue, knowledgeStore, close: () => owned.close() };
+    const { jobQueue, knowledgeStore, uploads } = openJobStorage(config, overrides, owned, (_name, open) =>
+      open(),
+    );
+    return { config, logger, jobQueue, knowledgeStore, uploads, close: () => owned.close() };
   } catch (error) {
     // The queue may be open when the store fails; nobody else holds it to close it. The failure
     // to report is the one that stopped the start, not one while closing.
@@ -159,11 +166,12 @@ function openJobStorage(
   overrides: Pick<ServiceOverrides, "jobQueue" | "knowledgeStore">,
   owned: OwnedResources,
   open: Opener,
-): { jobQueue: JobQueue; knowledgeStore: KnowledgeStore } {
+): { jobQueue: JobQueue; knowledgeStore: KnowledgeStore; uploads: UploadStore } {
   const jobQueue = overrides.jobQueue ?? owned.add(open("job queue", () => createJobQueue(config)));
   const knowledgeStore =
     overrides.knowledgeStore ?? owned.add(open("knowledge store", () => createKnowledgeStore(config)));
-  return { jobQueue, knowledgeStore };
+  const uploads = owned.add(open("upload store", () => createUploadStore(config)));
+  return { jobQueue, knowledgeStore, uploads };
 }
 
 function createConfiguredModelRegistry(config: Config, owned: OwnedResources): ModelRegistry {

@@ -14,7 +14,11 @@ serveWorkerRequests({
     options: Omit<ExtractChunksOptions, "timeoutMs">,
   ): Promise<ExtractedChunks> {
     // A Buffer arrives as a plain Uint8Array; view it as a Buffer again, without a copy.
-    const document = await extractText(Buffer.from(body.buffer, body.byteOffset, body.byteLength), hints, options);
+    const document = await extractText(
+      Buffer.from(body.buffer, body.byteOffset, body.byteLength),
+      hints,
+      options,
+    );
     const chunks: NewChunk[] = [];
     let characters = 0;
     // Each page is chunked apart, so every chunk belongs to one page and a citation can name it.

@@ -19,7 +19,12 @@ const options: ExtractChunksOptions = {
 };
 
 /** Extraction as the ingest job runs it: in the extraction threads, with the job's limits. */
-function extract(body: Buffer | string, name: string, contentType = "", overrides: Partial<ExtractChunksOptions> = {}) {
+function extract(
+  body: Buffer | string,
+  name: string,
+  contentType = "",
+  overrides: Partial<ExtractChunksOptions> = {},
+) {
   return extractChunks(Buffer.from(body), { name, contentType }, { ...options, ...overrides });
 }
 
@@ -63,23 +68,44 @@ test("an encrypted PDF, a scanned PDF, a corrupt PDF and one over the page limit
   await rejectsWith(extract(whole.subarray(0, 400), "cut.pdf"), "SOURCE_UNREADABLE", /damaged/);
   await rejectsWith(extract("not a pdf at all", "fake.pdf"), "SOURCE_UNREADABLE", /declared a PDF/);
   const long = await makePdf(["one", "two", "three"]);
-  await rejectsWith(extract(long, "long.pdf", "", { maxPages: 2 }), "SOURCE_TOO_LARGE", /3 pages, more than the 2/);
+  await rejectsWith(
+    extract(long, "long.pdf", "", { maxPages: 2 }),
+    "SOURCE_TOO_LARGE",
+    /3 pages, more than the 2/,
+  );
 });
 
 test("a DOCX keeps its paragraphs; a corrupt one and a zip bomb fail with their code, the worker unharmed", async () => {
-  const docx = await makeDocx(["Otters hold hands while they sleep.", "Beavers build dams of mud and sticks."]);
+  const docx = await makeDocx([
+    "Otters hold hands while they sleep.",
+    "Beavers build dams of mud and sticks.",
+  ]);
   const extracted = await extract(docx, "animals.docx");
   assert.equal(extracted.type, "docx");
-  assert.equal(extracted.contentType, "application/vnd.openxmlformats-officedocument.wordprocessingml.document");
+  assert.equal(
+    extracted.contentType,
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+  );
   assert.equal(extracted.chunks.length, 1);
-  assert.equal(extracted.chunks[0].text, "Otters hold hands while they sleep.\n\nBeavers build dams of mud and sticks.");
+  assert.equal(
+    extracted.chunks[0].text,
+    "Otters hold hands while they sleep.\n\nBeavers build dams of mud and sticks.",
+  );
   assert.equal(extracted.chunks[0].page, undefined);
 
-  await rejectsWith(extract(docx.subarray(0, docx.length - 30), "cut.docx"), "SOURCE_UNREADABLE", /corrupt|damaged/);
+  await rejectsWith(
+    extract(docx.subarray(0, docx.length - 30), "cut.docx"),
+    "SOURCE_UNREADABLE",
+    /corrupt|damaged/,
+  );
   await rejectsWith(extract("plain words", "fake.docx"), "SOURCE_UNREADABLE", /declared a DOCX/);
   await rejectsWith(extract(await makeZipBombDocx(), "bomb.docx"), "SOURCE_TOO_LARGE", /zip bomb/);
   const large = await makeDocx(["x".repeat(20_000)]);
-  await rejectsWith(extract(large, "big.docx", "", { maxUnpackedBytes: 10_000 }), "SOURCE_TOO_LARGE", /unpacks to/);
+  await rejectsWith(
+    extract(large, "big.docx", "", { maxUnpackedBytes: 10_000 }),
+    "SOURCE_TOO_LARGE",
+    /unpacks to/,
+  );
   // The threads that refused those still extract.
   assert.equal((await extract(docx, "again.docx")).chunks.length, 1);
 });
@@ -120,7 +146,11 @@ test("a CSV becomes one line per row with its headers; a corrupt one fails", asy
     extracted.chunks.map((chunk) => chunk.text).join("\n\n"),
     "name: Ada; role: engineer, lead; city: London\n\nname: Grace; role: admiral; city: New York\n\nname: Linus; city: Helsinki",
   );
-  await rejectsWith(extract('name,role\nAda,"never closed\n', "broken.csv"), "SOURCE_UNREADABLE", /never ends/);
+  await rejectsWith(
+    extract('name,role\nAda,"never closed\n', "broken.csv"),
+    "SOURCE_UNREADABLE",
+    /never ends/,
+  );
 });
 
 test("Markdown, text and JSON are read as before; JSON is found by its content, a binary file is refused", async () => {
@@ -138,6 +168,10 @@ test("Markdown, text and JSON are read as before; JSON is found by its content, 
 
 test("an extraction past its time limit fails with SOURCE_EXTRACTION_TIMEOUT, and the next one runs", async () => {
   const pdf = await makePdf(Array.from({ length: 20 }, (_, index) => `Page ${index} text.`));
-  await rejectsWith(extract(pdf, "slow.pdf", "", { timeoutMs: 1 }), "SOURCE_EXTRACTION_TIMEOUT", /longer than 1 ms/);
+  await rejectsWith(
+    extract(pdf, "slow.pdf", "", { timeoutMs: 1 }),
+    "SOURCE_EXTRACTION_TIMEOUT",
+    /longer than 1 ms/,
+  );
   assert.equal((await extract(pdf, "fast.pdf")).chunks.length, 20);
 });

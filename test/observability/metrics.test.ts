@@ -8,8 +8,8 @@ import { Lifecycle } from "../../src/lifecycle.ts";
 import { buildTestApp } from "../support/build-test-app.ts";
 import { llmCall } from "../support/llm-calls.ts";
 import { sampleValue, seriesKeys } from "../support/prometheus-text.ts";
-import { waitFor } from "../support/wait-for.ts";
 import { textChunks } from "../support/text-chunks.ts";
+import { waitFor } from "../support/wait-for.ts";
 
 // The openai provider is configured (a key) so it can be the default model; nothing here calls it.
 const environment = { LLM_MODEL: "openai:gpt-4o-mini", OPENAI_API_KEY: "sk-test-metrics" };

@@ -11,8 +11,8 @@ import type { App } from "../../src/app.ts";
 import { startJobWorker } from "../../src/jobs/start-job-worker.ts";
 import type { KnowledgeStore } from "../../src/knowledge/knowledge-store.ts";
 import { buildTestApp } from "../support/build-test-app.ts";
-import { waitFor } from "../support/wait-for.ts";
 import { textChunks } from "../support/text-chunks.ts";
+import { waitFor } from "../support/wait-for.ts";
 
 const COMMON_WORDS = (
   "time people year day thing world life hand part child woman place work week case point " +

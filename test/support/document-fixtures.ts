@@ -1,8 +1,14 @@
 // Real documents of each format, made by the tests at run time (nothing downloaded, no binary committed).
+import { randomBytes } from "node:crypto";
 import JSZip from "jszip";
 import PDFDocument from "pdfkit";
 
-export type PdfOptions = { title?: string; userPassword?: string };
+export type PdfOptions = {
+  title?: string;
+  userPassword?: string;
+  /** Bytes of random data in an object of their own: a valid PDF of about this size more. */
+  paddingBytes?: number;
+};
 
 /** A PDF with one page per entry of `pages`, each holding that text (pdfkit, standard fonts). */
 export function makePdf(pages: readonly string[], options: PdfOptions = {}): Promise<Buffer> {
@@ -11,6 +17,8 @@ export function makePdf(pages: readonly string[], options: PdfOptions = {}): Pro
       autoFirstPage: false,
       ...(options.title ? { info: { Title: options.title } } : {}),
       ...(options.userPassword ? { userPassword: options.userPassword, ownerPassword: "owner" } : {}),
+      // Random padding does not compress; deflating it would only take time.
+      ...(options.paddingBytes ? { compress: false } : {}),
     });
     const chunks: Buffer[] = [];
     document.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -19,6 +27,11 @@ export function makePdf(pages: readonly string[], options: PdfOptions = {}): Pro
     for (const text of pages) {
       document.addPage();
       document.text(text);
+    }
+    if (options.paddingBytes) {
+      const padding = document.ref({});
+      padding.write(randomBytes(options.paddingBytes));
+      padding.end("");
     }
     document.end();
   });

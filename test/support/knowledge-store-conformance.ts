@@ -3,8 +3,8 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { KnowledgeStore, NewDocument } from "../../src/knowledge/knowledge-store.ts";
 import type { OpenedStore, StoreOptions } from "./knowledge-stores.ts";
-import { waitFor } from "./wait-for.ts";
 import { textChunks } from "./text-chunks.ts";
+import { waitFor } from "./wait-for.ts";
 
 export type StoreFactory = (options?: StoreOptions) => Promise<OpenedStore>;
 
@@ -43,10 +43,14 @@ export function describeKnowledgeStoreConformance(name: string, factory: StoreFa
       await store.beginDocument(
         newDocument("doc_1", "keepers.md", { contentType: "text/markdown", bytes: 321, characters: 300 }),
       );
-      await store.appendChunks("doc_1", 0, textChunks([
-        "Lighthouse keepers trimmed the lamps every night.",
-        "Fog horns sounded when ships came near.",
-      ]));
+      await store.appendChunks(
+        "doc_1",
+        0,
+        textChunks([
+          "Lighthouse keepers trimmed the lamps every night.",
+          "Fog horns sounded when ships came near.",
+        ]),
+      );
       const writing = await store.getDocument("doc_1");
       assert.equal(writing?.state, "writing");
       assert.deepEqual(await store.search("lamps"), []);

@@ -4,8 +4,8 @@ import path from "node:path";
 import type { KnowledgeStore } from "../../src/knowledge/knowledge-store.ts";
 import { PostgresKnowledgeStore } from "../../src/knowledge/stores/postgres-knowledge-store.ts";
 import { SqliteKnowledgeStore } from "../../src/knowledge/stores/sqlite-knowledge-store.ts";
-import { textChunks } from "./text-chunks.ts";
 import { dropSchema, requirePostgres, TEST_DATABASE_URL, uniqueSchemaName } from "./require-postgres.ts";
+import { textChunks } from "./text-chunks.ts";
 
 export type OpenedStore = { store: KnowledgeStore; destroy: () => Promise<void> };
 

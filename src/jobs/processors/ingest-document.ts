@@ -6,6 +6,7 @@ import { SourceError } from "../../knowledge/source-error.ts";
 import { type FetchUrlSourceOptions, fetchUrlSource } from "../../knowledge/sources/fetch-url-source.ts";
 import { readFileSource } from "../../knowledge/sources/read-file-source.ts";
 import type { SourceDocument } from "../../knowledge/sources/source-document.ts";
+import type { UploadStore } from "../../knowledge/uploads/upload-store.ts";
 import { urlWithoutCredentials } from "../../url-without-credentials.ts";
 import { JobError } from "../job-error.ts";
 import type { JobProcessor, RunningJob } from "../job-worker.ts";
@@ -18,6 +19,10 @@ export type IngestPayload = {
   text?: string;
   /** The collection the document joins; `default` when absent (jobs enqueued before collections). */
   collection?: string;
+  /** An uploaded file's id in the upload store; `source` is then its file name. */
+  upload?: string;
+  /** The Content-Type the upload was sent with: a hint, like its file name. */
+  contentType?: string;
 };
 
 /** A completed ingest job's result: the document it stored. */
@@ -25,6 +30,10 @@ export type IngestResult = DocumentSummary;
 
 export type IngestDocumentOptions = {
   store: KnowledgeStore;
+  /** Where uploaded files wait; a job of an upload without one fails. */
+  uploads?: UploadStore;
+  /** `JOB_ATTEMPTS`: an upload is deleted after its last attempt, whatever the outcome. */
+  maxAttempts?: number;
   ingestRoot: string;
   maxBytes: number;
   fetchTimeoutMs: number;
@@ -60,6 +69,25 @@ export function shownSource(source: string): string {
  * job that already published it (its worker died right after) just answers the result again.
  */
 export function createIngestDocumentProcessor(options: IngestDocumentOptions): JobProcessor {
+  const ingest = ingestDocument(options);
+  return async (job: RunningJob): Promise<IngestResult> => {
+    const payload = job.payload as IngestPayload;
+    if (payload.upload === undefined) return ingest(job);
+    const upload = payload.upload;
+    try {
+      const result = await ingest(job);
+      await options.uploads?.delete(upload);
+      return result;
+    } catch (error) {
+      // The bytes wait for another attempt only while one will come.
+      const retried = (error as { retryable?: boolean }).retryable !== false;
+      if (!retried || job.attempt >= (options.maxAttempts ?? 1)) await options.uploads?.delete(upload);
+      throw error;
+    }
+  };
+}
+
+function ingestDocument(options: IngestDocumentOptions): (job: RunningJob) => Promise<IngestResult> {
   const batchSize = options.batchSize ?? 32;
   return async (job: RunningJob): Promise<IngestResult> => {
     const payload = job.payload as IngestPayload;
@@ -135,6 +163,16 @@ async function readSource(
     return { source: payload.source, body, contentType: "" };
   }
   signal.throwIfAborted();
+  if (payload.upload !== undefined) {
+    const upload = await options.uploads?.read(payload.upload);
+    if (upload === undefined) {
+      throw new JobError({
+        code: "SOURCE_NOT_FOUND",
+        message: "The uploaded file is no longer stored (its job already finished with it).",
+      });
+    }
+    return { source: payload.source, body: upload.body, contentType: payload.contentType ?? "" };
+  }
   if (isUrlSource(payload.source)) {
     return fetchUrlSource(payload.source, {
       maxBytes: options.maxBytes,

@@ -57,7 +57,12 @@ export function detectDocumentType(body: Buffer, hints: TypeHints): DocumentType
   }
   if (looksBinary(body)) throw unsupported(hints.contentType ? `binary (${hints.contentType})` : "binary");
   if (hinted === "text" || hinted === undefined) {
-    const start = body.subarray(0, 512).toString("utf8").replace(/^\uFEFF/, "").trimStart().toLowerCase();
+    const start = body
+      .subarray(0, 512)
+      .toString("utf8")
+      .replace(/^\uFEFF/, "")
+      .trimStart()
+      .toLowerCase();
     if (start.startsWith("<!doctype html") || start.startsWith("<html")) return "html";
     if (hinted === undefined && (start.startsWith("{") || start.startsWith("["))) return "json";
   }

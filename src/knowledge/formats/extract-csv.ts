@@ -58,7 +58,10 @@ function parseCsv(text: string, separator: string): string[][] {
     } else field += character;
   }
   if (quoted) {
-    throw new SourceError({ code: "SOURCE_UNREADABLE", message: "The CSV file has a quoted field that never ends." });
+    throw new SourceError({
+      code: "SOURCE_UNREADABLE",
+      message: "The CSV file has a quoted field that never ends.",
+    });
   }
   if (field !== "" || row.length > 0) {
     row.push(field);

@@ -26,7 +26,10 @@ export async function extractDocx(body: Buffer, limits: ExtractionLimits): Promi
   let unpacked = 0;
   for (const entry of entries) {
     unpacked += entry.uncompressedBytes;
-    if (entry.uncompressedBytes > 1_048_576 && entry.uncompressedBytes > entry.compressedBytes * MAX_PACKING_RATIO) {
+    if (
+      entry.uncompressedBytes > 1_048_576 &&
+      entry.uncompressedBytes > entry.compressedBytes * MAX_PACKING_RATIO
+    ) {
       throw new SourceError({
         code: "SOURCE_TOO_LARGE",
         message: `The DOCX part ${entry.name} unpacks to ${entry.uncompressedBytes} bytes from ${entry.compressedBytes}: a zip bomb; refused.`,

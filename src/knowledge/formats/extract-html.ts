@@ -43,7 +43,9 @@ export function extractHtml(html: string): ExtractedDocument {
   const article = new Readability(copy as unknown as ReadabilityInput, { charThreshold: 200 }).parse();
   let text: string;
   if (article?.content) {
-    text = blockText(parseHTML(`<html><body>${article.content}</body></html>`).document.body as unknown as DomNode);
+    text = blockText(
+      parseHTML(`<html><body>${article.content}</body></html>`).document.body as unknown as DomNode,
+    );
   } else {
     text = document.body ? blockText(document.body as unknown as DomNode) : "";
   }

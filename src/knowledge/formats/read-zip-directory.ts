@@ -34,7 +34,8 @@ export function readZipDirectory(body: Buffer): ZipEntry[] {
   const entries: ZipEntry[] = [];
   let offset = directoryStart;
   for (let index = 0; index < count; index += 1) {
-    if (offset + 46 > end || body.readUInt32LE(offset) !== DIRECTORY_ENTRY) corrupt("a directory entry is damaged");
+    if (offset + 46 > end || body.readUInt32LE(offset) !== DIRECTORY_ENTRY)
+      corrupt("a directory entry is damaged");
     const compressedBytes = body.readUInt32LE(offset + 20);
     const uncompressedBytes = body.readUInt32LE(offset + 24);
     const nameLength = body.readUInt16LE(offset + 28);

@@ -159,7 +159,8 @@ export class PostgresKnowledgeStore implements KnowledgeStore {
         [documentId, firstIndex, chunks.length],
       );
       const addedBytes =
-        chunks.reduce((sum, chunk) => sum + Buffer.byteLength(chunk.text), 0) - Number(replaced.rows[0].bytes);
+        chunks.reduce((sum, chunk) => sum + Buffer.byteLength(chunk.text), 0) -
+        Number(replaced.rows[0].bytes);
       if (addedBytes > 0 && (await this.#storedBytes(client)) + addedBytes > this.#maxBytes) {
         throw knowledgeStoreFull(this.#maxBytes);
       }
@@ -169,7 +170,12 @@ export class PostgresKnowledgeStore implements KnowledgeStore {
          SELECT $1, $2::integer + ordinality::integer - 1, text, page
          FROM unnest($3::text[], $4::integer[]) WITH ORDINALITY AS batch (text, page, ordinality)
          ON CONFLICT (document_id, chunk_index) DO UPDATE SET text = excluded.text, page = excluded.page`,
-        [documentId, firstIndex, chunks.map((chunk) => chunk.text), chunks.map((chunk) => chunk.page ?? null)],
+        [
+          documentId,
+          firstIndex,
+          chunks.map((chunk) => chunk.text),
+          chunks.map((chunk) => chunk.page ?? null),
+        ],
       );
       await client.query("UPDATE knowledge_documents SET text_bytes = text_bytes + $2 WHERE id = $1", [
         documentId,
