@@ -505,7 +505,7 @@ function unknownField(name: string): ServiceError {
 
 /** A file's name as the job shows it: its last path segment, without control characters, at most 255 characters. */
 function uploadName(filename: string): string {
-  const base = path.posix.basename(filename.replaceAll("\\", "/")).replace(/[\u0000-\u001f\u007f]/g, "");
+  const base = path.posix.basename(filename.replaceAll("\\", "/")).replace(/\p{Cc}/gu, "");
   return (base || "upload").slice(0, 255);
 }
 
