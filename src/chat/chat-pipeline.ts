@@ -33,6 +33,8 @@ export type ChatCall<Reply extends FastifyReply = FastifyReply> = Readonly<{
   input: ChatInput;
   /** Ground the reply on this many knowledge chunks; undefined for none. */
   knowledgeLimit?: number;
+  /** The knowledge collection grounding searches; `default` when absent. */
+  knowledgeCollection?: string;
   /** The client's body in the protocol's wire format: a source that speaks it passes it on as is. */
   wireBody?: Readonly<Record<string, unknown>>;
   /** What of `wireBody` `input` leaves out: a 400 naming it when the language-model source serves. */
@@ -78,6 +80,7 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
     const grounded = await groundChatInput(call.input, {
       store: dependencies.knowledgeStore,
       limit: call.knowledgeLimit,
+      collection: call.knowledgeCollection,
       // The context is a message like any other, and it fits in what MAX_INPUT_CHARS leaves.
       maxContextChars: Math.min(config.maxMessageChars, config.maxInputChars - inputChars(call.input)),
     });

@@ -3,6 +3,7 @@ import type { ChatPipeline } from "../chat/chat-pipeline.ts";
 import { seedJsonProtocol } from "../chat/protocols/seed-json-protocol.ts";
 import { seedSseProtocol } from "../chat/protocols/seed-sse-protocol.ts";
 import { seedTextProtocol } from "../chat/protocols/seed-text-protocol.ts";
+import { COLLECTION_PATTERN } from "../knowledge/knowledge-store.ts";
 import type { ChatInput } from "../llm/chat-input.ts";
 import type { LlmCallMessage } from "../llm/llm-call-observer.ts";
 
@@ -35,12 +36,15 @@ export const ChatBody = Type.Object({
       [
         Type.Boolean(),
         Type.Object(
-          { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_KNOWLEDGE_LIMIT })) },
+          {
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_KNOWLEDGE_LIMIT })),
+            collection: Type.Optional(Type.String({ pattern: COLLECTION_PATTERN })),
+          },
           { additionalProperties: false },
         ),
       ],
       {
-        description: `Ground the reply on the knowledge base: \`true\` (${DEFAULT_KNOWLEDGE_LIMIT} chunks) or \`{"limit": n}\` (1-${MAX_KNOWLEDGE_LIMIT}). Chunks matching the last user message go to the model as context, and the reply names them in \`sources\`.`,
+        description: `Ground the reply on the knowledge base: \`true\` (${DEFAULT_KNOWLEDGE_LIMIT} chunks of the \`default\` collection) or \`{"limit": n, "collection": name}\` (1-${MAX_KNOWLEDGE_LIMIT}). Chunks matching the last user message go to the model as numbered passages, and the reply names them in \`sources\` (with \`page\` for a PDF's).`,
       },
     ),
   ),
@@ -54,9 +58,15 @@ const Usage = Type.Object({
 });
 
 const Source = Type.Object({
+  id: Type.Integer({
+    minimum: 1,
+    description: "the passage's number in the prompt, as the model cites it: [1]",
+  }),
   document_id: Type.String(),
   source: Type.String(),
+  title: Type.Optional(Type.String()),
   chunk_index: Type.Integer(),
+  page: Type.Optional(Type.Integer({ minimum: 1, description: "the page the passage comes from (PDF)" })),
   score: Type.Number(),
 });
 
@@ -79,6 +89,8 @@ export const chatRoutes: FastifyPluginAsyncTypebox<ChatRoutesOptions> = async (a
   const call = (request: { body: ChatBodyType }) => ({
     input: toChatInput(request.body),
     knowledgeLimit: knowledgeLimit(request.body.knowledge),
+    knowledgeCollection:
+      typeof request.body.knowledge === "object" ? request.body.knowledge.collection : undefined,
   });
 
   app.post(
