@@ -126,6 +126,7 @@ export async function buildApp(services: Services): Promise<App> {
     diskSpace: services.diskSpace,
     uploads: services.uploads,
     maxUploadBytes: config.ingestMaxBytes,
+    embeddingsModel: config.embeddingsModel,
   });
   await app.register(knowledgeRoutes, { knowledgeStore });
   await app.register(chatRoutes, { chat });

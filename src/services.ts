@@ -6,6 +6,7 @@ import { StreamSlots } from "./http/stream-slots.ts";
 import { createJobQueue } from "./jobs/create-job-queue.ts";
 import type { JobQueue } from "./jobs/job-queue.ts";
 import { createKnowledgeStore } from "./knowledge/create-knowledge-store.ts";
+import { HybridKnowledgeStore } from "./knowledge/hybrid-knowledge-store.ts";
 import type { KnowledgeStore } from "./knowledge/knowledge-store.ts";
 import { createUploadStore } from "./knowledge/uploads/create-upload-store.ts";
 import type { UploadStore } from "./knowledge/uploads/upload-store.ts";
@@ -13,13 +14,14 @@ import { Lifecycle } from "./lifecycle.ts";
 import { createChatCompletionsUpstreams } from "./llm/chat-completions-upstreams.ts";
 import { createEmbeddingModels, type EmbeddingModels } from "./llm/create-embedding-models.ts";
 import { createProviders } from "./llm/create-providers.ts";
+import { createTextEmbedder } from "./llm/create-text-embedder.ts";
 import type { LlmCallObserver } from "./llm/llm-call-observer.ts";
 import { createModelRegistry, type ModelRegistry } from "./llm/model-registry.ts";
 import { combineObservers } from "./observability/combine-observers.ts";
 import { createObservability, type Observability } from "./observability/create-observability.ts";
 import type { JobQueueDepthSource } from "./observability/metrics-registry.ts";
 import { DiskSpaceFloor } from "./storage/disk-space-floor.ts";
-import { openOrUnavailable } from "./unavailable-dependency.ts";
+import { isUnavailableDependency, openOrUnavailable } from "./unavailable-dependency.ts";
 
 /** What a job worker needs: the queue it takes jobs from and the store its jobs write to. */
 export type WorkerServices = {
@@ -82,9 +84,13 @@ export async function createServices(
 ): Promise<Services> {
   const owned = new OwnedResources();
   try {
-    const { jobQueue, knowledgeStore, uploads } = openJobStorage(config, overrides, owned, (name, open) =>
+    const storage = openJobStorage(config, overrides, owned, (name, open) =>
       openOrUnavailable(name, open, logger),
     );
+    const { jobQueue, uploads } = storage;
+    const modelRegistry = overrides.modelRegistry ?? createConfiguredModelRegistry(config, owned);
+    const embeddingModels = overrides.embeddingModels ?? createEmbeddingModels({ config });
+    const knowledgeStore = withHybridSearch(config, storage.knowledgeStore, modelRegistry, embeddingModels);
     const lifecycle = overrides.lifecycle ?? new Lifecycle();
     lifecycle.addReadinessCheck("job_queue", () => jobQueue.ping());
     lifecycle.addReadinessCheck("knowledge_store", () => knowledgeStore.ping());
@@ -108,7 +114,6 @@ export async function createServices(
       ? combineObservers([observability.llmCallObserver, overrides.llmCallObserver])
       : observability.llmCallObserver;
 
-    const modelRegistry = overrides.modelRegistry ?? createConfiguredModelRegistry(config, owned);
     return {
       config,
       logger,
@@ -125,7 +130,7 @@ export async function createServices(
       embeddings: createEmbeddingsPipeline({
         config,
         modelRegistry,
-        embeddingModels: overrides.embeddingModels ?? createEmbeddingModels({ config }),
+        embeddingModels,
         llmCallObserver,
       }),
       close: () => owned.close(),
@@ -147,9 +152,18 @@ export function createWorkerServices(
 ): WorkerServices {
   const owned = new OwnedResources();
   try {
-    const { jobQueue, knowledgeStore, uploads } = openJobStorage(config, overrides, owned, (_name, open) =>
-      open(),
-    );
+    const storage = openJobStorage(config, overrides, owned, (_name, open) => open());
+    const { jobQueue, uploads } = storage;
+    // The models are needed only to embed chunks at ingest, when EMBEDDINGS_MODEL is set.
+    const knowledgeStore =
+      config.embeddingsModel === undefined
+        ? storage.knowledgeStore
+        : withHybridSearch(
+            config,
+            storage.knowledgeStore,
+            createConfiguredModelRegistry(config, owned),
+            createEmbeddingModels({ config }),
+          );
     return { config, logger, jobQueue, knowledgeStore, uploads, close: () => owned.close() };
   } catch (error) {
     // The queue may be open when the store fails; nobody else holds it to close it. The failure
@@ -172,6 +186,28 @@ function openJobStorage(
     overrides.knowledgeStore ?? owned.add(open("knowledge store", () => createKnowledgeStore(config)));
   const uploads = owned.add(open("upload store", () => createUploadStore(config)));
   return { jobQueue, knowledgeStore, uploads };
+}
+
+/** With EMBEDDINGS_MODEL, the store embeds chunks as they are written and searches hybrid; else as it is. */
+function withHybridSearch(
+  config: Config,
+  store: KnowledgeStore,
+  modelRegistry: ModelRegistry,
+  embeddingModels: EmbeddingModels,
+): KnowledgeStore {
+  // A store that could not be opened stays recognisable as such (the worker is not started on it).
+  if (config.embeddingsModel === undefined || isUnavailableDependency(store)) return store;
+  const embedder = createTextEmbedder({
+    model: config.embeddingsModel,
+    modelRegistry,
+    embeddingModels,
+    limits: {
+      timeoutMs: config.llmTimeoutMs,
+      idleTimeoutMs: config.llmIdleTimeoutMs,
+      maxRetries: config.llmMaxRetries,
+    },
+  });
+  return new HybridKnowledgeStore(store, embedder);
 }
 
 function createConfiguredModelRegistry(config: Config, owned: OwnedResources): ModelRegistry {

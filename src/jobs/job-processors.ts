@@ -3,6 +3,7 @@ import type { KnowledgeStore } from "../knowledge/knowledge-store.ts";
 import type { UploadStore } from "../knowledge/uploads/upload-store.ts";
 import type { JobProcessor } from "./job-worker.ts";
 import { createIngestDocumentProcessor, INGEST_JOB_TYPE } from "./processors/ingest-document.ts";
+import { createReembedDocumentsProcessor, REEMBED_JOB_TYPE } from "./processors/reembed-documents.ts";
 
 /** Every job type the service runs, with its processor: one list for the in-service and standalone workers. */
 export function jobProcessors(
@@ -24,5 +25,6 @@ export function jobProcessors(
       maxUnpackedBytes: config.ingestMaxUnpackedBytes,
       extractTimeoutMs: config.ingestExtractTimeoutMs,
     }),
+    [REEMBED_JOB_TYPE]: createReembedDocumentsProcessor({ store }),
   };
 }

@@ -20,12 +20,25 @@ export type StoredDocument = {
   state: "writing" | "ready";
   jobId: string;
   createdAt: number;
+  /** The model its chunks' vectors come from (`EMBEDDINGS_MODEL`); absent when they have none. */
+  embeddingModel?: string;
 };
 
 export type NewDocument = Omit<StoredDocument, "chunks" | "state" | "createdAt">;
 
-/** A chunk to store: its text and, for a paged document (PDF), the page it comes from, from 1. */
-export type NewChunk = { text: string; page?: number };
+/**
+ * A chunk to store: its text, for a paged document (PDF) the page it comes from (from 1), and its
+ * L2-normalised vector when the document is embedded (`NewDocument.embeddingModel`).
+ */
+export type NewChunk = { text: string; page?: number; embedding?: readonly number[] };
+
+/** A stored chunk's text, as re-embedding reads it. */
+export type ChunkText = { chunkIndex: number; text: string };
+
+export type VectorSearchOptions = SearchOptions & {
+  /** Only vectors of this model are compared: another model's live in another space. */
+  model: string;
+};
 
 export type SearchOptions = {
   limit?: number;
@@ -99,6 +112,23 @@ export type KnowledgeStore = {
    * past the store's time budget (`SEARCH_TIMEOUT_MS`) is stopped and rejects with SEARCH_TIMEOUT.
    */
   search(query: string, options?: SearchOptions): Promise<SearchHit[]>;
+  /**
+   * Chunks of ready documents of one collection embedded with `options.model`, by exact cosine
+   * similarity to `vector` (normalised), best first; at most MAX_SEARCH_RESULTS. The snippet is
+   * the chunk's start: a vector match has no matched words to mark.
+   */
+  searchByVector(vector: readonly number[], options: VectorSearchOptions): Promise<SearchHit[]>;
+  /** Ready documents whose chunks have no vectors of `model` (none yet, or another model's), oldest first. */
+  documentsToEmbed(model: string, limit: number): Promise<StoredDocument[]>;
+  chunkTexts(documentId: string, firstIndex: number, limit: number): Promise<ChunkText[]>;
+  /** Replaces the vectors of chunks `firstIndex...` of a document. */
+  storeEmbeddings(
+    documentId: string,
+    firstIndex: number,
+    vectors: readonly (readonly number[])[],
+  ): Promise<void>;
+  /** Records that every chunk of the document now has a vector of `model`, so searches use them. */
+  markEmbedded(documentId: string, model: string): Promise<void>;
   /**
    * Bytes of chunk text stored, documents being written included: what `KNOWLEDGE_MAX_BYTES`
    * caps. A batch of `appendChunks` that would pass the cap rejects with KNOWLEDGE_STORE_FULL and

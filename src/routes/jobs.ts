@@ -15,6 +15,7 @@ import {
   isUrlSource,
   shownSource,
 } from "../jobs/processors/ingest-document.ts";
+import { REEMBED_JOB_TYPE } from "../jobs/processors/reembed-documents.ts";
 import { COLLECTION_PATTERN, DEFAULT_COLLECTION } from "../knowledge/knowledge-store.ts";
 import { fileSourceProblem } from "../knowledge/sources/read-file-source.ts";
 import type { UploadStore } from "../knowledge/uploads/upload-store.ts";
@@ -46,6 +47,8 @@ export type JobRoutesOptions = {
   uploads?: UploadStore;
   /** `INGEST_MAX_BYTES` for each uploaded file, enforced while it streams in. */
   maxUploadBytes?: number;
+  /** `EMBEDDINGS_MODEL`: without one, `POST /knowledge/reembed` answers 409. */
+  embeddingsModel?: string;
 };
 
 /** Files one upload request may carry. */
@@ -309,6 +312,36 @@ export const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app
       // The payload keeps the source as given, for the worker to read; the job's shown `source`
       // drops a URL's query, fragment and credentials (`?access_token=...`).
       const job = await admission.enqueue({ type: INGEST_JOB_TYPE, payload, source: shownSource(source) });
+      return reply
+        .code(202)
+        .header("location", `/status/${job.id}`)
+        .send({ job_id: job.id, status: "queued" as const });
+    },
+  );
+
+  app.post(
+    "/knowledge/reembed",
+    {
+      schema: {
+        tags: ["knowledge"],
+        summary: "Embed every document that has no vectors of the configured model, in the background",
+        description:
+          "After EMBEDDINGS_MODEL is first set or changed: until its job has reached a document, that document is found by full-text search only.",
+        response: { 202: QueuedJob },
+      },
+    },
+    async (_request, reply) => {
+      if (options.embeddingsModel === undefined) {
+        throw new ServiceError({
+          code: "CONFLICT",
+          message: "No embedding model is configured: set EMBEDDINGS_MODEL to embed the knowledge base.",
+        });
+      }
+      const job = await admission.enqueue({
+        type: REEMBED_JOB_TYPE,
+        payload: {},
+        source: options.embeddingsModel,
+      });
       return reply
         .code(202)
         .header("location", `/status/${job.id}`)

@@ -283,6 +283,94 @@ export function describeKnowledgeStoreConformance(name: string, factory: StoreFa
       assert.equal(await store.storedBytes(), 90);
     });
 
+    test("collections: a search sees one collection, the same source may live in two, the list filters by one", async (t) => {
+      const store = await open(factory, t);
+      await store.beginDocument(newDocument("doc_a", "guide.md", { collection: "alpha" }));
+      await store.appendChunks("doc_a", 0, textChunks(["Alpha teams meet on Mondays."]));
+      await store.publishDocument("doc_a");
+      await store.beginDocument(
+        newDocument("doc_b", "guide.md", { collection: "beta", title: "Beta guide" }),
+      );
+      await store.appendChunks("doc_b", 0, textChunks(["Beta teams meet on Fridays."]));
+      await store.publishDocument("doc_b");
+      // Publishing in beta did not replace alpha's document of the same source.
+      assert.equal((await store.documentsForSource("guide.md", "alpha")).length, 1);
+      assert.deepEqual(
+        (await store.search("teams meet", { collection: "beta" })).map((hit) => [hit.documentId, hit.title]),
+        [["doc_b", "Beta guide"]],
+      );
+      assert.deepEqual(await store.search("teams meet"), [], "the default collection holds neither");
+      const beta = await store.listDocuments({ limit: 10, offset: 0, collection: "beta" });
+      assert.deepEqual(
+        beta.documents.map((document) => [document.id, document.collection]),
+        [["doc_b", "beta"]],
+      );
+      assert.equal(beta.total, 1);
+      assert.equal((await store.listDocuments({ limit: 10, offset: 0 })).total, 2);
+    });
+
+    test("a chunk keeps its page; vectors are ranked by exact cosine, of one model and one collection", async (t) => {
+      const store = await open(factory, t);
+      const unit = (vector: number[]) => {
+        const length = Math.hypot(...vector);
+        return vector.map((value) => value / length);
+      };
+      await store.beginDocument(newDocument("doc_v", "manual.pdf", { embeddingModel: "model-a" }));
+      await store.appendChunks("doc_v", 0, [
+        { text: "North", page: 1, embedding: unit([1, 0, 0]) },
+        { text: "North-east", page: 2, embedding: unit([1, 1, 0]) },
+        { text: "Up", page: 2, embedding: unit([0, 0, 1]) },
+      ]);
+      await store.publishDocument("doc_v");
+      await store.beginDocument(newDocument("doc_other", "other.txt", { embeddingModel: "model-b" }));
+      await store.appendChunks("doc_other", 0, [{ text: "North too", embedding: unit([1, 0, 0]) }]);
+      await store.publishDocument("doc_other");
+
+      const hits = await store.searchByVector(unit([1, 0.2, 0]), { model: "model-a", limit: 2 });
+      assert.deepEqual(
+        hits.map((hit) => [hit.text, hit.page]),
+        [
+          ["North", 1],
+          ["North-east", 2],
+        ],
+      );
+      assert.ok(hits[0].score > hits[1].score && hits[0].score <= 1.000001);
+      assert.equal(hits[0].snippet, "North");
+      const byText = (await store.search("north")).find((hit) => hit.text === "North");
+      assert.equal(byText?.page, 1);
+      assert.deepEqual(
+        await store.searchByVector(unit([1, 0, 0]), { model: "model-a", collection: "elsewhere" }),
+        [],
+      );
+
+      // Re-embedding with another model: hidden from model-b's searches until marked.
+      assert.deepEqual(
+        (await store.documentsToEmbed("model-b", 10)).map((document) => document.id),
+        ["doc_v"],
+      );
+      const texts = await store.chunkTexts("doc_v", 1, 5);
+      assert.deepEqual(
+        texts.map((chunk) => [chunk.chunkIndex, chunk.text]),
+        [
+          [1, "North-east"],
+          [2, "Up"],
+        ],
+      );
+      await store.storeEmbeddings("doc_v", 0, [unit([0, 1, 0]), unit([0, 1, 0]), unit([0, 1, 0])]);
+      assert.deepEqual(await store.searchByVector(unit([0, 1, 0]), { model: "model-a" }), []);
+      assert.deepEqual(
+        (await store.searchByVector(unit([0, 1, 0]), { model: "model-b" })).map((hit) => hit.documentId),
+        ["doc_other"],
+      );
+      await store.markEmbedded("doc_v", "model-b");
+      assert.equal((await store.getDocument("doc_v"))?.embeddingModel, "model-b");
+      assert.equal(
+        (await store.searchByVector(unit([0, 1, 0]), { model: "model-b" }))[0].documentId,
+        "doc_v",
+      );
+      assert.deepEqual(await store.documentsToEmbed("model-b", 10), []);
+    });
+
     test("ping answers while the store is usable", async (t) => {
       const store = await open(factory, t);
       await store.ping();

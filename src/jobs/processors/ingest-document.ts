@@ -136,9 +136,10 @@ function ingestDocument(options: IngestDocumentOptions): (job: RunningJob) => Pr
         await job.reportProgress(35 + (64 * stored) / chunks.length);
       }
     } catch (error) {
-      if (!isServiceError(error) || error.code !== "KNOWLEDGE_STORE_FULL") throw error;
+      if (!isServiceError(error)) throw error;
       // The batches that fitted go too: a document the store had no room for leaves nothing behind.
-      await options.store.deleteDocument(documentId);
+      if (error.code === "KNOWLEDGE_STORE_FULL") await options.store.deleteDocument(documentId);
+      // Also an embedding model's failure (with EMBEDDINGS_MODEL), under its own code and retry flag.
       throw new JobError({ code: error.code, message: error.message, cause: error });
     }
     return documentSummary(await options.store.publishDocument(documentId));

@@ -1,5 +1,6 @@
 import pg from "pg";
 import {
+  type ChunkText,
   DEFAULT_COLLECTION,
   type DocumentPage,
   type KnowledgeStore,
@@ -12,9 +13,11 @@ import {
   SNIPPET_MARK,
   type StoredDocument,
   searchLimit,
+  type VectorSearchOptions,
 } from "../knowledge-store.ts";
 import { knowledgeStoreFull } from "../knowledge-store-full.ts";
 import { searchTimedOut } from "../search-timed-out.ts";
+import { vectorSnippet } from "../vector-snippet.ts";
 
 export type PostgresKnowledgeStoreOptions = {
   connectionString: string;
@@ -81,6 +84,10 @@ const MIGRATIONS: readonly string[] = [
    ALTER TABLE knowledge_documents ADD COLUMN title text;
    ALTER TABLE knowledge_chunks ADD COLUMN page integer;
    CREATE INDEX knowledge_documents_by_collection ON knowledge_documents (collection, source, state);`,
+  // Vectors for hybrid search, ranked by exact cosine in SQL (pgvector cannot be installed here),
+  // and the model they come from, per document.
+  `ALTER TABLE knowledge_chunks ADD COLUMN embedding real[];
+   ALTER TABLE knowledge_documents ADD COLUMN embedding_model text;`,
 ];
 
 type DocumentRow = {
@@ -95,6 +102,7 @@ type DocumentRow = {
   state: "writing" | "ready";
   job_id: string;
   created_at: Date;
+  embedding_model: string | null;
 };
 
 /**
@@ -132,8 +140,9 @@ export class PostgresKnowledgeStore implements KnowledgeStore {
       // The chunks of an earlier attempt go with it (ON DELETE CASCADE).
       await client.query("DELETE FROM knowledge_documents WHERE id = $1", [document.id]);
       await client.query(
-        `INSERT INTO knowledge_documents (id, source, content_type, bytes, characters, state, job_id, collection, title)
-         VALUES ($1, $2, $3, $4, $5, 'writing', $6, $7, $8)`,
+        `INSERT INTO knowledge_documents (id, source, content_type, bytes, characters, state, job_id, collection, title,
+           embedding_model)
+         VALUES ($1, $2, $3, $4, $5, 'writing', $6, $7, $8, $9)`,
         [
           document.id,
           document.source,
@@ -143,6 +152,7 @@ export class PostgresKnowledgeStore implements KnowledgeStore {
           document.jobId,
           document.collection,
           document.title ?? null,
+          document.embeddingModel ?? null,
         ],
       );
     });
@@ -166,15 +176,19 @@ export class PostgresKnowledgeStore implements KnowledgeStore {
       }
       // Written again after a retry: the same index replaces, so a chunk is never stored twice.
       await client.query(
-        `INSERT INTO knowledge_chunks (document_id, chunk_index, text, page)
-         SELECT $1, $2::integer + ordinality::integer - 1, text, page
-         FROM unnest($3::text[], $4::integer[]) WITH ORDINALITY AS batch (text, page, ordinality)
-         ON CONFLICT (document_id, chunk_index) DO UPDATE SET text = excluded.text, page = excluded.page`,
+        `INSERT INTO knowledge_chunks (document_id, chunk_index, text, page, embedding)
+         SELECT $1, $2::integer + ordinality::integer - 1, text, page,
+                CASE WHEN embedding = '' THEN NULL ELSE embedding::real[] END
+         FROM unnest($3::text[], $4::integer[], $5::text[]) WITH ORDINALITY AS batch (text, page, embedding, ordinality)
+         ON CONFLICT (document_id, chunk_index) DO UPDATE
+           SET text = excluded.text, page = excluded.page, embedding = excluded.embedding`,
         [
           documentId,
           firstIndex,
           chunks.map((chunk) => chunk.text),
           chunks.map((chunk) => chunk.page ?? null),
+          // A two-dimensional array cannot be ragged, so each vector travels as its array literal.
+          chunks.map((chunk) => (chunk.embedding === undefined ? "" : vectorLiteral(chunk.embedding))),
         ],
       );
       await client.query("UPDATE knowledge_documents SET text_bytes = text_bytes + $2 WHERE id = $1", [
@@ -335,6 +349,92 @@ export class PostgresKnowledgeStore implements KnowledgeStore {
     }));
   }
 
+  async searchByVector(vector: readonly number[], options: VectorSearchOptions): Promise<SearchHit[]> {
+    await this.#migrate();
+    const result = await this.#inTransaction(async (client) => {
+      await client.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.trunc(this.#searchTimeoutMs))}`);
+      return client.query<{
+        document_id: string;
+        chunk_index: number;
+        text: string;
+        page: number | null;
+        source: string;
+        title: string | null;
+        score: number;
+      }>(
+        // Both sides are normalised, so the dot product is the cosine: exact, over every vector.
+        `SELECT chunks.document_id, chunks.chunk_index, chunks.text, chunks.page, documents.source, documents.title,
+                (SELECT sum(a::float8 * b) FROM unnest(chunks.embedding, $1::real[]) AS pair (a, b)) AS score
+         FROM knowledge_chunks AS chunks
+         JOIN knowledge_documents AS documents
+           ON documents.id = chunks.document_id AND documents.state = 'ready'
+          AND documents.collection = $2 AND documents.embedding_model = $3
+         WHERE chunks.embedding IS NOT NULL
+         ORDER BY score DESC, chunks.document_id, chunks.chunk_index
+         LIMIT $4`,
+        [vector, options.collection ?? DEFAULT_COLLECTION, options.model, searchLimit(options.limit)],
+      );
+    }).catch((error: unknown) => {
+      if ((error as { code?: unknown }).code === QUERY_CANCELED) throw searchTimedOut(this.#searchTimeoutMs);
+      throw error;
+    });
+    return result.rows.map((row) => ({
+      documentId: row.document_id,
+      source: row.source,
+      ...(row.title === null ? {} : { title: row.title }),
+      chunkIndex: row.chunk_index,
+      ...(row.page === null ? {} : { page: row.page }),
+      text: row.text,
+      snippet: vectorSnippet(row.text),
+      score: Number(row.score),
+    }));
+  }
+
+  async documentsToEmbed(model: string, limit: number): Promise<StoredDocument[]> {
+    await this.#migrate();
+    const result = await this.#pool.query<DocumentRow>(
+      `SELECT * FROM knowledge_documents WHERE state = 'ready' AND embedding_model IS DISTINCT FROM $1
+       ORDER BY created_at, id LIMIT $2`,
+      [model, limit],
+    );
+    return result.rows.map(toDocument);
+  }
+
+  async chunkTexts(documentId: string, firstIndex: number, limit: number): Promise<ChunkText[]> {
+    await this.#migrate();
+    const result = await this.#pool.query<{ chunk_index: number; text: string }>(
+      `SELECT chunk_index, text FROM knowledge_chunks WHERE document_id = $1 AND chunk_index >= $2
+       ORDER BY chunk_index LIMIT $3`,
+      [documentId, firstIndex, limit],
+    );
+    return result.rows.map((row) => ({ chunkIndex: row.chunk_index, text: row.text }));
+  }
+
+  async storeEmbeddings(
+    documentId: string,
+    firstIndex: number,
+    vectors: readonly (readonly number[])[],
+  ): Promise<void> {
+    await this.#transaction(async (client) => {
+      // Its vectors are of no one model until the last batch is in.
+      await client.query("UPDATE knowledge_documents SET embedding_model = NULL WHERE id = $1", [documentId]);
+      await client.query(
+        `UPDATE knowledge_chunks AS chunks SET embedding = batch.embedding::real[]
+         FROM unnest($3::text[]) WITH ORDINALITY AS batch (embedding, ordinality)
+         WHERE chunks.document_id = $1 AND chunks.chunk_index = $2::integer + batch.ordinality::integer - 1`,
+        [documentId, firstIndex, vectors.map(vectorLiteral)],
+      );
+    });
+  }
+
+  async markEmbedded(documentId: string, model: string): Promise<void> {
+    await this.#migrate();
+    await this.#pool.query("UPDATE knowledge_documents SET embedding_model = $2 WHERE id = $1", [
+      documentId,
+      model,
+    ]);
+  }
+
   async ping(): Promise<void> {
     await this.#migrate();
     await this.#pool.query("SELECT 1");
@@ -401,6 +501,11 @@ function quoteIdentifier(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
+/** A vector as PostgreSQL's array literal, `{0.1,0.2}`; finite numbers only reach here. */
+function vectorLiteral(vector: readonly number[]): string {
+  return `{${vector.join(",")}}`;
+}
+
 function toDocument(row: DocumentRow): StoredDocument {
   return {
     id: row.id,
@@ -415,5 +520,6 @@ function toDocument(row: DocumentRow): StoredDocument {
     state: row.state,
     jobId: row.job_id,
     createdAt: row.created_at.getTime(),
+    ...(row.embedding_model === null ? {} : { embeddingModel: row.embedding_model }),
   };
 }

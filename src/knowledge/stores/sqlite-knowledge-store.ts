@@ -1,4 +1,5 @@
 import type {
+  ChunkText,
   DocumentPage,
   KnowledgeStore,
   ListOptions,
@@ -7,6 +8,7 @@ import type {
   SearchHit,
   SearchOptions,
   StoredDocument,
+  VectorSearchOptions,
 } from "../knowledge-store.ts";
 import { searchTimedOut } from "../search-timed-out.ts";
 import { WorkerPool } from "../worker-pool.ts";
@@ -83,6 +85,33 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
       timeoutMs: this.#searchTimeoutMs,
       onTimeout: () => searchTimedOut(this.#searchTimeoutMs),
     });
+  }
+
+  searchByVector(vector: readonly number[], options: VectorSearchOptions): Promise<SearchHit[]> {
+    return this.#searchers.run("searchByVector", [vector, options], {
+      timeoutMs: this.#searchTimeoutMs,
+      onTimeout: () => searchTimedOut(this.#searchTimeoutMs),
+    });
+  }
+
+  documentsToEmbed(model: string, limit: number): Promise<StoredDocument[]> {
+    return this.#writer.run("documentsToEmbed", [model, limit]);
+  }
+
+  chunkTexts(documentId: string, firstIndex: number, limit: number): Promise<ChunkText[]> {
+    return this.#writer.run("chunkTexts", [documentId, firstIndex, limit]);
+  }
+
+  storeEmbeddings(
+    documentId: string,
+    firstIndex: number,
+    vectors: readonly (readonly number[])[],
+  ): Promise<void> {
+    return this.#writer.run("storeEmbeddings", [documentId, firstIndex, vectors]);
+  }
+
+  markEmbedded(documentId: string, model: string): Promise<void> {
+    return this.#writer.run("markEmbedded", [documentId, model]);
   }
 
   storedBytes(): Promise<number> {
