@@ -7,7 +7,7 @@ import { toServiceError } from "../http/to-service-error.ts";
 import { groundChatInput } from "../knowledge/ground-chat-input.ts";
 import type { ChatInput } from "../llm/chat-input.ts";
 import type { UpstreamLimits } from "../llm/completion-request.ts";
-import type { LlmCallEnd, LlmCallHandle, LlmCallKind } from "../llm/llm-call-observer.ts";
+import type { LlmCallEnd, LlmCallHandle, LlmCallKind, LlmCallMessage } from "../llm/llm-call-observer.ts";
 import type { ResolvedModel } from "../llm/model-registry.ts";
 import type { ChatDependencies } from "./chat-dependencies.ts";
 import type {
@@ -76,7 +76,9 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
   const admit = async (call: ChatCall) => {
     checkChatLimits(call.input, config);
     const model = dependencies.modelRegistry.resolve(call.input.model);
-    if (call.knowledgeLimit === undefined) return { model, input: call.input, sources: undefined };
+    if (call.knowledgeLimit === undefined) {
+      return { model, input: call.input, sources: undefined, wireBody: call.wireBody };
+    }
     const grounded = await groundChatInput(call.input, {
       store: dependencies.knowledgeStore,
       limit: call.knowledgeLimit,
@@ -85,7 +87,12 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
       maxContextChars: Math.min(config.maxMessageChars, config.maxInputChars - inputChars(call.input)),
     });
     checkInputChars(grounded.input, config);
-    return { model, input: grounded.input, sources: grounded.sources };
+    // A relayed body carries the same context message, where the input has it.
+    const wireBody =
+      grounded.context === undefined || call.wireBody === undefined
+        ? call.wireBody
+        : withContextMessage(call.wireBody, grounded.context);
+    return { model, input: grounded.input, sources: grounded.sources, wireBody };
   };
 
   const observe = (call: ChatCall, model: ResolvedModel, input: ChatInput, streaming: boolean) =>
@@ -104,16 +111,14 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
   return {
     async respond(call) {
       const { request, reply } = call;
-      const { model, input, sources } = await admit(call);
+      const { model, input, sources, wireBody } = await admit(call);
       const protocol = call.protocol(replyContext(request, model, sources));
       const source = sourceFor(model, protocol.wireFormat, call.untranslated);
       const signal = watchClientDisconnect(reply.raw);
       const handle = observe(call, model, input, false);
       let generated: Awaited<ReturnType<ChatSource["generate"]>>;
       try {
-        generated = await source.generate(
-          sourceCall(model, input, signal, handle, limits, false, call.wireBody),
-        );
+        generated = await source.generate(sourceCall(model, input, signal, handle, limits, false, wireBody));
       } catch (error) {
         if (signal.aborted) {
           handle.end({ outcome: "client_disconnected", output: "" });
@@ -138,7 +143,7 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
 
     async stream(call) {
       const { request, reply } = call;
-      const { model, input, sources } = await admit(call);
+      const { model, input, sources, wireBody } = await admit(call);
       const protocol = call.protocol(replyContext(request, model, sources));
       const source = sourceFor(model, protocol.wireFormat, call.untranslated);
       const passthrough = source.wireFormat !== undefined;
@@ -180,7 +185,7 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
       try {
         if (protocol.opensEarly) open();
         const outcome = await source.stream(
-          sourceCall(model, input, signal, handle, limits, call.includeUsage === true, call.wireBody),
+          sourceCall(model, input, signal, handle, limits, call.includeUsage === true, wireBody),
           sink,
         );
         open().end(protocol.finish(outcome, { passthrough }));
@@ -264,4 +269,15 @@ function successEnd(outcome: ReplyOutcome, output: string): LlmCallEnd {
     outputTokens: outcome.usage?.outputTokens,
     output,
   };
+}
+
+/** A Chat Completions body with the knowledge context after its leading system (and developer) messages. */
+function withContextMessage(
+  wireBody: Readonly<Record<string, unknown>>,
+  context: LlmCallMessage,
+): Readonly<Record<string, unknown>> {
+  const messages = [...((wireBody.messages as readonly { role?: unknown }[] | undefined) ?? [])];
+  const first = messages.findIndex((message) => message.role !== "system" && message.role !== "developer");
+  messages.splice(first === -1 ? messages.length : first, 0, context);
+  return { ...wireBody, messages };
 }

@@ -41,7 +41,7 @@ const INSTRUCTIONS = [
 export async function groundChatInput(
   input: ChatInput,
   options: GroundChatOptions,
-): Promise<{ input: ChatInput; sources: GroundingSource[] }> {
+): Promise<{ input: ChatInput; sources: GroundingSource[]; context?: LlmCallMessage }> {
   const question = input.messages.findLast((message) => message.role === "user");
   if (question === undefined) return { input, sources: [] };
   const hits = await options.store
@@ -55,7 +55,7 @@ export async function groundChatInput(
   const firstConversationMessage = input.messages.findIndex((message) => message.role !== "system");
   const messages = [...input.messages];
   messages.splice(firstConversationMessage, 0, context.message);
-  return { input: { ...input, messages }, sources: context.used.map(toSource) };
+  return { input: { ...input, messages }, sources: context.used.map(toSource), context: context.message };
 }
 
 function contextMessage(

@@ -16,6 +16,23 @@ const ChatMessage = Type.Object({
 export const DEFAULT_KNOWLEDGE_LIMIT = 5;
 export const MAX_KNOWLEDGE_LIMIT = 20;
 
+/** Grounding on the knowledge base, the same on every chat endpoint (`/v1/chat/completions` too, as an extension). */
+export const KnowledgeOption = Type.Union(
+  [
+    Type.Boolean(),
+    Type.Object(
+      {
+        limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_KNOWLEDGE_LIMIT })),
+        collection: Type.Optional(Type.String({ pattern: COLLECTION_PATTERN })),
+      },
+      { additionalProperties: false },
+    ),
+  ],
+  {
+    description: `Ground the reply on the knowledge base: \`true\` (${DEFAULT_KNOWLEDGE_LIMIT} chunks of the \`default\` collection) or \`{"limit": n, "collection": name}\` (1-${MAX_KNOWLEDGE_LIMIT}). Chunks matching the last user message go to the model as numbered passages, and the reply names them in \`sources\` (with \`page\` for a PDF's).`,
+  },
+);
+
 export const ChatBody = Type.Object({
   message: Type.Optional(Type.String({ description: "The user's message" })),
   messages: Type.Optional(
@@ -31,23 +48,7 @@ export const ChatBody = Type.Object({
   max_tokens: Type.Optional(Type.Integer({ minimum: 1 })),
   top_p: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
   stop: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String(), { maxItems: 4 })])),
-  knowledge: Type.Optional(
-    Type.Union(
-      [
-        Type.Boolean(),
-        Type.Object(
-          {
-            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_KNOWLEDGE_LIMIT })),
-            collection: Type.Optional(Type.String({ pattern: COLLECTION_PATTERN })),
-          },
-          { additionalProperties: false },
-        ),
-      ],
-      {
-        description: `Ground the reply on the knowledge base: \`true\` (${DEFAULT_KNOWLEDGE_LIMIT} chunks of the \`default\` collection) or \`{"limit": n, "collection": name}\` (1-${MAX_KNOWLEDGE_LIMIT}). Chunks matching the last user message go to the model as numbered passages, and the reply names them in \`sources\` (with \`page\` for a PDF's).`,
-      },
-    ),
-  ),
+  knowledge: Type.Optional(KnowledgeOption),
 });
 type ChatBodyType = Static<typeof ChatBody>;
 
@@ -88,9 +89,7 @@ export const chatRoutes: FastifyPluginAsyncTypebox<ChatRoutesOptions> = async (a
   const { chat } = options;
   const call = (request: { body: ChatBodyType }) => ({
     input: toChatInput(request.body),
-    knowledgeLimit: knowledgeLimit(request.body.knowledge),
-    knowledgeCollection:
-      typeof request.body.knowledge === "object" ? request.body.knowledge.collection : undefined,
+    ...knowledgeCall(request.body.knowledge),
   });
 
   app.post(
@@ -155,10 +154,17 @@ export const chatRoutes: FastifyPluginAsyncTypebox<ChatRoutesOptions> = async (a
   );
 };
 
-function knowledgeLimit(knowledge: ChatBodyType["knowledge"]): number | undefined {
-  if (knowledge === undefined || knowledge === false) return undefined;
-  if (knowledge === true) return DEFAULT_KNOWLEDGE_LIMIT;
-  return knowledge.limit ?? DEFAULT_KNOWLEDGE_LIMIT;
+/** A request's `knowledge` as the chat pipeline takes it: how many chunks, from which collection. */
+export function knowledgeCall(knowledge: Static<typeof KnowledgeOption> | undefined): {
+  knowledgeLimit?: number;
+  knowledgeCollection?: string;
+} {
+  if (knowledge === undefined || knowledge === false) return {};
+  if (knowledge === true) return { knowledgeLimit: DEFAULT_KNOWLEDGE_LIMIT };
+  return {
+    knowledgeLimit: knowledge.limit ?? DEFAULT_KNOWLEDGE_LIMIT,
+    ...(knowledge.collection === undefined ? {} : { knowledgeCollection: knowledge.collection }),
+  };
 }
 
 function toChatInput(body: ChatBodyType): ChatInput {

@@ -1,6 +1,7 @@
 import { openAIErrorBody } from "../../http/error-body.ts";
 import type { ReplyContext, StreamProtocol } from "../reply-protocol.ts";
 import { openAIFinishReason } from "./openai-finish-reason.ts";
+import { sourceBody } from "./source-body.ts";
 import { usageBody } from "./usage-body.ts";
 
 export type OpenAIChunkOptions = {
@@ -22,6 +23,7 @@ const DONE = "data: [DONE]\n\n";
 export function openAIChunkProtocol(context: ReplyContext, options: OpenAIChunkOptions): StreamProtocol {
   const created = Math.floor(Date.now() / 1000);
   const model = options.requestedModel ?? context.model.name;
+  const sources = context.sources?.map(sourceBody);
   // Every chunk shares this head; only the delta changes, so build it once.
   const head = `data: {"id":${JSON.stringify(`chatcmpl-${context.requestId}`)},"object":"chat.completion.chunk","created":${created},"model":${JSON.stringify(model)},"system_fingerprint":null,"choices":`;
   return {
@@ -33,11 +35,13 @@ export function openAIChunkProtocol(context: ReplyContext, options: OpenAIChunkO
     text: (delta) =>
       `${head}[{"index":0,"delta":{"content":${JSON.stringify(delta)}},"logprobs":null,"finish_reason":null}]}\n\n`,
     finish(outcome, { passthrough }) {
-      if (passthrough) return DONE;
+      // Grounded: a last chunk with no choices carries `sources` (an extension), relayed or not.
+      const sourcesFrame = sources === undefined ? "" : `${head}[],"sources":${JSON.stringify(sources)}}\n\n`;
+      if (passthrough) return sourcesFrame + DONE;
       let frames = `${head}[{"index":0,"delta":{},"logprobs":null,"finish_reason":"${openAIFinishReason(outcome.finishReason)}"}]}\n\n`;
       if (options.includeUsage)
         frames += `${head}[],"usage":${JSON.stringify(usageBody(outcome.usage))}}\n\n`;
-      return frames + DONE;
+      return frames + sourcesFrame + DONE;
     },
     error: (error) => `data: ${JSON.stringify(openAIErrorBody(error))}\n\n${DONE}`,
   };

@@ -1,5 +1,6 @@
 import type { JsonProtocol, ReplyContext } from "../reply-protocol.ts";
 import { openAIFinishReason } from "./openai-finish-reason.ts";
+import { sourceBody } from "./source-body.ts";
 import { usageBody } from "./usage-body.ts";
 
 export type OpenAIJsonOptions = {
@@ -13,10 +14,14 @@ export type OpenAIJsonOptions = {
  */
 export function openAIJsonProtocol(context: ReplyContext, options: OpenAIJsonOptions) {
   const created = Math.floor(Date.now() / 1000);
+  const sources = context.sources?.map(sourceBody);
   const protocol = {
     wireFormat: "openai-chat-completions",
-    body: (reply) =>
-      reply.body ?? {
+    body: (reply) => {
+      // Grounded: `sources` is an extension field, on a relayed answer too.
+      if (reply.body !== undefined)
+        return sources === undefined ? reply.body : withSources(reply.body, sources);
+      return {
         id: `chatcmpl-${context.requestId}`,
         object: "chat.completion" as const,
         created,
@@ -31,7 +36,13 @@ export function openAIJsonProtocol(context: ReplyContext, options: OpenAIJsonOpt
           },
         ],
         usage: usageBody(reply.usage),
-      },
+        ...(sources === undefined ? {} : { sources }),
+      };
+    },
   } satisfies JsonProtocol<object>;
   return protocol;
+}
+
+function withSources(body: string, sources: readonly object[]): string {
+  return JSON.stringify({ ...(JSON.parse(body) as object), sources });
 }
