@@ -11,7 +11,7 @@ export const CONCEPT_DIMENSIONS = 512;
 /** Groups of words that mean the same here; the group's index is its dimension. */
 export const SYNONYM_GROUPS: readonly (readonly string[])[] = [
   ["car", "cars", "automobile", "automobiles", "vehicle", "vehicles", "auto"],
-  ["repair", "repairs", "fix", "fixing", "fixed", "mend", "mending", "servicing"],
+  ["repair", "repairs", "fix", "fixes", "fixing", "fixed", "mend", "mending", "servicing"],
   ["holiday", "holidays", "vacation", "vacations", "leave", "time-off"],
   ["salary", "salaries", "pay", "paid", "wage", "wages", "compensation", "payroll"],
   ["manager", "managers", "boss", "supervisor", "lead"],
