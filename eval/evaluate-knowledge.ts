@@ -182,8 +182,9 @@ async function ingestAll(store: KnowledgeStore, set: EvalSet, ingestRoot: string
     ingestRoot,
     maxBytes: 10 * 1_048_576,
     fetchTimeoutMs: 10_000,
-    chunkSize: 400,
-    chunkOverlap: 40,
+    // Small chunks, about a paragraph each, so a hit names the passage and not half a document.
+    chunkSize: 160,
+    chunkOverlap: 20,
     maxPages: 100,
     maxUnpackedBytes: 50 * 1_048_576,
     extractTimeoutMs: 60_000,

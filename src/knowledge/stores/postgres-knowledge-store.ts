@@ -86,8 +86,20 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX knowledge_documents_by_collection ON knowledge_documents (collection, source, state);`,
   // Vectors for hybrid search, ranked by exact cosine in SQL (pgvector cannot be installed here),
   // and the model they come from, per document.
+  // knowledge_dot is the dot product; a PL/pgSQL loop measured twice as fast as sum() over unnest().
   `ALTER TABLE knowledge_chunks ADD COLUMN embedding real[];
-   ALTER TABLE knowledge_documents ADD COLUMN embedding_model text;`,
+   ALTER TABLE knowledge_documents ADD COLUMN embedding_model text;
+   CREATE FUNCTION knowledge_dot(a real[], b real[]) RETURNS float8
+     LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+     DECLARE
+       total float8 := 0;
+     BEGIN
+       IF array_length(a, 1) IS DISTINCT FROM array_length(b, 1) THEN RETURN NULL; END IF;
+       FOR i IN 1 .. coalesce(array_length(a, 1), 0) LOOP
+         total := total + a[i] * b[i];
+       END LOOP;
+       RETURN total;
+     END $$;`,
 ];
 
 type DocumentRow = {
@@ -364,13 +376,13 @@ export class PostgresKnowledgeStore implements KnowledgeStore {
       }>(
         // Both sides are normalised, so the dot product is the cosine: exact, over every vector.
         `SELECT chunks.document_id, chunks.chunk_index, chunks.text, chunks.page, documents.source, documents.title,
-                (SELECT sum(a::float8 * b) FROM unnest(chunks.embedding, $1::real[]) AS pair (a, b)) AS score
+                knowledge_dot(chunks.embedding, $1::real[]) AS score
          FROM knowledge_chunks AS chunks
          JOIN knowledge_documents AS documents
            ON documents.id = chunks.document_id AND documents.state = 'ready'
           AND documents.collection = $2 AND documents.embedding_model = $3
          WHERE chunks.embedding IS NOT NULL
-         ORDER BY score DESC, chunks.document_id, chunks.chunk_index
+         ORDER BY score DESC NULLS LAST, chunks.document_id, chunks.chunk_index
          LIMIT $4`,
         [vector, options.collection ?? DEFAULT_COLLECTION, options.model, searchLimit(options.limit)],
       );
