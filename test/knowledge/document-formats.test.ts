@@ -5,6 +5,7 @@ import { SourceError } from "../../src/knowledge/source-error.ts";
 import {
   makeArticleHtml,
   makeDocx,
+  makeLyingZipBombDocx,
   makePdf,
   makeScannedPdf,
   makeZipBombDocx,
@@ -100,6 +101,11 @@ test("a DOCX keeps its paragraphs; a corrupt one and a zip bomb fail with their 
   );
   await rejectsWith(extract("plain words", "fake.docx"), "SOURCE_UNREADABLE", /declared a DOCX/);
   await rejectsWith(extract(await makeZipBombDocx(), "bomb.docx"), "SOURCE_TOO_LARGE", /zip bomb/);
+  await rejectsWith(
+    extract(await makeLyingZipBombDocx(), "liar.docx"),
+    "SOURCE_TOO_LARGE",
+    /does not unpack to the 1000 bytes it declares/,
+  );
   const large = await makeDocx(["x".repeat(20_000)]);
   await rejectsWith(
     extract(large, "big.docx", "", { maxUnpackedBytes: 10_000 }),

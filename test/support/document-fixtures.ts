@@ -111,3 +111,31 @@ ${article}
 <footer><p>Copyright 2026 Example Corp. All rights reserved. Privacy policy. Cookie settings.</p></footer>
 </body></html>`;
 }
+
+/**
+ * A DOCX whose document part lies: its directory says it unpacks to 1,000 bytes, and it unpacks to
+ * `bytes` (a valid document padded with spaces), so only unpacking it shows the bomb.
+ */
+export async function makeLyingZipBombDocx(bytes = 16 * 1_048_576): Promise<Buffer> {
+  const parts = docxParts(["A paragraph before a great deal of nothing."]);
+  parts["word/document.xml"] = parts["word/document.xml"].replace("<w:body>", `<w:body>${" ".repeat(bytes)}`);
+  const zip = new JSZip();
+  for (const [name, content] of Object.entries(parts)) zip.file(name, content);
+  const archive = await zip.generateAsync({
+    type: "nodebuffer",
+    compression: "DEFLATE",
+    compressionOptions: { level: 9 },
+  });
+  // Rewrite the declared size in the central directory's entry for the document part.
+  const name = Buffer.from("word/document.xml");
+  for (let offset = archive.length - 22; offset >= 0; offset -= 1) {
+    if (
+      archive.readUInt32LE(offset) === 0x02014b50 &&
+      archive.subarray(offset + 46, offset + 46 + name.length).equals(name)
+    ) {
+      archive.writeUInt32LE(1000, offset + 24);
+      break;
+    }
+  }
+  return archive;
+}

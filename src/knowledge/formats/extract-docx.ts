@@ -3,6 +3,7 @@ import { SourceError } from "../source-error.ts";
 import type { ExtractedDocument, ExtractionLimits } from "./extracted-document.ts";
 import { normaliseText } from "./normalise-text.ts";
 import { readZipDirectory } from "./read-zip-directory.ts";
+import { verifyZipSizes } from "./verify-zip-sizes.ts";
 
 /**
  * An unpacked part may be at most this many times its packed size. Word's XML packs 5-20 times;
@@ -12,8 +13,8 @@ const MAX_PACKING_RATIO = 200;
 
 /**
  * A Word document's text with mammoth, paragraphs kept. What the archive declares is checked
- * first, so a zip bomb fails before anything is unpacked; an archive that lies about its sizes
- * still meets the extraction thread's memory limit.
+ * first, so a zip bomb fails before anything is unpacked, and then that each part unpacks to no
+ * more than it declares, so one that lies fails before mammoth unpacks it whole.
  */
 export async function extractDocx(body: Buffer, limits: ExtractionLimits): Promise<ExtractedDocument> {
   const entries = readZipDirectory(body);
@@ -42,6 +43,7 @@ export async function extractDocx(body: Buffer, limits: ExtractionLimits): Promi
       message: `The DOCX unpacks to ${unpacked} bytes, more than the ${limits.maxUnpackedBytes} allowed.`,
     });
   }
+  verifyZipSizes(body, entries);
   let value: string;
   try {
     ({ value } = await mammoth.extractRawText({ buffer: body }));

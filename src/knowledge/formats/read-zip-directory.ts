@@ -1,7 +1,15 @@
 import { SourceError } from "../source-error.ts";
 
 /** A file inside a ZIP archive, as its central directory declares it. */
-export type ZipEntry = { name: string; compressedBytes: number; uncompressedBytes: number };
+export type ZipEntry = {
+  name: string;
+  /** 0 stored, 8 deflated; others are not read. */
+  method: number;
+  compressedBytes: number;
+  uncompressedBytes: number;
+  /** Where the entry's local header starts. */
+  localHeaderOffset: number;
+};
 
 const END_OF_DIRECTORY = 0x06054b50;
 const DIRECTORY_ENTRY = 0x02014b50;
@@ -36,14 +44,16 @@ export function readZipDirectory(body: Buffer): ZipEntry[] {
   for (let index = 0; index < count; index += 1) {
     if (offset + 46 > end || body.readUInt32LE(offset) !== DIRECTORY_ENTRY)
       corrupt("a directory entry is damaged");
+    const method = body.readUInt16LE(offset + 10);
     const compressedBytes = body.readUInt32LE(offset + 20);
     const uncompressedBytes = body.readUInt32LE(offset + 24);
     const nameLength = body.readUInt16LE(offset + 28);
     const extraLength = body.readUInt16LE(offset + 30);
     const commentLength = body.readUInt16LE(offset + 32);
+    const localHeaderOffset = body.readUInt32LE(offset + 42);
     if (compressedBytes === 0xffffffff || uncompressedBytes === 0xffffffff) zip64();
     const name = body.toString("utf8", offset + 46, offset + 46 + nameLength);
-    entries.push({ name, compressedBytes, uncompressedBytes });
+    entries.push({ name, method, compressedBytes, uncompressedBytes, localHeaderOffset });
     offset += 46 + nameLength + extraLength + commentLength;
   }
   return entries;
