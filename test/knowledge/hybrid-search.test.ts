@@ -2,13 +2,16 @@
 // deterministic embedding (test/support/concept-embedding-server.ts).
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { pino } from "pino";
 import { startJobWorker } from "../../src/jobs/start-job-worker.ts";
 import { HybridKnowledgeStore } from "../../src/knowledge/hybrid-knowledge-store.ts";
 import type { KnowledgeStore } from "../../src/knowledge/knowledge-store.ts";
 import { reciprocalRankFusion } from "../../src/knowledge/reciprocal-rank-fusion.ts";
+import { createWorkerServices } from "../../src/services.ts";
 import { buildTestApp } from "../support/build-test-app.ts";
 import { startConceptEmbeddingServer } from "../support/concept-embedding-server.ts";
 import { knowledgeStores, storeDocument } from "../support/knowledge-stores.ts";
+import { testConfig } from "../support/test-config.ts";
 import { waitFor } from "../support/wait-for.ts";
 
 type Context = { after: (callback: () => unknown) => void };
@@ -162,3 +165,32 @@ for (const storeName of ["SQLite", "PostgreSQL"] as const) {
     });
   });
 }
+
+test("EMBEDDINGS_MODEL naming a provider without embeddings fails the start, naming the setting", async () => {
+  await assert.rejects(
+    buildTestApp({
+      environment: {
+        LOG_LEVEL: "silent",
+        ANTHROPIC_API_KEY: "sk-test",
+        ANTHROPIC_BASE_URL: "http://127.0.0.1:9/v1",
+        EMBEDDINGS_MODEL: "anthropic:claude-fake",
+      },
+    }),
+    /EMBEDDINGS_MODEL anthropic:claude-fake: the anthropic provider offers no embeddings/,
+  );
+});
+
+test("the standalone worker's services embed at ingest too when EMBEDDINGS_MODEL is set", async (t) => {
+  const server = await startConceptEmbeddingServer();
+  t.after(() => server.close());
+  const config = testConfig({
+    OPENAI_BASE_URL: server.baseUrl,
+    OPENAI_API_KEY: "sk-test",
+    EMBEDDINGS_MODEL: "openai:concepts-1",
+  });
+  const services = createWorkerServices(config, pino({ level: "silent" }));
+  t.after(() => services.close());
+  assert.ok(services.knowledgeStore instanceof HybridKnowledgeStore);
+  await storeDocument(services.knowledgeStore, "doc_w", "garage.md", DOCUMENTS["garage.md"]);
+  assert.deepEqual(server.batches, [2]);
+});
