@@ -91,6 +91,35 @@ test("POST /ingest takes several files as multipart/form-data: a job each, pages
   // Another collection does not see them.
   assert.deepEqual(await search("expenses refunded"), []);
   assert.deepEqual(filesIn(uploadsFolder), [], "uploaded bytes are deleted once their jobs are done");
+  const listed = (await (await fetch(`${address}/knowledge/documents?collection=handbooks`)).json()) as {
+    documents: { source: string; collection: string }[];
+    total: number;
+  };
+  assert.equal(listed.total, 2);
+  assert.ok(listed.documents.every((document) => document.collection === "handbooks"));
+  const other = (await (await fetch(`${address}/knowledge/documents?collection=default`)).json()) as {
+    total: number;
+  };
+  assert.equal(other.total, 0);
+});
+
+test("an uploaded encrypted PDF or damaged DOCX fails its job with its code, and its bytes are deleted", async (t) => {
+  const { address, uploadsFolder } = await listeningApp(t);
+  const form = new FormData();
+  form.append("file", new Blob([await makePdf(["secret"], { userPassword: "pw" })]), "locked.pdf");
+  form.append("file", new Blob([(await makeDocx(["words"])).subarray(0, 60)]), "cut.docx");
+  const response = await fetch(`${address}/ingest`, { method: "POST", body: form });
+  assert.equal(response.status, 202);
+  const { jobs } = (await response.json()) as { jobs: { job_id: string }[] };
+  const results = await Promise.all(jobs.map((job) => finished(address, job.job_id)));
+  assert.deepEqual(
+    results.map((result) => [result.status, result.error_code]),
+    [
+      ["failed", "SOURCE_ENCRYPTED"],
+      ["failed", "SOURCE_UNREADABLE"],
+    ],
+  );
+  assert.deepEqual(filesIn(uploadsFolder), [], "a failed job's upload is deleted too");
 });
 
 test("an upload over INGEST_MAX_BYTES is refused with 413 while it streams and leaves no file behind", async (t) => {
