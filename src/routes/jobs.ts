@@ -413,6 +413,10 @@ export const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app
           message: `The job already ${job.status}; it cannot be cancelled.`,
         });
       }
+      // A queued upload's job never runs now: its bytes go with it.
+      const upload = (job.payload as Partial<IngestPayload> | undefined)?.upload;
+      if (job.status === "cancelled" && typeof upload === "string")
+        await uploads?.delete(upload).catch(() => {});
       return jobStatusBody(job);
     },
   );

@@ -136,6 +136,19 @@ test("an upload over INGEST_MAX_BYTES is refused with 413 while it streams and l
   assert.equal((await app.jobQueue.counts()).queued, 0, "no job was enqueued");
 });
 
+test("cancelling an upload's queued job deletes its bytes", async (t) => {
+  const { address, uploadsFolder } = await listeningApp(t, {}, false);
+  const form = new FormData();
+  form.append("file", new Blob(["Some notes."]), "notes.txt");
+  const { jobs } = (await (await fetch(`${address}/ingest`, { method: "POST", body: form })).json()) as {
+    jobs: { job_id: string }[];
+  };
+  assert.equal(filesIn(uploadsFolder).length, 1);
+  const cancelled = await fetch(`${address}/jobs/${jobs[0].job_id}/cancel`, { method: "POST" });
+  assert.equal(((await cancelled.json()) as { status: string }).status, "cancelled");
+  assert.deepEqual(filesIn(uploadsFolder), []);
+});
+
 test("an upload's unknown field, a bad collection or no file at all is a 400 naming it", async (t) => {
   const { address, uploadsFolder } = await listeningApp(t, {}, false);
   const send = async (fill: (form: FormData) => void) => {
