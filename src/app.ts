@@ -130,6 +130,9 @@ export async function buildApp(services: Services): Promise<App> {
     maxQueued: config.jobsMaxQueued,
     maxTextBytes: config.ingestMaxBytes,
     diskSpace: services.diskSpace,
+    uploads: services.uploads,
+    maxUploadBytes: config.ingestMaxBytes,
+    embeddingsModel: config.embeddingsModel,
   });
   await app.register(knowledgeRoutes, { knowledgeStore });
   await app.register(chatRoutes, { chat });

@@ -62,6 +62,10 @@ export type Config = Readonly<{
   chunkOverlap: number;
   ingestMaxBytes: number;
   ingestFetchTimeoutMs: number;
+  ingestMaxPages: number;
+  ingestMaxUnpackedBytes: number;
+  ingestExtractTimeoutMs: number;
+  embeddingsModel: string | undefined;
   knowledgeMaxBytes: number;
   searchTimeoutMs: number;
   jobsMaxQueued: number;
@@ -164,6 +168,13 @@ export function loadConfig(environment: Environment): Config {
     chunkOverlap: read.integer("CHUNK_OVERLAP", 150, { min: 0, max: chunkSize - 1 }),
     ingestMaxBytes: read.integer("INGEST_MAX_BYTES", 10 * 1_048_576, { min: 1 }),
     ingestFetchTimeoutMs: read.integer("INGEST_FETCH_TIMEOUT_MS", 15_000, { min: 1 }),
+    // Limits of reading a document's text: a PDF's pages, what a DOCX unpacks to, the time it takes.
+    ingestMaxPages: read.integer("INGEST_MAX_PAGES", 2000, { min: 1 }),
+    ingestMaxUnpackedBytes: read.integer("INGEST_MAX_UNPACKED_BYTES", 100 * 1_048_576, { min: 1 }),
+    ingestExtractTimeoutMs: read.integer("INGEST_EXTRACT_TIMEOUT_MS", 60_000, { min: 1 }),
+    // The model knowledge chunks and questions are embedded with, as /v1/embeddings names models;
+    // set, search is hybrid (full-text and vectors fused), unset it stays full-text.
+    embeddingsModel: read.optional("EMBEDDINGS_MODEL"),
     // Chunk text of the whole knowledge store; past it a new document's ingest fails.
     knowledgeMaxBytes: read.integer("KNOWLEDGE_MAX_BYTES", 1024 * 1_048_576, { min: 1 }),
     // A search (and so a chat's grounding) stopped past this answers 503 SEARCH_TIMEOUT.

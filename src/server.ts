@@ -51,6 +51,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
           config,
           jobQueue,
           knowledgeStore,
+          uploads: services.uploads,
           logger,
           onJobFinished: (type, state, durationMs) => metrics.jobFinished(type, state, durationMs / 1000),
         })

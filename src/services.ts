@@ -6,12 +6,16 @@ import { StreamSlots } from "./http/stream-slots.ts";
 import { createJobQueue } from "./jobs/create-job-queue.ts";
 import type { JobQueue } from "./jobs/job-queue.ts";
 import { createKnowledgeStore } from "./knowledge/create-knowledge-store.ts";
+import { HybridKnowledgeStore } from "./knowledge/hybrid-knowledge-store.ts";
 import type { KnowledgeStore } from "./knowledge/knowledge-store.ts";
+import { createUploadStore } from "./knowledge/uploads/create-upload-store.ts";
+import type { UploadStore } from "./knowledge/uploads/upload-store.ts";
 import { Lifecycle } from "./lifecycle.ts";
 import { createAnthropicMessagesUpstreams } from "./llm/anthropic-messages-upstream.ts";
 import { createChatCompletionsUpstreams } from "./llm/chat-completions-upstreams.ts";
 import { createEmbeddingModels, type EmbeddingModels } from "./llm/create-embedding-models.ts";
 import { createProviders } from "./llm/create-providers.ts";
+import { createTextEmbedder } from "./llm/create-text-embedder.ts";
 import type { LlmCallObserver } from "./llm/llm-call-observer.ts";
 import { createModelRegistry, type ModelRegistry } from "./llm/model-registry.ts";
 import { combineObservers } from "./observability/combine-observers.ts";
@@ -22,7 +26,7 @@ import { CatalogReloader } from "./routing/catalog-reloader.ts";
 import { createDeploymentModels } from "./routing/create-deployment-models.ts";
 import { ModelRouter } from "./routing/model-router.ts";
 import { DiskSpaceFloor } from "./storage/disk-space-floor.ts";
-import { openOrUnavailable } from "./unavailable-dependency.ts";
+import { isUnavailableDependency, openOrUnavailable } from "./unavailable-dependency.ts";
 
 /** What a job worker needs: the queue it takes jobs from and the store its jobs write to. */
 export type WorkerServices = {
@@ -30,6 +34,8 @@ export type WorkerServices = {
   readonly logger: Logger;
   readonly jobQueue: JobQueue;
   readonly knowledgeStore: KnowledgeStore;
+  /** Uploaded files waiting for their ingest jobs (DATA_DIR/uploads, or PostgreSQL with DATABASE_URL). */
+  readonly uploads: UploadStore;
   /** Closes what these services opened, once; what was passed in is closed by whoever made it. */
   close(): Promise<void>;
 };
@@ -87,9 +93,13 @@ export async function createServices(
 ): Promise<Services> {
   const owned = new OwnedResources();
   try {
-    const { jobQueue, knowledgeStore } = openJobStorage(config, overrides, owned, (name, open) =>
+    const storage = openJobStorage(config, overrides, owned, (name, open) =>
       openOrUnavailable(name, open, logger),
     );
+    const { jobQueue, uploads } = storage;
+    const modelRegistry = overrides.modelRegistry ?? createConfiguredModelRegistry(config, owned);
+    const embeddingModels = overrides.embeddingModels ?? createEmbeddingModels({ config });
+    const knowledgeStore = withHybridSearch(config, storage.knowledgeStore, modelRegistry, embeddingModels);
     const lifecycle = overrides.lifecycle ?? new Lifecycle();
     lifecycle.addReadinessCheck("job_queue", () => jobQueue.ping());
     lifecycle.addReadinessCheck("knowledge_store", () => knowledgeStore.ping());
@@ -113,7 +123,6 @@ export async function createServices(
       ? combineObservers([observability.llmCallObserver, overrides.llmCallObserver])
       : observability.llmCallObserver;
 
-    const modelRegistry = overrides.modelRegistry ?? createConfiguredModelRegistry(config, owned);
     const deploymentModels = owned.add(createDeploymentModels({ echoDelayMs: config.echoDelayMs }));
     const routingMetrics = new RoutingMetrics(observability.metrics.registry, () =>
       deploymentUpSamples(router),
@@ -143,6 +152,7 @@ export async function createServices(
       lifecycle,
       jobQueue,
       knowledgeStore,
+      uploads,
       modelRegistry,
       router,
       catalogReloader,
@@ -155,7 +165,7 @@ export async function createServices(
         config,
         modelRegistry,
         router,
-        embeddingModels: overrides.embeddingModels ?? createEmbeddingModels({ config }),
+        embeddingModels,
         llmCallObserver,
       }),
       close: () => owned.close(),
@@ -177,8 +187,19 @@ export function createWorkerServices(
 ): WorkerServices {
   const owned = new OwnedResources();
   try {
-    const { jobQueue, knowledgeStore } = openJobStorage(config, overrides, owned, (_name, open) => open());
-    return { config, logger, jobQueue, knowledgeStore, close: () => owned.close() };
+    const storage = openJobStorage(config, overrides, owned, (_name, open) => open());
+    const { jobQueue, uploads } = storage;
+    // The models are needed only to embed chunks at ingest, when EMBEDDINGS_MODEL is set.
+    const knowledgeStore =
+      config.embeddingsModel === undefined
+        ? storage.knowledgeStore
+        : withHybridSearch(
+            config,
+            storage.knowledgeStore,
+            createConfiguredModelRegistry(config, owned),
+            createEmbeddingModels({ config }),
+          );
+    return { config, logger, jobQueue, knowledgeStore, uploads, close: () => owned.close() };
   } catch (error) {
     // The queue may be open when the store fails; nobody else holds it to close it. The failure
     // to report is the one that stopped the start, not one while closing.
@@ -194,11 +215,34 @@ function openJobStorage(
   overrides: Pick<ServiceOverrides, "jobQueue" | "knowledgeStore">,
   owned: OwnedResources,
   open: Opener,
-): { jobQueue: JobQueue; knowledgeStore: KnowledgeStore } {
+): { jobQueue: JobQueue; knowledgeStore: KnowledgeStore; uploads: UploadStore } {
   const jobQueue = overrides.jobQueue ?? owned.add(open("job queue", () => createJobQueue(config)));
   const knowledgeStore =
     overrides.knowledgeStore ?? owned.add(open("knowledge store", () => createKnowledgeStore(config)));
-  return { jobQueue, knowledgeStore };
+  const uploads = owned.add(open("upload store", () => createUploadStore(config)));
+  return { jobQueue, knowledgeStore, uploads };
+}
+
+/** With EMBEDDINGS_MODEL, the store embeds chunks as they are written and searches hybrid; else as it is. */
+function withHybridSearch(
+  config: Config,
+  store: KnowledgeStore,
+  modelRegistry: ModelRegistry,
+  embeddingModels: EmbeddingModels,
+): KnowledgeStore {
+  // A store that could not be opened stays recognisable as such (the worker is not started on it).
+  if (config.embeddingsModel === undefined || isUnavailableDependency(store)) return store;
+  const embedder = createTextEmbedder({
+    model: config.embeddingsModel,
+    modelRegistry,
+    embeddingModels,
+    limits: {
+      timeoutMs: config.llmTimeoutMs,
+      idleTimeoutMs: config.llmIdleTimeoutMs,
+      maxRetries: config.llmMaxRetries,
+    },
+  });
+  return new HybridKnowledgeStore(store, embedder);
 }
 
 function createConfiguredModelRegistry(config: Config, owned: OwnedResources): ModelRegistry {

@@ -34,6 +34,7 @@ export async function runWorkerProcess(options: WorkerProcessOptions = {}): Prom
     config,
     jobQueue: services.jobQueue,
     knowledgeStore: services.knowledgeStore,
+    uploads: services.uploads,
     logger,
     processors: options.processors?.(config),
   });

@@ -8,7 +8,7 @@ import { groundChatInput } from "../knowledge/ground-chat-input.ts";
 import type { ChatInput } from "../llm/chat-input.ts";
 import type { UpstreamLimits } from "../llm/completion-request.ts";
 import { type FeatureUse, unsupportedFeature } from "../llm/language-model-capabilities.ts";
-import type { LlmCallEnd, LlmCallHandle, LlmCallKind } from "../llm/llm-call-observer.ts";
+import type { LlmCallEnd, LlmCallHandle, LlmCallKind, LlmCallMessage } from "../llm/llm-call-observer.ts";
 import type { ResolvedModel } from "../llm/model-registry.ts";
 import type { DeploymentGroup } from "../routing/deployment-group.ts";
 import { type RoutedTarget, runRoutedCall } from "../routing/run-routed-call.ts";
@@ -38,6 +38,8 @@ export type ChatCall<Reply extends FastifyReply = FastifyReply> = Readonly<{
   input: ChatInput;
   /** Ground the reply on this many knowledge chunks; undefined for none. */
   knowledgeLimit?: number;
+  /** The knowledge collection grounding searches; `default` when absent. */
+  knowledgeCollection?: string;
   /** The client's body in the protocol's wire format: a source that speaks it passes it on as is. */
   wireBody?: Readonly<Record<string, unknown>>;
   /** The client's headers about the wire format's API, passed on with `wireBody`. */
@@ -90,15 +92,23 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
     checkChatLimits(call.input, config);
     const group = dependencies.router.group(call.input.model);
     const model = group.clientModel;
-    if (call.knowledgeLimit === undefined) return { group, model, input: call.input, sources: undefined };
+    if (call.knowledgeLimit === undefined) {
+      return { group, model, input: call.input, sources: undefined, wireBody: call.wireBody };
+    }
     const grounded = await groundChatInput(call.input, {
       store: dependencies.knowledgeStore,
       limit: call.knowledgeLimit,
+      collection: call.knowledgeCollection,
       // The context is a message like any other, and it fits in what MAX_INPUT_CHARS leaves.
       maxContextChars: Math.min(config.maxMessageChars, config.maxInputChars - inputChars(call.input)),
     });
     checkInputChars(grounded.input, config);
-    return { group, model, input: grounded.input, sources: grounded.sources };
+    // A relayed body carries the same context message, where the input has it.
+    const wireBody =
+      grounded.context === undefined || call.wireBody === undefined
+        ? call.wireBody
+        : withContextMessage(call.wireBody, grounded.context);
+    return { group, model, input: grounded.input, sources: grounded.sources, wireBody };
   };
 
   /**
@@ -158,7 +168,7 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
 
     async respond(call) {
       const { request, reply } = call;
-      const { group, model, input, sources } = await admit(call);
+      const { group, model, input, sources, wireBody } = await admit(call);
       const protocol = call.protocol(replyContext(request, model, sources));
       checkServable(group, protocol.wireFormat, call);
       const signal = watchClientDisconnect(reply.raw);
@@ -173,7 +183,10 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
           { signal, handle, served },
           (source, target) =>
             source.generate(
-              sourceCall(target.deployment.model, input, signal, handle, target.limits, false, call),
+              sourceCall(target.deployment.model, input, signal, handle, target.limits, false, {
+                ...call,
+                wireBody,
+              }),
             ),
         );
       } catch (error) {
@@ -202,7 +215,7 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
 
     async stream(call) {
       const { request, reply } = call;
-      const { group, model, input, sources } = await admit(call);
+      const { group, model, input, sources, wireBody } = await admit(call);
       const protocol = call.protocol(replyContext(request, model, sources));
       checkServable(group, protocol.wireFormat, call);
       // Set by each attempt's source: the relay's own frames pass through, the AI SDK's are framed.
@@ -279,7 +292,7 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
                 handle,
                 target.limits,
                 call.includeUsage === true,
-                call,
+                { ...call, wireBody },
               ),
               sink,
             );
@@ -432,4 +445,15 @@ function successEnd(outcome: ReplyOutcome, output: string, toolCalls: number): L
     outputTokens: outcome.usage?.outputTokens,
     output,
   };
+}
+
+/** A Chat Completions body with the knowledge context after its leading system (and developer) messages. */
+function withContextMessage(
+  wireBody: Readonly<Record<string, unknown>>,
+  context: LlmCallMessage,
+): Readonly<Record<string, unknown>> {
+  const messages = [...((wireBody.messages as readonly { role?: unknown }[] | undefined) ?? [])];
+  const first = messages.findIndex((message) => message.role !== "system" && message.role !== "developer");
+  messages.splice(first === -1 ? messages.length : first, 0, context);
+  return { ...wireBody, messages };
 }

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { Config } from "../config.ts";
 import type { KnowledgeStore } from "../knowledge/knowledge-store.ts";
+import type { UploadStore } from "../knowledge/uploads/upload-store.ts";
 import { jobProcessors } from "./job-processors.ts";
 import type { JobQueue } from "./job-queue.ts";
 import type { JobProcessor, JobWorker, JobWorkerOptions } from "./job-worker.ts";
@@ -9,6 +10,8 @@ export type StartJobWorkerOptions = {
   config: Config;
   jobQueue: JobQueue;
   knowledgeStore: KnowledgeStore;
+  /** Where uploaded files wait for their jobs; without it, jobs of uploads fail. */
+  uploads?: UploadStore;
   logger: Logger;
   /** Extra or replacement processors (tests add job types of their own). */
   processors?: Record<string, JobProcessor>;
@@ -20,7 +23,7 @@ export function startJobWorker(options: StartJobWorkerOptions): JobWorker {
   const { config, logger } = options;
   const worker = options.jobQueue.startWorker({
     concurrency: config.jobConcurrency,
-    processors: { ...jobProcessors(config, options.knowledgeStore), ...options.processors },
+    processors: { ...jobProcessors(config, options.knowledgeStore, options.uploads), ...options.processors },
     onJobFinished: (type, state, durationMs) => {
       logger.info({ job_type: type, state, duration_ms: Math.round(durationMs) }, "job finished");
       options.onJobFinished?.(type, state, durationMs);

@@ -3,7 +3,9 @@ import type { StoredDocument } from "./knowledge-store.ts";
 /** What a client is told about a stored document, in the API's field names. */
 export type DocumentSummary = {
   document_id: string;
+  collection: string;
   source: string;
+  title?: string;
   content_type: string;
   bytes: number;
   characters: number;
@@ -17,7 +19,9 @@ export type DocumentSummary = {
 export function documentSummary(document: StoredDocument): DocumentSummary {
   return {
     document_id: document.id,
+    collection: document.collection,
     source: document.source,
+    ...(document.title === undefined ? {} : { title: document.title }),
     content_type: document.contentType,
     bytes: document.bytes,
     characters: document.characters,

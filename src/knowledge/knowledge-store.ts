@@ -1,7 +1,17 @@
+/** The collection a document belongs to when its ingest names none. */
+export const DEFAULT_COLLECTION = "default";
+
+/** What a collection may be called: short, and safe in a URL, a log line and a label. */
+export const COLLECTION_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$";
+
 /** A document as the knowledge store keeps it. */
 export type StoredDocument = {
   id: string;
+  /** The named collection it belongs to; searches and grounding look in one collection. */
+  collection: string;
   source: string;
+  /** The document's own title (an HTML page's, a PDF's), when it has one. */
+  title?: string;
   contentType: string;
   bytes: number;
   characters: number;
@@ -10,14 +20,46 @@ export type StoredDocument = {
   state: "writing" | "ready";
   jobId: string;
   createdAt: number;
+  /** The model its chunks' vectors come from (`EMBEDDINGS_MODEL`); absent when they have none. */
+  embeddingModel?: string;
 };
 
 export type NewDocument = Omit<StoredDocument, "chunks" | "state" | "createdAt">;
 
+/**
+ * A chunk to store: its text, for a paged document (PDF) the page it comes from (from 1), and its
+ * L2-normalised vector when the document is embedded (`NewDocument.embeddingModel`).
+ */
+export type NewChunk = { text: string; page?: number; embedding?: readonly number[] };
+
+/** A stored chunk's text, as re-embedding reads it. */
+export type ChunkText = { chunkIndex: number; text: string };
+
+export type VectorSearchOptions = SearchOptions & {
+  /** Only vectors of this model are compared: another model's live in another space. */
+  model: string;
+};
+
+export type SearchOptions = {
+  limit?: number;
+  /** The collection searched; `default` when absent. */
+  collection?: string;
+};
+
+export type ListOptions = {
+  limit: number;
+  offset: number;
+  /** Only this collection's documents; every collection's when absent. */
+  collection?: string;
+};
+
 export type SearchHit = {
   documentId: string;
   source: string;
+  title?: string;
   chunkIndex: number;
+  /** The page the chunk comes from, for a paged document (PDF). */
+  page?: number;
   text: string;
   /** The best-matching passage of the chunk, matched words between `**`. */
   snippet: string;
@@ -51,22 +93,42 @@ export type KnowledgeStore = {
   readonly kind: "sqlite" | "postgres";
   /** Starts (or restarts, dropping any partial write) the document with this id. */
   beginDocument(document: NewDocument): Promise<void>;
-  appendChunks(documentId: string, firstIndex: number, chunks: readonly string[]): Promise<void>;
-  /** Makes the document searchable and removes older documents of the same source, atomically. */
+  appendChunks(documentId: string, firstIndex: number, chunks: readonly NewChunk[]): Promise<void>;
+  /**
+   * Makes the document searchable and removes older documents of the same source in the same
+   * collection, atomically.
+   */
   publishDocument(documentId: string): Promise<StoredDocument>;
   getDocument(id: string): Promise<StoredDocument | undefined>;
-  /** Ready documents of a source (at most one once publishing is done). */
-  documentsForSource(source: string): Promise<StoredDocument[]>;
-  /** Every document, ready or still being written, newest first. */
-  listDocuments(options: { limit: number; offset: number }): Promise<DocumentPage>;
+  /** Ready documents of a source in a collection (at most one once publishing is done). */
+  documentsForSource(source: string, collection?: string): Promise<StoredDocument[]>;
+  /** Every document (of one collection, when named), ready or still being written, newest first. */
+  listDocuments(options: ListOptions): Promise<DocumentPage>;
   /** Removes a document and its chunks; false when there was no such document. */
   deleteDocument(id: string): Promise<boolean>;
   /**
-   * Chunks of ready documents that hold any of the query's words, best first: at most
+   * Chunks of ready documents of one collection that hold any of the query's words, best first: at most
    * MAX_QUERY_TERMS words count and at most MAX_SEARCH_RESULTS hits come back. A search that runs
    * past the store's time budget (`SEARCH_TIMEOUT_MS`) is stopped and rejects with SEARCH_TIMEOUT.
    */
-  search(query: string, options?: { limit?: number }): Promise<SearchHit[]>;
+  search(query: string, options?: SearchOptions): Promise<SearchHit[]>;
+  /**
+   * Chunks of ready documents of one collection embedded with `options.model`, by exact cosine
+   * similarity to `vector` (normalised), best first; at most MAX_SEARCH_RESULTS. The snippet is
+   * the chunk's start: a vector match has no matched words to mark.
+   */
+  searchByVector(vector: readonly number[], options: VectorSearchOptions): Promise<SearchHit[]>;
+  /** Ready documents whose chunks have no vectors of `model` (none yet, or another model's), oldest first. */
+  documentsToEmbed(model: string, limit: number): Promise<StoredDocument[]>;
+  chunkTexts(documentId: string, firstIndex: number, limit: number): Promise<ChunkText[]>;
+  /** Replaces the vectors of chunks `firstIndex...` of a document. */
+  storeEmbeddings(
+    documentId: string,
+    firstIndex: number,
+    vectors: readonly (readonly number[])[],
+  ): Promise<void>;
+  /** Records that every chunk of the document now has a vector of `model`, so searches use them. */
+  markEmbedded(documentId: string, model: string): Promise<void>;
   /**
    * Bytes of chunk text stored, documents being written included: what `KNOWLEDGE_MAX_BYTES`
    * caps. A batch of `appendChunks` that would pass the cap rejects with KNOWLEDGE_STORE_FULL and

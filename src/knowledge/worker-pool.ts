@@ -1,4 +1,4 @@
-import { Worker } from "node:worker_threads";
+import { type ResourceLimits, Worker } from "node:worker_threads";
 import {
   reviveWorkerError,
   type WorkerFailure,
@@ -16,6 +16,8 @@ export type WorkerPoolOptions = {
   idleTimeoutMs?: number;
   /** Unreferenced threads never keep the process alive (a pool nobody closes). */
   unref?: boolean;
+  /** Each thread's heap limits: a task that needs more ends its own thread, not the process. */
+  resourceLimits?: ResourceLimits;
 };
 
 export type RunOptions = {
@@ -115,7 +117,10 @@ export class WorkerPool {
 
   #startThread(): PoolThread | undefined {
     if (this.#threads.size >= this.#options.size) return undefined;
-    const worker = new Worker(this.#options.url, { workerData: this.#options.workerData });
+    const worker = new Worker(this.#options.url, {
+      workerData: this.#options.workerData,
+      resourceLimits: this.#options.resourceLimits,
+    });
     const thread: PoolThread = { worker, task: undefined, idleTimer: undefined };
     this.#threads.add(thread);
     worker.on("message", (reply: WorkerReply) => this.#finish(thread, reply));

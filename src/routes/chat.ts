@@ -3,6 +3,7 @@ import type { ChatPipeline } from "../chat/chat-pipeline.ts";
 import { seedJsonProtocol } from "../chat/protocols/seed-json-protocol.ts";
 import { seedSseProtocol } from "../chat/protocols/seed-sse-protocol.ts";
 import { seedTextProtocol } from "../chat/protocols/seed-text-protocol.ts";
+import { COLLECTION_PATTERN } from "../knowledge/knowledge-store.ts";
 import type { ChatInput } from "../llm/chat-input.ts";
 import type { LlmCallMessage } from "../llm/llm-call-observer.ts";
 
@@ -14,6 +15,23 @@ const ChatMessage = Type.Object({
 /** Chunks of context when `knowledge` is `true`, and the most a request may ask for. */
 export const DEFAULT_KNOWLEDGE_LIMIT = 5;
 export const MAX_KNOWLEDGE_LIMIT = 20;
+
+/** Grounding on the knowledge base, the same on every chat endpoint (`/v1/chat/completions` too, as an extension). */
+export const KnowledgeOption = Type.Union(
+  [
+    Type.Boolean(),
+    Type.Object(
+      {
+        limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_KNOWLEDGE_LIMIT })),
+        collection: Type.Optional(Type.String({ pattern: COLLECTION_PATTERN })),
+      },
+      { additionalProperties: false },
+    ),
+  ],
+  {
+    description: `Ground the reply on the knowledge base: \`true\` (${DEFAULT_KNOWLEDGE_LIMIT} chunks of the \`default\` collection) or \`{"limit": n, "collection": name}\` (1-${MAX_KNOWLEDGE_LIMIT}). Chunks matching the last user message go to the model as numbered passages, and the reply names them in \`sources\` (with \`page\` for a PDF's).`,
+  },
+);
 
 export const ChatBody = Type.Object({
   message: Type.Optional(Type.String({ description: "The user's message" })),
@@ -30,20 +48,7 @@ export const ChatBody = Type.Object({
   max_tokens: Type.Optional(Type.Integer({ minimum: 1 })),
   top_p: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
   stop: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String(), { maxItems: 4 })])),
-  knowledge: Type.Optional(
-    Type.Union(
-      [
-        Type.Boolean(),
-        Type.Object(
-          { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_KNOWLEDGE_LIMIT })) },
-          { additionalProperties: false },
-        ),
-      ],
-      {
-        description: `Ground the reply on the knowledge base: \`true\` (${DEFAULT_KNOWLEDGE_LIMIT} chunks) or \`{"limit": n}\` (1-${MAX_KNOWLEDGE_LIMIT}). Chunks matching the last user message go to the model as context, and the reply names them in \`sources\`.`,
-      },
-    ),
-  ),
+  knowledge: Type.Optional(KnowledgeOption),
 });
 type ChatBodyType = Static<typeof ChatBody>;
 
@@ -54,9 +59,15 @@ const Usage = Type.Object({
 });
 
 const Source = Type.Object({
+  id: Type.Integer({
+    minimum: 1,
+    description: "the passage's number in the prompt, as the model cites it: [1]",
+  }),
   document_id: Type.String(),
   source: Type.String(),
+  title: Type.Optional(Type.String()),
   chunk_index: Type.Integer(),
+  page: Type.Optional(Type.Integer({ minimum: 1, description: "the page the passage comes from (PDF)" })),
   score: Type.Number(),
 });
 
@@ -78,7 +89,7 @@ export const chatRoutes: FastifyPluginAsyncTypebox<ChatRoutesOptions> = async (a
   const { chat } = options;
   const call = (request: { body: ChatBodyType }) => ({
     input: toChatInput(request.body),
-    knowledgeLimit: knowledgeLimit(request.body.knowledge),
+    ...knowledgeCall(request.body.knowledge),
   });
 
   app.post(
@@ -143,10 +154,17 @@ export const chatRoutes: FastifyPluginAsyncTypebox<ChatRoutesOptions> = async (a
   );
 };
 
-function knowledgeLimit(knowledge: ChatBodyType["knowledge"]): number | undefined {
-  if (knowledge === undefined || knowledge === false) return undefined;
-  if (knowledge === true) return DEFAULT_KNOWLEDGE_LIMIT;
-  return knowledge.limit ?? DEFAULT_KNOWLEDGE_LIMIT;
+/** A request's `knowledge` as the chat pipeline takes it: how many chunks, from which collection. */
+export function knowledgeCall(knowledge: Static<typeof KnowledgeOption> | undefined): {
+  knowledgeLimit?: number;
+  knowledgeCollection?: string;
+} {
+  if (knowledge === undefined || knowledge === false) return {};
+  if (knowledge === true) return { knowledgeLimit: DEFAULT_KNOWLEDGE_LIMIT };
+  return {
+    knowledgeLimit: knowledge.limit ?? DEFAULT_KNOWLEDGE_LIMIT,
+    ...(knowledge.collection === undefined ? {} : { knowledgeCollection: knowledge.collection }),
+  };
 }
 
 function toChatInput(body: ChatBodyType): ChatInput {

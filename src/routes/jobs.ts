@@ -1,4 +1,8 @@
+import { randomUUID } from "node:crypto";
+import path from "node:path";
+import multipart from "@fastify/multipart";
 import { type FastifyPluginAsyncTypebox, Type } from "@fastify/type-provider-typebox";
+import type { FastifyRequest } from "fastify";
 import { ServiceError } from "../errors/service-error.ts";
 import { createResponseStream } from "../http/response-stream.ts";
 import { createSseWriter, formatSseData } from "../http/sse-writer.ts";
@@ -11,7 +15,10 @@ import {
   isUrlSource,
   shownSource,
 } from "../jobs/processors/ingest-document.ts";
+import { REEMBED_JOB_TYPE } from "../jobs/processors/reembed-documents.ts";
+import { COLLECTION_PATTERN, DEFAULT_COLLECTION } from "../knowledge/knowledge-store.ts";
 import { fileSourceProblem } from "../knowledge/sources/read-file-source.ts";
+import type { UploadStore } from "../knowledge/uploads/upload-store.ts";
 
 /** The app's stream slots (`MAX_CONCURRENT_STREAMS`), shared with chat streams. */
 export type EventStreamSlots = {
@@ -36,7 +43,23 @@ export type JobRoutesOptions = {
   maxTextBytes?: number;
   /** The `DATA_DIR` free-space floor: below it `POST /ingest` answers 507 and enqueues nothing. */
   diskSpace?: { check(): Promise<void> };
+  /** Where uploaded files (`multipart/form-data`) wait for their jobs; without it, uploads answer 415. */
+  uploads?: UploadStore;
+  /** `INGEST_MAX_BYTES` for each uploaded file, enforced while it streams in. */
+  maxUploadBytes?: number;
+  /** `EMBEDDINGS_MODEL`: without one, `POST /knowledge/reembed` answers 409. */
+  embeddingsModel?: string;
 };
+
+/** Files one upload request may carry. */
+export const MAX_UPLOAD_FILES = 20;
+
+const CollectionName = Type.String({
+  pattern: COLLECTION_PATTERN,
+  description: `The collection the document joins (default \`${DEFAULT_COLLECTION}\`): letters, digits, \`.\`, \`_\`, \`-\`; at most 64`,
+});
+
+const QueuedJob = Type.Object({ job_id: Type.String(), status: Type.Literal("queued") });
 
 /** STREAM_STALL_MS's own default, for an app that does not pass the configured value. */
 const DEFAULT_STALL_MS = 30_000;
@@ -130,6 +153,92 @@ export const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app
     for (const finish of openStreams) finish(SHUTTING_DOWN_FRAME);
   });
 
+  const { uploads } = options;
+  if (uploads !== undefined) {
+    // Parts are read as a stream (`request.parts()`), each file written to the upload store as it
+    // arrives; nothing is buffered whole, and a file over the limit stops at the limit.
+    await app.register(multipart, {
+      limits: {
+        fileSize: options.maxUploadBytes ?? Number.POSITIVE_INFINITY,
+        files: MAX_UPLOAD_FILES,
+        fields: 10,
+        fieldSize: 1024,
+        parts: MAX_UPLOAD_FILES + 10,
+      },
+    });
+  }
+
+  /** Each file of a `multipart/form-data` upload becomes an ingest job; answers their ids. */
+  const ingestUploads = async (request: FastifyRequest, store: UploadStore) => {
+    await diskSpace?.check();
+    const files: { upload: string; name: string; contentType: string }[] = [];
+    let collection: string | undefined;
+    try {
+      for await (const part of request.parts()) {
+        if (part.type === "field") {
+          if (part.fieldname !== "collection") throw unknownField(part.fieldname);
+          collection = String(part.value);
+          if (!new RegExp(COLLECTION_PATTERN).test(collection)) {
+            throw new ServiceError({
+              code: "VALIDATION_FAILED",
+              message: `collection must match ${COLLECTION_PATTERN}`,
+              param: "collection",
+            });
+          }
+          continue;
+        }
+        if (part.fieldname !== "file") throw unknownField(part.fieldname);
+        const upload = `upl_${randomUUID()}`;
+        const name = uploadName(part.filename);
+        // Recorded first, so a failure while saving removes whatever was written too.
+        files.push({ upload, name, contentType: part.mimetype });
+        const { bytes } = await store.save(upload, part.file);
+        if (part.file.truncated) {
+          throw new ServiceError({
+            code: "SOURCE_TOO_LARGE",
+            message: `The file ${name} is larger than INGEST_MAX_BYTES (${options.maxUploadBytes}).`,
+            param: "file",
+          });
+        }
+        if (bytes === 0) {
+          throw new ServiceError({
+            code: "VALIDATION_FAILED",
+            message: `The file ${name} is empty.`,
+            param: "file",
+          });
+        }
+      }
+      if (files.length === 0) {
+        throw new ServiceError({
+          code: "VALIDATION_FAILED",
+          message: "The upload holds no file: send each one as a `file` field (curl -F file=@handbook.pdf).",
+          param: "file",
+        });
+      }
+    } catch (error) {
+      await Promise.all(files.map((file) => store.delete(file.upload).catch(() => {})));
+      throw uploadError(error, options.maxUploadBytes);
+    }
+    const jobs: { job_id: string; status: "queued"; source: string }[] = [];
+    for (const [index, file] of files.entries()) {
+      const payload: IngestPayload = {
+        source: file.name,
+        upload: file.upload,
+        contentType: file.contentType,
+        ...(collection === undefined ? {} : { collection }),
+      };
+      try {
+        const job = await admission.enqueue({ type: INGEST_JOB_TYPE, payload, source: file.name });
+        jobs.push({ job_id: job.id, status: "queued", source: file.name });
+      } catch (error) {
+        // The files that got no job are deleted; those enqueued stay with their jobs.
+        await Promise.all(files.slice(index).map((rest) => store.delete(rest.upload).catch(() => {})));
+        throw error;
+      }
+    }
+    return { jobs };
+  };
+
   app.post(
     "/ingest",
     {
@@ -137,21 +246,44 @@ export const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app
         tags: ["jobs"],
         summary: "Ingest a document into the knowledge base, in the background",
         description:
-          "`source` is an http(s) URL, a path under INGEST_ROOT, or, with `text`, the name of inline content.",
-        body: Type.Object(
-          {
-            source: Type.String({ minLength: 1, maxLength: 2048 }),
-            text: Type.Optional(Type.String({ minLength: 1 })),
+          "JSON: `source` is an http(s) URL, a path under INGEST_ROOT, or, with `text`, the name of inline content. " +
+          `\`multipart/form-data\`: one or more \`file\` fields (at most ${MAX_UPLOAD_FILES}, each at most INGEST_MAX_BYTES) and an optional \`collection\` field; each file becomes a job.`,
+        body: {
+          content: {
+            "application/json": {
+              schema: Type.Object(
+                {
+                  source: Type.String({ minLength: 1, maxLength: 2048 }),
+                  text: Type.Optional(Type.String({ minLength: 1 })),
+                  collection: Type.Optional(CollectionName),
+                },
+                { additionalProperties: false },
+              ),
+            },
           },
-          { additionalProperties: false },
-        ),
+        },
         response: {
-          202: Type.Object({ job_id: Type.String(), status: Type.Literal("queued") }),
+          202: Type.Union([
+            QueuedJob,
+            Type.Object({
+              jobs: Type.Array(Type.Object({ ...QueuedJob.properties, source: Type.String() }), {
+                description: "an upload's jobs, one per file, in the order sent",
+              }),
+            }),
+          ]),
         },
       },
     },
     async (request, reply) => {
-      const { source, text } = request.body;
+      if (request.isMultipart?.() && uploads !== undefined) {
+        const answer = await ingestUploads(request, uploads);
+        return reply.code(202).header("location", `/status/${answer.jobs[0].job_id}`).send(answer);
+      }
+      const { source, text, collection } = request.body as {
+        source: string;
+        text?: string;
+        collection?: string;
+      };
       if (text !== undefined && options.maxTextBytes !== undefined) {
         const bytes = Buffer.byteLength(text, "utf8");
         if (bytes > options.maxTextBytes) {
@@ -172,10 +304,44 @@ export const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app
           });
         }
       }
-      const payload: IngestPayload = text === undefined ? { source } : { source, text };
+      const payload: IngestPayload = {
+        source,
+        ...(text === undefined ? {} : { text }),
+        ...(collection === undefined ? {} : { collection }),
+      };
       // The payload keeps the source as given, for the worker to read; the job's shown `source`
       // drops a URL's query, fragment and credentials (`?access_token=...`).
       const job = await admission.enqueue({ type: INGEST_JOB_TYPE, payload, source: shownSource(source) });
+      return reply
+        .code(202)
+        .header("location", `/status/${job.id}`)
+        .send({ job_id: job.id, status: "queued" as const });
+    },
+  );
+
+  app.post(
+    "/knowledge/reembed",
+    {
+      schema: {
+        tags: ["knowledge"],
+        summary: "Embed every document that has no vectors of the configured model, in the background",
+        description:
+          "After EMBEDDINGS_MODEL is first set or changed: until its job has reached a document, that document is found by full-text search only.",
+        response: { 202: QueuedJob },
+      },
+    },
+    async (_request, reply) => {
+      if (options.embeddingsModel === undefined) {
+        throw new ServiceError({
+          code: "CONFLICT",
+          message: "No embedding model is configured: set EMBEDDINGS_MODEL to embed the knowledge base.",
+        });
+      }
+      const job = await admission.enqueue({
+        type: REEMBED_JOB_TYPE,
+        payload: {},
+        source: options.embeddingsModel,
+      });
       return reply
         .code(202)
         .header("location", `/status/${job.id}`)
@@ -247,6 +413,10 @@ export const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app
           message: `The job already ${job.status}; it cannot be cancelled.`,
         });
       }
+      // A queued upload's job never runs now: its bytes go with it.
+      const upload = (job.payload as Partial<IngestPayload> | undefined)?.upload;
+      if (job.status === "cancelled" && typeof upload === "string")
+        await uploads?.delete(upload).catch(() => {});
       return jobStatusBody(job);
     },
   );
@@ -360,4 +530,45 @@ function urlProblem(source: string): string | undefined {
     return "is not a valid URL";
   }
   return undefined;
+}
+
+function unknownField(name: string): ServiceError {
+  return new ServiceError({
+    code: "VALIDATION_FAILED",
+    message: `The upload's field ${name} is not known: send files as \`file\` and the collection as \`collection\`.`,
+    param: name,
+  });
+}
+
+/** A file's name as the job shows it: its last path segment, without control characters, at most 255 characters. */
+function uploadName(filename: string): string {
+  const base = path.posix.basename(filename.replaceAll("\\", "/")).replace(/\p{Cc}/gu, "");
+  return (base || "upload").slice(0, 255);
+}
+
+/** @fastify/multipart's own limit errors, in the error table's codes. */
+function uploadError(error: unknown, maxBytes: number | undefined): unknown {
+  const code = (error as { code?: unknown }).code;
+  if (code === "FST_REQ_FILE_TOO_LARGE") {
+    return new ServiceError({
+      code: "SOURCE_TOO_LARGE",
+      message: `A file is larger than INGEST_MAX_BYTES (${maxBytes}).`,
+      param: "file",
+    });
+  }
+  if (code === "FST_FILES_LIMIT" || code === "FST_PARTS_LIMIT" || code === "FST_FIELDS_LIMIT") {
+    return new ServiceError({
+      code: "VALIDATION_FAILED",
+      message: `An upload carries at most ${MAX_UPLOAD_FILES} files and 10 fields.`,
+      param: "file",
+    });
+  }
+  if (code === "FST_INVALID_MULTIPART_CONTENT_TYPE" || code === "FST_PROTO_VIOLATION") {
+    return new ServiceError({
+      code: "VALIDATION_FAILED",
+      message: "The multipart body is malformed.",
+      cause: error,
+    });
+  }
+  return error;
 }

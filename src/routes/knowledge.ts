@@ -1,7 +1,12 @@
 import { type FastifyPluginAsyncTypebox, Type } from "@fastify/type-provider-typebox";
 import { ServiceError } from "../errors/service-error.ts";
 import { documentSummary } from "../knowledge/document-summary.ts";
-import type { KnowledgeStore, StoredDocument } from "../knowledge/knowledge-store.ts";
+import {
+  COLLECTION_PATTERN,
+  DEFAULT_COLLECTION,
+  type KnowledgeStore,
+  type StoredDocument,
+} from "../knowledge/knowledge-store.ts";
 import { knowledgeStoreUnavailable } from "../knowledge/knowledge-store-unavailable.ts";
 
 export type KnowledgeRoutesOptions = { knowledgeStore: KnowledgeStore };
@@ -9,10 +14,17 @@ export type KnowledgeRoutesOptions = { knowledgeStore: KnowledgeStore };
 /** Longest search query; a question, not a document. */
 export const MAX_QUERY_CHARS = 1000;
 
+const Collection = Type.String({
+  pattern: COLLECTION_PATTERN,
+  description: `a collection's name (letters, digits, \`.\`, \`_\`, \`-\`)`,
+});
+
 const SearchResult = Type.Object({
   document_id: Type.String(),
   source: Type.String(),
+  title: Type.Optional(Type.String({ description: "the document's own title (an HTML page's, a PDF's)" })),
   chunk_index: Type.Integer({ minimum: 0 }),
+  page: Type.Optional(Type.Integer({ minimum: 1, description: "the page the chunk comes from (PDF)" })),
   text: Type.String({ description: "the whole chunk" }),
   snippet: Type.String({ description: "the best-matching passage, matched words between `**`" }),
   score: Type.Number({ description: "higher is more relevant; comparable within one response" }),
@@ -20,7 +32,9 @@ const SearchResult = Type.Object({
 
 const DocumentBody = Type.Object({
   document_id: Type.String(),
+  collection: Type.String(),
   source: Type.String(),
+  title: Type.Optional(Type.String()),
   content_type: Type.String(),
   bytes: Type.Integer(),
   characters: Type.Integer(),
@@ -50,12 +64,13 @@ export const knowledgeRoutes: FastifyPluginAsyncTypebox<KnowledgeRoutesOptions> 
     {
       schema: {
         tags: ["knowledge"],
-        summary: "Full-text search of the ingested documents",
+        summary: "Full-text search of the ingested documents of one collection",
         description:
-          "Chunks holding any of the query's words, best first. Query syntax is not interpreted: quotes and operators are plain words.",
+          "Chunks of the collection (`default` unless named) holding any of the query's words, best first. Query syntax is not interpreted: quotes and operators are plain words.",
         querystring: Type.Object({
           q: Type.String({ minLength: 1, maxLength: MAX_QUERY_CHARS }),
           limit: Type.Integer({ minimum: 1, maximum: 50, default: 10 }),
+          collection: Type.String({ ...Collection, default: DEFAULT_COLLECTION }),
         }),
         response: {
           200: Type.Object({ query: Type.String(), results: Type.Array(SearchResult) }),
@@ -63,11 +78,11 @@ export const knowledgeRoutes: FastifyPluginAsyncTypebox<KnowledgeRoutesOptions> 
       },
     },
     async (request) => {
-      const { q: query, limit } = request.query;
+      const { q: query, limit, collection } = request.query;
       if (query.trim() === "") {
         throw new ServiceError({ code: "VALIDATION_FAILED", message: "querystring.q is blank", param: "q" });
       }
-      const hits = await store.search(query, { limit }).catch((error: unknown) => {
+      const hits = await store.search(query, { limit, collection }).catch((error: unknown) => {
         throw knowledgeStoreUnavailable(error);
       });
       return {
@@ -75,7 +90,9 @@ export const knowledgeRoutes: FastifyPluginAsyncTypebox<KnowledgeRoutesOptions> 
         results: hits.map((hit) => ({
           document_id: hit.documentId,
           source: hit.source,
+          ...(hit.title === undefined ? {} : { title: hit.title }),
           chunk_index: hit.chunkIndex,
+          ...(hit.page === undefined ? {} : { page: hit.page }),
           text: hit.text,
           snippet: hit.snippet,
           score: hit.score,
@@ -93,6 +110,10 @@ export const knowledgeRoutes: FastifyPluginAsyncTypebox<KnowledgeRoutesOptions> 
         querystring: Type.Object({
           limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
           offset: Type.Integer({ minimum: 0, maximum: 100_000, default: 0 }),
+          collection: Type.Optional({
+            ...Collection,
+            description: "only this collection's; every one's when absent",
+          }),
         }),
         response: {
           200: Type.Object({
@@ -105,8 +126,8 @@ export const knowledgeRoutes: FastifyPluginAsyncTypebox<KnowledgeRoutesOptions> 
       },
     },
     async (request) => {
-      const { limit, offset } = request.query;
-      const page = await store.listDocuments({ limit, offset }).catch((error: unknown) => {
+      const { limit, offset, collection } = request.query;
+      const page = await store.listDocuments({ limit, offset, collection }).catch((error: unknown) => {
         throw knowledgeStoreUnavailable(error);
       });
       return { documents: page.documents.map(documentBody), total: page.total, limit, offset };

@@ -5,6 +5,7 @@ import { openAIChunkProtocol } from "../chat/protocols/openai-chunk-protocol.ts"
 import { openAIJsonProtocol } from "../chat/protocols/openai-json-protocol.ts";
 import { ServiceError } from "../errors/service-error.ts";
 import type { ModelRouter } from "../routing/model-router.ts";
+import { KnowledgeOption, knowledgeCall } from "./chat.ts";
 
 // Parts, messages and the body keep every field the client sends: the relay passes them on, and
 // the language-model source refuses, by name, what it cannot carry (readOpenAIChatRequest).
@@ -115,12 +116,23 @@ const CompletionBody = Type.Object(
     reasoning_effort: Nullable(Type.String()),
     modalities: Nullable(Type.Array(Type.String())),
     prediction: Nullable(Type.Object({ type: Type.String() })),
+    knowledge: Type.Optional(KnowledgeOption),
   },
   {
     description:
       "Every field of OpenAI's request. Towards a provider that speaks Chat Completions (openai, ollama) the body is passed on as sent, other fields included, with only `model` replaced; through the AI SDK (anthropic, echo) a field the translation cannot carry is a 400 whose `param` names it.",
   },
 );
+
+const Source = Type.Object({
+  id: Type.Integer({ minimum: 1 }),
+  document_id: Type.String(),
+  source: Type.String(),
+  title: Type.Optional(Type.String()),
+  chunk_index: Type.Integer(),
+  page: Type.Optional(Type.Integer({ minimum: 1 })),
+  score: Type.Number(),
+});
 
 const Usage = Type.Object({
   prompt_tokens: Type.Integer(),
@@ -159,6 +171,11 @@ const Completion = Type.Object({
     }),
   ),
   usage: Usage,
+  sources: Type.Optional(
+    Type.Array(Source, {
+      description: "an extension: with `knowledge`, the passages given to the model, as cited",
+    }),
+  ),
 });
 
 const ModelObject = Type.Object({
@@ -188,7 +205,8 @@ export const openAIRoutes: FastifyPluginAsyncTypebox<OpenAIRoutesOptions> = asyn
       },
     },
     async (request, reply) => {
-      const body = request.body;
+      // `knowledge` is ours, not OpenAI's: it grounds the call and goes no further.
+      const { knowledge, ...body } = request.body;
       const { input, untranslated, features } = readOpenAIChatRequest(body);
       const call = {
         request,
@@ -198,6 +216,7 @@ export const openAIRoutes: FastifyPluginAsyncTypebox<OpenAIRoutesOptions> = asyn
         wireBody: body,
         untranslated,
         features,
+        ...knowledgeCall(knowledge),
       };
       const requestedModel = body.model ?? undefined;
       if (body.stream === true) {

@@ -6,9 +6,9 @@ import { DatabaseSync } from "node:sqlite";
  * Opens (creating when needed) a SQLite file in WAL mode, so readers never wait for the writer
  * and several processes (the API and `npm run worker`) can share the file.
  */
-export function openSqliteDatabase(file: string): DatabaseSync {
+export function openSqliteDatabase(file: string, options: { allowExtension?: boolean } = {}): DatabaseSync {
   if (file !== ":memory:") mkdirSync(path.dirname(file), { recursive: true });
-  const database = new DatabaseSync(file);
+  const database = new DatabaseSync(file, { allowExtension: options.allowExtension ?? false });
   database.exec("PRAGMA journal_mode = WAL");
   // Another process holding the write lock makes us wait rather than fail at once.
   database.exec("PRAGMA busy_timeout = 10000");

@@ -34,6 +34,9 @@ test("a URL source ingests over HTTP, following a redirect (server on 127.0.0.2,
     fetchTimeoutMs: 5000,
     chunkSize: 500,
     chunkOverlap: 50,
+    maxPages: 100,
+    maxUnpackedBytes: 10_000_000,
+    extractTimeoutMs: 30_000,
     fetch: { isAllowedAddress: (address) => address === "127.0.0.2" },
   });
   const progress: number[] = [];

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { chunkText } from "../../src/knowledge/chunk-text.ts";
-import { extractText } from "../../src/knowledge/extract-text.ts";
 
 test("chunks respect the size, keep whole paragraphs and sentences, and overlap", () => {
   const paragraphs = Array.from(
@@ -30,17 +29,4 @@ test("a sentence longer than a chunk is cut at spaces; empty text gives no chunk
   assert.ok(chunks.every((chunk) => chunk.length <= 120));
   assert.equal(chunks.join(" "), long);
   assert.deepEqual(chunkText("  \n\n ", { size: 100, overlap: 10 }), []);
-});
-
-test("HTML keeps readable text only; JSON keeps its values", () => {
-  const html = Buffer.from(
-    "<html><head><title>t</title><style>.x{}</style></head><body><script>alert(1)</script><p>Tea &amp; cake</p><!-- hidden --></body></html>",
-  );
-  assert.equal(extractText(html, "text/html"), "Tea & cake");
-  const json = Buffer.from(JSON.stringify({ title: "Moths", tags: ["night", "wings"], count: 3 }));
-  assert.equal(
-    extractText(json, "application/json"),
-    "title: Moths\n\ntags: night\n\ntags: wings\n\ncount: 3",
-  );
-  assert.throws(() => extractText(Buffer.from([0, 1, 2]), "image/png"), /cannot be ingested/);
 });

@@ -10,6 +10,7 @@ import {
   TEST_DATABASE_URL,
   uniqueSchemaName,
 } from "../support/require-postgres.ts";
+import { textChunks } from "../support/text-chunks.ts";
 
 before(() => requirePostgres());
 
@@ -31,7 +32,7 @@ test("replicas starting at once migrate one schema once, and all of them can wri
   await client.connect();
   t.after(() => client.end());
   const versions = await client.query(`SELECT version FROM "${schema}".knowledge_migrations`);
-  assert.deepEqual(versions.rows, [{ version: 1 }, { version: 2 }]);
+  assert.deepEqual(versions.rows, [{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }]);
   const indexes = await client.query(
     "SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND indexname = 'knowledge_chunks_search'",
     [schema],
@@ -40,13 +41,14 @@ test("replicas starting at once migrate one schema once, and all of them can wri
 
   await replicas[0].beginDocument({
     id: "doc_shared",
+    collection: "default",
     source: "shared",
     contentType: "text/plain",
     bytes: 1,
     characters: 1,
     jobId: "shared",
   });
-  await replicas[1].appendChunks("doc_shared", 0, ["Every replica sees the albatross."]);
+  await replicas[1].appendChunks("doc_shared", 0, textChunks(["Every replica sees the albatross."]));
   await replicas[2].publishDocument("doc_shared");
   assert.equal((await replicas[3].search("albatross"))[0]?.documentId, "doc_shared");
 });

@@ -8,6 +8,7 @@ import { Lifecycle } from "../../src/lifecycle.ts";
 import { buildTestApp } from "../support/build-test-app.ts";
 import { llmCall } from "../support/llm-calls.ts";
 import { sampleValue, seriesKeys } from "../support/prometheus-text.ts";
+import { textChunks } from "../support/text-chunks.ts";
 import { waitFor } from "../support/wait-for.ts";
 
 // The openai provider is configured (a key) so it can be the default model; nothing here calls it.
@@ -304,13 +305,14 @@ test("the knowledge store's size and its cap are gauges", async (t) => {
   t.after(() => app.close());
   await app.knowledgeStore.beginDocument({
     id: "doc_size",
+    collection: "default",
     source: "size.txt",
     contentType: "text/plain",
     bytes: 10,
     characters: 10,
     jobId: "size",
   });
-  await app.knowledgeStore.appendChunks("doc_size", 0, ["héllo", "world"]);
+  await app.knowledgeStore.appendChunks("doc_size", 0, textChunks(["héllo", "world"]));
   const exposition = await scrape(app);
   assert.equal(sampleValue(exposition, "llm_api_knowledge_store_max_bytes"), 5_000_000);
   assert.equal(sampleValue(exposition, "llm_api_knowledge_store_bytes"), 11);

@@ -11,6 +11,7 @@ import type { App } from "../../src/app.ts";
 import { startJobWorker } from "../../src/jobs/start-job-worker.ts";
 import type { KnowledgeStore } from "../../src/knowledge/knowledge-store.ts";
 import { buildTestApp } from "../support/build-test-app.ts";
+import { textChunks } from "../support/text-chunks.ts";
 import { waitFor } from "../support/wait-for.ts";
 
 const COMMON_WORDS = (
@@ -59,25 +60,27 @@ async function buildKnowledgeBase(store: KnowledgeStore): Promise<number> {
     const text = chunks.map((_, index) => chunks[(index * 7 + document * 13) % chunks.length]);
     await store.beginDocument({
       id,
+      collection: "default",
       source: `bulk-${document}.txt`,
       contentType: "text/plain",
       bytes: text.length * CHUNK_CHARS,
       characters: text.length * CHUNK_CHARS,
       jobId: id,
     });
-    await store.appendChunks(id, 0, text);
+    await store.appendChunks(id, 0, textChunks(text));
     await store.publishDocument(id);
     characters += text.reduce((sum, chunk) => sum + chunk.length, 0);
   }
   await store.beginDocument({
     id: "doc_rare",
+    collection: "default",
     source: "rare.txt",
     contentType: "text/plain",
     bytes: 40,
     characters: 40,
     jobId: "rare",
   });
-  await store.appendChunks("doc_rare", 0, ["The zeppelin moored above the harbour."]);
+  await store.appendChunks("doc_rare", 0, textChunks(["The zeppelin moored above the harbour."]));
   await store.publishDocument("doc_rare");
   return characters;
 }

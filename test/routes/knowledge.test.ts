@@ -210,7 +210,7 @@ test("the knowledge routes are in /openapi.json", async (t) => {
   assert.ok(document.paths["/knowledge/documents"]?.get);
   assert.ok(document.paths["/knowledge/documents/{id}"]?.delete);
   const parameters = document.paths["/knowledge/search"].get.parameters.map((p: { name: string }) => p.name);
-  assert.deepEqual(parameters.sort(), ["limit", "q"]);
+  assert.deepEqual(parameters.sort(), ["collection", "limit", "q"]);
 });
 
 test("an unreachable knowledge store is a 503 NOT_READY that hides the cause, and /ready says not ready", async (t) => {

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { KnowledgeStore, NewDocument } from "../../src/knowledge/knowledge-store.ts";
 import type { OpenedStore, StoreOptions } from "./knowledge-stores.ts";
+import { textChunks } from "./text-chunks.ts";
 import { waitFor } from "./wait-for.ts";
 
 export type StoreFactory = (options?: StoreOptions) => Promise<OpenedStore>;
@@ -19,6 +20,7 @@ function newDocument(id: string, source: string, overrides: Partial<NewDocument>
   return {
     id,
     source,
+    collection: "default",
     contentType: "text/plain",
     bytes: 100,
     characters: 100,
@@ -30,7 +32,7 @@ function newDocument(id: string, source: string, overrides: Partial<NewDocument>
 /** Begins, writes and publishes a document the way the ingest processor does. */
 async function ingest(store: KnowledgeStore, id: string, source: string, chunks: readonly string[]) {
   await store.beginDocument(newDocument(id, source));
-  await store.appendChunks(id, 0, chunks);
+  await store.appendChunks(id, 0, textChunks(chunks));
   return store.publishDocument(id);
 }
 
@@ -41,10 +43,14 @@ export function describeKnowledgeStoreConformance(name: string, factory: StoreFa
       await store.beginDocument(
         newDocument("doc_1", "keepers.md", { contentType: "text/markdown", bytes: 321, characters: 300 }),
       );
-      await store.appendChunks("doc_1", 0, [
-        "Lighthouse keepers trimmed the lamps every night.",
-        "Fog horns sounded when ships came near.",
-      ]);
+      await store.appendChunks(
+        "doc_1",
+        0,
+        textChunks([
+          "Lighthouse keepers trimmed the lamps every night.",
+          "Fog horns sounded when ships came near.",
+        ]),
+      );
       const writing = await store.getDocument("doc_1");
       assert.equal(writing?.state, "writing");
       assert.deepEqual(await store.search("lamps"), []);
@@ -148,7 +154,7 @@ export function describeKnowledgeStoreConformance(name: string, factory: StoreFa
       const store = await open(factory, t);
       await ingest(store, "doc_v1", "guide", ["Version one mentions walruses."]);
       await store.beginDocument(newDocument("doc_v2", "guide"));
-      await store.appendChunks("doc_v2", 0, ["Version two mentions narwhals."]);
+      await store.appendChunks("doc_v2", 0, textChunks(["Version two mentions narwhals."]));
       assert.equal((await store.search("walruses")).length, 1);
       assert.deepEqual(await store.search("narwhals"), []);
       await store.publishDocument("doc_v2");
@@ -159,13 +165,13 @@ export function describeKnowledgeStoreConformance(name: string, factory: StoreFa
     test("writes are idempotent by job: a retried begin drops the partial write, a rewritten chunk is stored once", async (t) => {
       const store = await open(factory, t);
       await store.beginDocument(newDocument("doc_job", "retry.txt"));
-      await store.appendChunks("doc_job", 0, ["First try about penguins.", "Half written."]);
+      await store.appendChunks("doc_job", 0, textChunks(["First try about penguins.", "Half written."]));
       // The worker died; the retried job begins the same document again.
       await store.beginDocument(newDocument("doc_job", "retry.txt"));
-      await store.appendChunks("doc_job", 0, ["Second try about puffins."]);
+      await store.appendChunks("doc_job", 0, textChunks(["Second try about puffins."]));
       // Its worker dies after a batch was written, and the batch is written again.
-      await store.appendChunks("doc_job", 0, ["Second try about puffins."]);
-      await store.appendChunks("doc_job", 1, ["Tail about puffins."]);
+      await store.appendChunks("doc_job", 0, textChunks(["Second try about puffins."]));
+      await store.appendChunks("doc_job", 1, textChunks(["Tail about puffins."]));
       const published = await store.publishDocument("doc_job");
       assert.equal(published.chunks, 2);
       assert.deepEqual(await store.search("penguins"), []);
@@ -185,7 +191,7 @@ export function describeKnowledgeStoreConformance(name: string, factory: StoreFa
       const store = await open(factory, t);
       for (const id of ["doc_x", "doc_y"]) {
         await store.beginDocument(newDocument(id, "race"));
-        await store.appendChunks(id, 0, [`Race entry ${id} about herons.`]);
+        await store.appendChunks(id, 0, textChunks([`Race entry ${id} about herons.`]));
       }
       const outcomes = await Promise.allSettled([
         store.publishDocument("doc_x"),
@@ -254,16 +260,16 @@ export function describeKnowledgeStoreConformance(name: string, factory: StoreFa
       const store = await open(factory, t, { maxBytes: 100 });
       assert.equal(await store.storedBytes(), 0);
       await store.beginDocument(newDocument("doc_fit", "fit.txt"));
-      await store.appendChunks("doc_fit", 0, ["x".repeat(30), "é".repeat(10)]);
+      await store.appendChunks("doc_fit", 0, textChunks(["x".repeat(30), "é".repeat(10)]));
       assert.equal(await store.storedBytes(), 50);
       // Rewriting a chunk (a retried batch) replaces its bytes rather than adding them.
-      await store.appendChunks("doc_fit", 0, ["x".repeat(30)]);
+      await store.appendChunks("doc_fit", 0, textChunks(["x".repeat(30)]));
       assert.equal(await store.storedBytes(), 50);
       await store.publishDocument("doc_fit");
 
       await store.beginDocument(newDocument("doc_big", "big.txt"));
-      await store.appendChunks("doc_big", 0, ["y".repeat(40)]);
-      await assert.rejects(store.appendChunks("doc_big", 1, ["z".repeat(5), "z".repeat(10)]), {
+      await store.appendChunks("doc_big", 0, textChunks(["y".repeat(40)]));
+      await assert.rejects(store.appendChunks("doc_big", 1, textChunks(["z".repeat(5), "z".repeat(10)])), {
         code: "KNOWLEDGE_STORE_FULL",
         statusCode: 507,
       });
@@ -273,8 +279,96 @@ export function describeKnowledgeStoreConformance(name: string, factory: StoreFa
       // Deleting a document gives its room back.
       await store.deleteDocument("doc_fit");
       assert.equal(await store.storedBytes(), 40);
-      await store.appendChunks("doc_big", 1, ["z".repeat(50)]);
+      await store.appendChunks("doc_big", 1, textChunks(["z".repeat(50)]));
       assert.equal(await store.storedBytes(), 90);
+    });
+
+    test("collections: a search sees one collection, the same source may live in two, the list filters by one", async (t) => {
+      const store = await open(factory, t);
+      await store.beginDocument(newDocument("doc_a", "guide.md", { collection: "alpha" }));
+      await store.appendChunks("doc_a", 0, textChunks(["Alpha teams meet on Mondays."]));
+      await store.publishDocument("doc_a");
+      await store.beginDocument(
+        newDocument("doc_b", "guide.md", { collection: "beta", title: "Beta guide" }),
+      );
+      await store.appendChunks("doc_b", 0, textChunks(["Beta teams meet on Fridays."]));
+      await store.publishDocument("doc_b");
+      // Publishing in beta did not replace alpha's document of the same source.
+      assert.equal((await store.documentsForSource("guide.md", "alpha")).length, 1);
+      assert.deepEqual(
+        (await store.search("teams meet", { collection: "beta" })).map((hit) => [hit.documentId, hit.title]),
+        [["doc_b", "Beta guide"]],
+      );
+      assert.deepEqual(await store.search("teams meet"), [], "the default collection holds neither");
+      const beta = await store.listDocuments({ limit: 10, offset: 0, collection: "beta" });
+      assert.deepEqual(
+        beta.documents.map((document) => [document.id, document.collection]),
+        [["doc_b", "beta"]],
+      );
+      assert.equal(beta.total, 1);
+      assert.equal((await store.listDocuments({ limit: 10, offset: 0 })).total, 2);
+    });
+
+    test("a chunk keeps its page; vectors are ranked by exact cosine, of one model and one collection", async (t) => {
+      const store = await open(factory, t);
+      const unit = (vector: number[]) => {
+        const length = Math.hypot(...vector);
+        return vector.map((value) => value / length);
+      };
+      await store.beginDocument(newDocument("doc_v", "manual.pdf", { embeddingModel: "model-a" }));
+      await store.appendChunks("doc_v", 0, [
+        { text: "North", page: 1, embedding: unit([1, 0, 0]) },
+        { text: "North-east", page: 2, embedding: unit([1, 1, 0]) },
+        { text: "Up", page: 2, embedding: unit([0, 0, 1]) },
+      ]);
+      await store.publishDocument("doc_v");
+      await store.beginDocument(newDocument("doc_other", "other.txt", { embeddingModel: "model-b" }));
+      await store.appendChunks("doc_other", 0, [{ text: "North too", embedding: unit([1, 0, 0]) }]);
+      await store.publishDocument("doc_other");
+
+      const hits = await store.searchByVector(unit([1, 0.2, 0]), { model: "model-a", limit: 2 });
+      assert.deepEqual(
+        hits.map((hit) => [hit.text, hit.page]),
+        [
+          ["North", 1],
+          ["North-east", 2],
+        ],
+      );
+      assert.ok(hits[0].score > hits[1].score && hits[0].score <= 1.000001);
+      assert.equal(hits[0].snippet, "North");
+      const byText = (await store.search("north")).find((hit) => hit.text === "North");
+      assert.equal(byText?.page, 1);
+      assert.deepEqual(
+        await store.searchByVector(unit([1, 0, 0]), { model: "model-a", collection: "elsewhere" }),
+        [],
+      );
+
+      // Re-embedding with another model: hidden from model-b's searches until marked.
+      assert.deepEqual(
+        (await store.documentsToEmbed("model-b", 10)).map((document) => document.id),
+        ["doc_v"],
+      );
+      const texts = await store.chunkTexts("doc_v", 1, 5);
+      assert.deepEqual(
+        texts.map((chunk) => [chunk.chunkIndex, chunk.text]),
+        [
+          [1, "North-east"],
+          [2, "Up"],
+        ],
+      );
+      await store.storeEmbeddings("doc_v", 0, [unit([0, 1, 0]), unit([0, 1, 0]), unit([0, 1, 0])]);
+      assert.deepEqual(await store.searchByVector(unit([0, 1, 0]), { model: "model-a" }), []);
+      assert.deepEqual(
+        (await store.searchByVector(unit([0, 1, 0]), { model: "model-b" })).map((hit) => hit.documentId),
+        ["doc_other"],
+      );
+      await store.markEmbedded("doc_v", "model-b");
+      assert.equal((await store.getDocument("doc_v"))?.embeddingModel, "model-b");
+      assert.equal(
+        (await store.searchByVector(unit([0, 1, 0]), { model: "model-b" }))[0].documentId,
+        "doc_v",
+      );
+      assert.deepEqual(await store.documentsToEmbed("model-b", 10), []);
     });
 
     test("ping answers while the store is usable", async (t) => {

@@ -5,6 +5,7 @@ import type { KnowledgeStore } from "../../src/knowledge/knowledge-store.ts";
 import { PostgresKnowledgeStore } from "../../src/knowledge/stores/postgres-knowledge-store.ts";
 import { SqliteKnowledgeStore } from "../../src/knowledge/stores/sqlite-knowledge-store.ts";
 import { dropSchema, requirePostgres, TEST_DATABASE_URL, uniqueSchemaName } from "./require-postgres.ts";
+import { textChunks } from "./text-chunks.ts";
 
 export type OpenedStore = { store: KnowledgeStore; destroy: () => Promise<void> };
 
@@ -53,7 +54,15 @@ export async function storeDocument(
   source: string,
   chunks: readonly string[],
 ): Promise<void> {
-  await store.beginDocument({ id, source, contentType: "text/plain", bytes: 1, characters: 1, jobId: id });
-  await store.appendChunks(id, 0, chunks);
+  await store.beginDocument({
+    id,
+    collection: "default",
+    source,
+    contentType: "text/plain",
+    bytes: 1,
+    characters: 1,
+    jobId: id,
+  });
+  await store.appendChunks(id, 0, textChunks(chunks));
   await store.publishDocument(id);
 }

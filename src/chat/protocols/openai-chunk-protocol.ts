@@ -3,6 +3,7 @@ import type { ReplyContext, StreamProtocol } from "../reply-protocol.ts";
 import { openAIFinishReason } from "./openai-finish-reason.ts";
 import { openAIReplyIdentity } from "./openai-reply-identity.ts";
 import { openAIToolCallDelta } from "./openai-tool-calls.ts";
+import { sourceBody } from "./source-body.ts";
 import { usageBody } from "./usage-body.ts";
 
 export type OpenAIChunkOptions = {
@@ -23,6 +24,7 @@ const DONE = "data: [DONE]\n\n";
  */
 export function openAIChunkProtocol(context: ReplyContext, options: OpenAIChunkOptions): StreamProtocol {
   const { id, created, model } = openAIReplyIdentity(context, options.requestedModel);
+  const sources = context.sources?.map(sourceBody);
   // Every chunk shares this head; only the delta changes, so build it once.
   const head = `data: {"id":${JSON.stringify(id)},"object":"chat.completion.chunk","created":${created},"model":${JSON.stringify(model)},"system_fingerprint":null,"choices":`;
   return {
@@ -36,11 +38,13 @@ export function openAIChunkProtocol(context: ReplyContext, options: OpenAIChunkO
     toolCall: (delta) =>
       `${head}[{"index":0,"delta":{"tool_calls":[${JSON.stringify(openAIToolCallDelta(delta))}]},"logprobs":null,"finish_reason":null}]}\n\n`,
     finish(outcome, { passthrough }) {
-      if (passthrough) return DONE;
+      // Grounded: a last chunk with no choices carries `sources` (an extension), relayed or not.
+      const sourcesFrame = sources === undefined ? "" : `${head}[],"sources":${JSON.stringify(sources)}}\n\n`;
+      if (passthrough) return sourcesFrame + DONE;
       let frames = `${head}[{"index":0,"delta":{},"logprobs":null,"finish_reason":"${openAIFinishReason(outcome.finishReason)}"}]}\n\n`;
       if (options.includeUsage)
         frames += `${head}[],"usage":${JSON.stringify(usageBody(outcome.usage))}}\n\n`;
-      return frames + DONE;
+      return frames + sourcesFrame + DONE;
     },
     error: (error) => `data: ${JSON.stringify(openAIErrorBody(error))}\n\n${DONE}`,
   };

@@ -2,6 +2,7 @@ import type { JsonProtocol, ReplyContext } from "../reply-protocol.ts";
 import { openAIFinishReason } from "./openai-finish-reason.ts";
 import { openAIReplyIdentity } from "./openai-reply-identity.ts";
 import { openAIToolCalls } from "./openai-tool-calls.ts";
+import { sourceBody } from "./source-body.ts";
 import { usageBody } from "./usage-body.ts";
 
 export type OpenAIJsonOptions = {
@@ -15,10 +16,14 @@ export type OpenAIJsonOptions = {
  */
 export function openAIJsonProtocol(context: ReplyContext, options: OpenAIJsonOptions) {
   const { id, created, model } = openAIReplyIdentity(context, options.requestedModel);
+  const sources = context.sources?.map(sourceBody);
   const protocol = {
     wireFormat: "openai-chat-completions",
-    body: (reply) =>
-      reply.body ?? {
+    body: (reply) => {
+      // Grounded: `sources` is an extension field, on a relayed answer too.
+      if (reply.body !== undefined)
+        return sources === undefined ? reply.body : withSources(reply.body, sources);
+      return {
         id,
         object: "chat.completion" as const,
         created,
@@ -42,7 +47,13 @@ export function openAIJsonProtocol(context: ReplyContext, options: OpenAIJsonOpt
           },
         ],
         usage: usageBody(reply.usage),
-      },
+        ...(sources === undefined ? {} : { sources }),
+      };
+    },
   } satisfies JsonProtocol<object>;
   return protocol;
+}
+
+function withSources(body: string, sources: readonly object[]): string {
+  return JSON.stringify({ ...(JSON.parse(body) as object), sources });
 }

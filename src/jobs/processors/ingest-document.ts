@@ -1,11 +1,12 @@
 import { isServiceError } from "../../errors/service-error.ts";
 import { type DocumentSummary, documentSummary } from "../../knowledge/document-summary.ts";
 import { extractChunks } from "../../knowledge/extract-chunks.ts";
-import type { KnowledgeStore } from "../../knowledge/knowledge-store.ts";
+import { DEFAULT_COLLECTION, type KnowledgeStore } from "../../knowledge/knowledge-store.ts";
 import { SourceError } from "../../knowledge/source-error.ts";
 import { type FetchUrlSourceOptions, fetchUrlSource } from "../../knowledge/sources/fetch-url-source.ts";
 import { readFileSource } from "../../knowledge/sources/read-file-source.ts";
 import type { SourceDocument } from "../../knowledge/sources/source-document.ts";
+import type { UploadStore } from "../../knowledge/uploads/upload-store.ts";
 import { urlWithoutCredentials } from "../../url-without-credentials.ts";
 import { JobError } from "../job-error.ts";
 import type { JobProcessor, RunningJob } from "../job-worker.ts";
@@ -13,18 +14,35 @@ import type { JobProcessor, RunningJob } from "../job-worker.ts";
 export const INGEST_JOB_TYPE = "ingest-document";
 
 /** What `POST /ingest` enqueues. */
-export type IngestPayload = { source: string; text?: string };
+export type IngestPayload = {
+  source: string;
+  text?: string;
+  /** The collection the document joins; `default` when absent (jobs enqueued before collections). */
+  collection?: string;
+  /** An uploaded file's id in the upload store; `source` is then its file name. */
+  upload?: string;
+  /** The Content-Type the upload was sent with: a hint, like its file name. */
+  contentType?: string;
+};
 
 /** A completed ingest job's result: the document it stored. */
 export type IngestResult = DocumentSummary;
 
 export type IngestDocumentOptions = {
   store: KnowledgeStore;
+  /** Where uploaded files wait; a job of an upload without one fails. */
+  uploads?: UploadStore;
+  /** `JOB_ATTEMPTS`: an upload is deleted after its last attempt, whatever the outcome. */
+  maxAttempts?: number;
   ingestRoot: string;
   maxBytes: number;
   fetchTimeoutMs: number;
   chunkSize: number;
   chunkOverlap: number;
+  /** Limits of reading the text: a PDF's pages, what a DOCX unpacks to, the extraction's time. */
+  maxPages: number;
+  maxUnpackedBytes: number;
+  extractTimeoutMs: number;
   /** Chunks written per step; progress and cancellation are checked between steps. */
   batchSize?: number;
   /** Only tests set these (a fake resolver, a local server allowed). */
@@ -51,6 +69,25 @@ export function shownSource(source: string): string {
  * job that already published it (its worker died right after) just answers the result again.
  */
 export function createIngestDocumentProcessor(options: IngestDocumentOptions): JobProcessor {
+  const ingest = ingestDocument(options);
+  return async (job: RunningJob): Promise<IngestResult> => {
+    const payload = job.payload as IngestPayload;
+    if (payload.upload === undefined) return ingest(job);
+    const upload = payload.upload;
+    try {
+      const result = await ingest(job);
+      await options.uploads?.delete(upload);
+      return result;
+    } catch (error) {
+      // The bytes wait for another attempt only while one will come.
+      const retried = (error as { retryable?: boolean }).retryable !== false;
+      if (!retried || job.attempt >= (options.maxAttempts ?? 1)) await options.uploads?.delete(upload);
+      throw error;
+    }
+  };
+}
+
+function ingestDocument(options: IngestDocumentOptions): (job: RunningJob) => Promise<IngestResult> {
   const batchSize = options.batchSize ?? 32;
   return async (job: RunningJob): Promise<IngestResult> => {
     const payload = job.payload as IngestPayload;
@@ -62,9 +99,20 @@ export function createIngestDocumentProcessor(options: IngestDocumentOptions): J
     const raw = await fromSource(() => readSource(payload, options, job.signal));
     await job.reportProgress(30);
     // Off the event loop: a large document takes the CPU for a while in both steps.
-    const { characters, chunks } = await fromSource(() =>
-      extractChunks(raw.body, raw.contentType, { size: options.chunkSize, overlap: options.chunkOverlap }),
+    const extracted = await fromSource(() =>
+      extractChunks(
+        raw.body,
+        { name: raw.source, contentType: raw.contentType },
+        {
+          size: options.chunkSize,
+          overlap: options.chunkOverlap,
+          maxPages: options.maxPages,
+          maxUnpackedBytes: options.maxUnpackedBytes,
+          timeoutMs: options.extractTimeoutMs,
+        },
+      ),
     );
+    const { characters, chunks } = extracted;
     if (characters === 0) {
       throw new JobError({ code: "SOURCE_UNREADABLE", message: "The source holds no readable text." });
     }
@@ -72,8 +120,10 @@ export function createIngestDocumentProcessor(options: IngestDocumentOptions): J
 
     await options.store.beginDocument({
       id: documentId,
+      collection: payload.collection ?? DEFAULT_COLLECTION,
       source: payload.source,
-      contentType: raw.contentType,
+      ...(extracted.title === undefined ? {} : { title: extracted.title }),
+      contentType: extracted.contentType,
       bytes: raw.body.length,
       characters,
       jobId: job.id,
@@ -86,9 +136,10 @@ export function createIngestDocumentProcessor(options: IngestDocumentOptions): J
         await job.reportProgress(35 + (64 * stored) / chunks.length);
       }
     } catch (error) {
-      if (!isServiceError(error) || error.code !== "KNOWLEDGE_STORE_FULL") throw error;
+      if (!isServiceError(error)) throw error;
       // The batches that fitted go too: a document the store had no room for leaves nothing behind.
-      await options.store.deleteDocument(documentId);
+      if (error.code === "KNOWLEDGE_STORE_FULL") await options.store.deleteDocument(documentId);
+      // Also an embedding model's failure (with EMBEDDINGS_MODEL), under its own code and retry flag.
       throw new JobError({ code: error.code, message: error.message, cause: error });
     }
     return documentSummary(await options.store.publishDocument(documentId));
@@ -109,9 +160,20 @@ async function readSource(
       });
     }
     const body = Buffer.from(payload.text, "utf8");
-    return { source: payload.source, body, contentType: inlineType(payload.source) };
+    // Inline text is typed by its name (`notes.md`, `page.html`) and its content, like a file.
+    return { source: payload.source, body, contentType: "" };
   }
   signal.throwIfAborted();
+  if (payload.upload !== undefined) {
+    const upload = await options.uploads?.read(payload.upload);
+    if (upload === undefined) {
+      throw new JobError({
+        code: "SOURCE_NOT_FOUND",
+        message: "The uploaded file is no longer stored (its job already finished with it).",
+      });
+    }
+    return { source: payload.source, body: upload.body, contentType: payload.contentType ?? "" };
+  }
   if (isUrlSource(payload.source)) {
     return fetchUrlSource(payload.source, {
       maxBytes: options.maxBytes,
@@ -136,13 +198,4 @@ async function fromSource<T>(step: () => T | Promise<T>): Promise<T> {
       throw new JobError({ code: error.code, message: error.message, cause: error });
     throw error;
   }
-}
-
-/** Inline text is plain unless its name says Markdown, HTML or JSON. */
-function inlineType(name: string): string {
-  const lower = name.toLowerCase();
-  if (lower.endsWith(".md") || lower.endsWith(".markdown")) return "text/markdown";
-  if (lower.endsWith(".html") || lower.endsWith(".htm")) return "text/html";
-  if (lower.endsWith(".json")) return "application/json";
-  return "text/plain";
 }

@@ -4,7 +4,6 @@ import https from "node:https";
 import { isIP, type LookupFunction, type Socket } from "node:net";
 import { SourceError } from "../source-error.ts";
 import { isPublicAddress } from "./is-public-address.ts";
-import { mediaTypeFor } from "./media-type-for.ts";
 import type { SourceDocument } from "./source-document.ts";
 
 export type ResolvedAddress = { address: string; family: number };
@@ -67,7 +66,7 @@ export async function fetchUrlSource(
       throw tooLarge(options.maxBytes);
     }
     const body = await readCapped(response, options.maxBytes, signal);
-    return { source, body, contentType: mediaTypeFor(url.href, response.headers["content-type"]) };
+    return { source, body, contentType: response.headers["content-type"] ?? "" };
   }
 }
 

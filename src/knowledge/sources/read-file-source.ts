@@ -2,7 +2,6 @@ import { constants, type Stats } from "node:fs";
 import { type FileHandle, open, readlink, realpath, stat } from "node:fs/promises";
 import path from "node:path";
 import { SourceError, type SourceErrorCode } from "../source-error.ts";
-import { mediaTypeFor } from "./media-type-for.ts";
 import type { SourceDocument } from "./source-document.ts";
 
 export type ReadFileSourceOptions = { ingestRoot: string; maxBytes: number };
@@ -71,7 +70,7 @@ export async function readFileSource(
     if (body.length > options.maxBytes) {
       refuse(`it holds more than the ${options.maxBytes} bytes allowed`, "SOURCE_TOO_LARGE");
     }
-    return { source, body, contentType: mediaTypeFor(real as string) };
+    return { source, body, contentType: "" };
   } finally {
     await handle.close();
   }

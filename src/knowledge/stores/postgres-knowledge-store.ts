@@ -1,16 +1,23 @@
 import pg from "pg";
 import {
+  type ChunkText,
+  DEFAULT_COLLECTION,
   type DocumentPage,
   type KnowledgeStore,
+  type ListOptions,
+  type NewChunk,
   type NewDocument,
   queryTerms,
   type SearchHit,
+  type SearchOptions,
   SNIPPET_MARK,
   type StoredDocument,
   searchLimit,
+  type VectorSearchOptions,
 } from "../knowledge-store.ts";
 import { knowledgeStoreFull } from "../knowledge-store-full.ts";
 import { searchTimedOut } from "../search-timed-out.ts";
+import { vectorSnippet } from "../vector-snippet.ts";
 
 export type PostgresKnowledgeStoreOptions = {
   connectionString: string;
@@ -72,11 +79,34 @@ const MIGRATIONS: readonly string[] = [
    UPDATE knowledge_documents SET text_bytes = (
      SELECT coalesce(sum(octet_length(text)), 0) FROM knowledge_chunks WHERE document_id = knowledge_documents.id
    );`,
+  // Collections, document titles, and the page each chunk of a PDF comes from.
+  `ALTER TABLE knowledge_documents ADD COLUMN collection text NOT NULL DEFAULT '${DEFAULT_COLLECTION}';
+   ALTER TABLE knowledge_documents ADD COLUMN title text;
+   ALTER TABLE knowledge_chunks ADD COLUMN page integer;
+   CREATE INDEX knowledge_documents_by_collection ON knowledge_documents (collection, source, state);`,
+  // Vectors for hybrid search, ranked by exact cosine in SQL (pgvector cannot be installed here),
+  // and the model they come from, per document.
+  // knowledge_dot is the dot product; a PL/pgSQL loop measured twice as fast as sum() over unnest().
+  `ALTER TABLE knowledge_chunks ADD COLUMN embedding real[];
+   ALTER TABLE knowledge_documents ADD COLUMN embedding_model text;
+   CREATE FUNCTION knowledge_dot(a real[], b real[]) RETURNS float8
+     LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+     DECLARE
+       total float8 := 0;
+     BEGIN
+       IF array_length(a, 1) IS DISTINCT FROM array_length(b, 1) THEN RETURN NULL; END IF;
+       FOR i IN 1 .. coalesce(array_length(a, 1), 0) LOOP
+         total := total + a[i] * b[i];
+       END LOOP;
+       RETURN total;
+     END $$;`,
 ];
 
 type DocumentRow = {
   id: string;
+  collection: string;
   source: string;
+  title: string | null;
   content_type: string;
   bytes: string;
   characters: string;
@@ -84,6 +114,7 @@ type DocumentRow = {
   state: "writing" | "ready";
   job_id: string;
   created_at: Date;
+  embedding_model: string | null;
 };
 
 /**
@@ -121,8 +152,9 @@ export class PostgresKnowledgeStore implements KnowledgeStore {
       // The chunks of an earlier attempt go with it (ON DELETE CASCADE).
       await client.query("DELETE FROM knowledge_documents WHERE id = $1", [document.id]);
       await client.query(
-        `INSERT INTO knowledge_documents (id, source, content_type, bytes, characters, state, job_id)
-         VALUES ($1, $2, $3, $4, $5, 'writing', $6)`,
+        `INSERT INTO knowledge_documents (id, source, content_type, bytes, characters, state, job_id, collection, title,
+           embedding_model)
+         VALUES ($1, $2, $3, $4, $5, 'writing', $6, $7, $8, $9)`,
         [
           document.id,
           document.source,
@@ -130,12 +162,15 @@ export class PostgresKnowledgeStore implements KnowledgeStore {
           document.bytes,
           document.characters,
           document.jobId,
+          document.collection,
+          document.title ?? null,
+          document.embeddingModel ?? null,
         ],
       );
     });
   }
 
-  async appendChunks(documentId: string, firstIndex: number, chunks: readonly string[]): Promise<void> {
+  async appendChunks(documentId: string, firstIndex: number, chunks: readonly NewChunk[]): Promise<void> {
     if (chunks.length === 0) return;
     await this.#transaction(async (client) => {
       // Writers take turns on the size check, so two batches cannot both fit the last room.
@@ -146,17 +181,27 @@ export class PostgresKnowledgeStore implements KnowledgeStore {
         [documentId, firstIndex, chunks.length],
       );
       const addedBytes =
-        chunks.reduce((sum, chunk) => sum + Buffer.byteLength(chunk), 0) - Number(replaced.rows[0].bytes);
+        chunks.reduce((sum, chunk) => sum + Buffer.byteLength(chunk.text), 0) -
+        Number(replaced.rows[0].bytes);
       if (addedBytes > 0 && (await this.#storedBytes(client)) + addedBytes > this.#maxBytes) {
         throw knowledgeStoreFull(this.#maxBytes);
       }
       // Written again after a retry: the same index replaces, so a chunk is never stored twice.
       await client.query(
-        `INSERT INTO knowledge_chunks (document_id, chunk_index, text)
-         SELECT $1, $2::integer + ordinality::integer - 1, text
-         FROM unnest($3::text[]) WITH ORDINALITY AS batch (text, ordinality)
-         ON CONFLICT (document_id, chunk_index) DO UPDATE SET text = excluded.text`,
-        [documentId, firstIndex, chunks],
+        `INSERT INTO knowledge_chunks (document_id, chunk_index, text, page, embedding)
+         SELECT $1, $2::integer + ordinality::integer - 1, text, page,
+                CASE WHEN embedding = '' THEN NULL ELSE embedding::real[] END
+         FROM unnest($3::text[], $4::integer[], $5::text[]) WITH ORDINALITY AS batch (text, page, embedding, ordinality)
+         ON CONFLICT (document_id, chunk_index) DO UPDATE
+           SET text = excluded.text, page = excluded.page, embedding = excluded.embedding`,
+        [
+          documentId,
+          firstIndex,
+          chunks.map((chunk) => chunk.text),
+          chunks.map((chunk) => chunk.page ?? null),
+          // A two-dimensional array cannot be ragged, so each vector travels as its array literal.
+          chunks.map((chunk) => (chunk.embedding === undefined ? "" : vectorLiteral(chunk.embedding))),
+        ],
       );
       await client.query("UPDATE knowledge_documents SET text_bytes = text_bytes + $2 WHERE id = $1", [
         documentId,
@@ -179,23 +224,26 @@ export class PostgresKnowledgeStore implements KnowledgeStore {
 
   async publishDocument(documentId: string): Promise<StoredDocument> {
     return this.#transaction(async (client) => {
-      const found = await client.query<{ source: string }>(
-        "SELECT source FROM knowledge_documents WHERE id = $1",
+      const found = await client.query<{ source: string; collection: string }>(
+        "SELECT source, collection FROM knowledge_documents WHERE id = $1",
         [documentId],
       );
       if (found.rowCount === 0) throw new Error(`document ${documentId} was not begun`);
-      const { source } = found.rows[0];
+      const { source, collection } = found.rows[0];
       // Two documents of one source published at once take turns, so exactly one survives
       // (without the lock each would delete the other's row and deadlock).
-      await client.query("SELECT pg_advisory_xact_lock($1, hashtext($2))", [SOURCE_LOCK_NAMESPACE, source]);
+      await client.query("SELECT pg_advisory_xact_lock($1, hashtext($2))", [
+        SOURCE_LOCK_NAMESPACE,
+        `${collection}\n${source}`,
+      ]);
       const still = await client.query("SELECT 1 FROM knowledge_documents WHERE id = $1 FOR UPDATE", [
         documentId,
       ]);
       if (still.rowCount === 0) throw new Error(`document ${documentId} was removed while publishing`);
-      await client.query("DELETE FROM knowledge_documents WHERE source = $1 AND id <> $2", [
-        source,
-        documentId,
-      ]);
+      await client.query(
+        "DELETE FROM knowledge_documents WHERE collection = $3 AND source = $1 AND id <> $2",
+        [source, documentId, collection],
+      );
       const published = await client.query<DocumentRow>(
         `UPDATE knowledge_documents SET state = 'ready',
            chunk_count = (SELECT count(*) FROM knowledge_chunks WHERE document_id = $1)
@@ -214,29 +262,36 @@ export class PostgresKnowledgeStore implements KnowledgeStore {
     return result.rows[0] ? toDocument(result.rows[0]) : undefined;
   }
 
-  async documentsForSource(source: string): Promise<StoredDocument[]> {
+  async documentsForSource(source: string, collection = DEFAULT_COLLECTION): Promise<StoredDocument[]> {
     await this.#migrate();
     const result = await this.#pool.query<DocumentRow>(
-      "SELECT * FROM knowledge_documents WHERE source = $1 AND state = 'ready' ORDER BY created_at, id",
-      [source],
+      `SELECT * FROM knowledge_documents WHERE collection = $2 AND source = $1 AND state = 'ready'
+       ORDER BY created_at, id`,
+      [source, collection],
     );
     return result.rows.map(toDocument);
   }
 
-  async listDocuments(options: { limit: number; offset: number }): Promise<DocumentPage> {
+  async listDocuments(options: ListOptions): Promise<DocumentPage> {
     await this.#migrate();
+    const collection = options.collection ?? null;
     const result = await this.#pool.query<DocumentRow & { total: string }>(
       `SELECT *, count(*) OVER () AS total FROM knowledge_documents
+       WHERE ($3::text IS NULL OR collection = $3)
        ORDER BY created_at DESC, id LIMIT $1 OFFSET $2`,
-      [options.limit, options.offset],
+      [options.limit, options.offset, collection],
     );
     // A page past the end has no rows to carry the total; count apart only then.
     const total =
       result.rows.length > 0
         ? Number(result.rows[0].total)
         : Number(
-            (await this.#pool.query<{ total: string }>("SELECT count(*) AS total FROM knowledge_documents"))
-              .rows[0].total,
+            (
+              await this.#pool.query<{ total: string }>(
+                "SELECT count(*) AS total FROM knowledge_documents WHERE ($1::text IS NULL OR collection = $1)",
+                [collection],
+              )
+            ).rows[0].total,
           );
     return { documents: result.rows.map(toDocument), total };
   }
@@ -247,7 +302,7 @@ export class PostgresKnowledgeStore implements KnowledgeStore {
     return (result.rowCount ?? 0) > 0;
   }
 
-  async search(query: string, options: { limit?: number } = {}): Promise<SearchHit[]> {
+  async search(query: string, options: SearchOptions = {}): Promise<SearchHit[]> {
     // The query's words joined by `or`: like the SQLite store, a chunk needs any word, not all,
     // and ranking puts chunks with more of them first. Only letters and digits get through, so no
     // websearch syntax (quotes, `-`) comes from the user; `or` itself would read as an operator.
@@ -261,18 +316,20 @@ export class PostgresKnowledgeStore implements KnowledgeStore {
         document_id: string;
         chunk_index: number;
         text: string;
+        page: number | null;
         source: string;
+        title: string | null;
         score: number;
         snippet: string;
       }>(
         // Ranked and cut first, so ts_headline (slow: it re-parses the text) runs only on the page.
         `WITH query AS (SELECT websearch_to_tsquery($1::regconfig, $2) AS terms),
        best AS (
-         SELECT chunks.document_id, chunks.chunk_index, chunks.text, documents.source,
-                ts_rank(chunks.search_vector, query.terms) AS score
+         SELECT chunks.document_id, chunks.chunk_index, chunks.text, chunks.page, documents.source,
+                documents.title, ts_rank(chunks.search_vector, query.terms) AS score
          FROM query, knowledge_chunks AS chunks
          JOIN knowledge_documents AS documents
-           ON documents.id = chunks.document_id AND documents.state = 'ready'
+           ON documents.id = chunks.document_id AND documents.state = 'ready' AND documents.collection = $5
          WHERE chunks.search_vector @@ query.terms
          ORDER BY score DESC, chunks.document_id, chunks.chunk_index
          LIMIT $3
@@ -285,6 +342,7 @@ export class PostgresKnowledgeStore implements KnowledgeStore {
           terms.join(" or "),
           searchLimit(options.limit),
           `StartSel="${SNIPPET_MARK}", StopSel="${SNIPPET_MARK}", MinWords=12, MaxWords=30, MaxFragments=2, FragmentDelimiter=" … "`,
+          options.collection ?? DEFAULT_COLLECTION,
         ],
       );
     }).catch((error: unknown) => {
@@ -294,11 +352,99 @@ export class PostgresKnowledgeStore implements KnowledgeStore {
     return result.rows.map((row) => ({
       documentId: row.document_id,
       source: row.source,
+      ...(row.title === null ? {} : { title: row.title }),
       chunkIndex: row.chunk_index,
+      ...(row.page === null ? {} : { page: row.page }),
       text: row.text,
       snippet: row.snippet,
       score: row.score,
     }));
+  }
+
+  async searchByVector(vector: readonly number[], options: VectorSearchOptions): Promise<SearchHit[]> {
+    await this.#migrate();
+    const result = await this.#inTransaction(async (client) => {
+      await client.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.trunc(this.#searchTimeoutMs))}`);
+      return client.query<{
+        document_id: string;
+        chunk_index: number;
+        text: string;
+        page: number | null;
+        source: string;
+        title: string | null;
+        score: number;
+      }>(
+        // Both sides are normalised, so the dot product is the cosine: exact, over every vector.
+        `SELECT chunks.document_id, chunks.chunk_index, chunks.text, chunks.page, documents.source, documents.title,
+                knowledge_dot(chunks.embedding, $1::real[]) AS score
+         FROM knowledge_chunks AS chunks
+         JOIN knowledge_documents AS documents
+           ON documents.id = chunks.document_id AND documents.state = 'ready'
+          AND documents.collection = $2 AND documents.embedding_model = $3
+         WHERE chunks.embedding IS NOT NULL
+         ORDER BY score DESC NULLS LAST, chunks.document_id, chunks.chunk_index
+         LIMIT $4`,
+        [vector, options.collection ?? DEFAULT_COLLECTION, options.model, searchLimit(options.limit)],
+      );
+    }).catch((error: unknown) => {
+      if ((error as { code?: unknown }).code === QUERY_CANCELED) throw searchTimedOut(this.#searchTimeoutMs);
+      throw error;
+    });
+    return result.rows.map((row) => ({
+      documentId: row.document_id,
+      source: row.source,
+      ...(row.title === null ? {} : { title: row.title }),
+      chunkIndex: row.chunk_index,
+      ...(row.page === null ? {} : { page: row.page }),
+      text: row.text,
+      snippet: vectorSnippet(row.text),
+      score: Number(row.score),
+    }));
+  }
+
+  async documentsToEmbed(model: string, limit: number): Promise<StoredDocument[]> {
+    await this.#migrate();
+    const result = await this.#pool.query<DocumentRow>(
+      `SELECT * FROM knowledge_documents WHERE state = 'ready' AND embedding_model IS DISTINCT FROM $1
+       ORDER BY created_at, id LIMIT $2`,
+      [model, limit],
+    );
+    return result.rows.map(toDocument);
+  }
+
+  async chunkTexts(documentId: string, firstIndex: number, limit: number): Promise<ChunkText[]> {
+    await this.#migrate();
+    const result = await this.#pool.query<{ chunk_index: number; text: string }>(
+      `SELECT chunk_index, text FROM knowledge_chunks WHERE document_id = $1 AND chunk_index >= $2
+       ORDER BY chunk_index LIMIT $3`,
+      [documentId, firstIndex, limit],
+    );
+    return result.rows.map((row) => ({ chunkIndex: row.chunk_index, text: row.text }));
+  }
+
+  async storeEmbeddings(
+    documentId: string,
+    firstIndex: number,
+    vectors: readonly (readonly number[])[],
+  ): Promise<void> {
+    await this.#transaction(async (client) => {
+      // Its vectors are of no one model until the last batch is in.
+      await client.query("UPDATE knowledge_documents SET embedding_model = NULL WHERE id = $1", [documentId]);
+      await client.query(
+        `UPDATE knowledge_chunks AS chunks SET embedding = batch.embedding::real[]
+         FROM unnest($3::text[]) WITH ORDINALITY AS batch (embedding, ordinality)
+         WHERE chunks.document_id = $1 AND chunks.chunk_index = $2::integer + batch.ordinality::integer - 1`,
+        [documentId, firstIndex, vectors.map(vectorLiteral)],
+      );
+    });
+  }
+
+  async markEmbedded(documentId: string, model: string): Promise<void> {
+    await this.#migrate();
+    await this.#pool.query("UPDATE knowledge_documents SET embedding_model = $2 WHERE id = $1", [
+      documentId,
+      model,
+    ]);
   }
 
   async ping(): Promise<void> {
@@ -367,10 +513,17 @@ function quoteIdentifier(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
+/** A vector as PostgreSQL's array literal, `{0.1,0.2}`; finite numbers only reach here. */
+function vectorLiteral(vector: readonly number[]): string {
+  return `{${vector.join(",")}}`;
+}
+
 function toDocument(row: DocumentRow): StoredDocument {
   return {
     id: row.id,
+    collection: row.collection,
     source: row.source,
+    ...(row.title === null ? {} : { title: row.title }),
     contentType: row.content_type,
     // bigint columns arrive as strings, as they may exceed a JavaScript number in general.
     bytes: Number(row.bytes),
@@ -379,5 +532,6 @@ function toDocument(row: DocumentRow): StoredDocument {
     state: row.state,
     jobId: row.job_id,
     createdAt: row.created_at.getTime(),
+    ...(row.embedding_model === null ? {} : { embeddingModel: row.embedding_model }),
   };
 }

@@ -1,22 +1,32 @@
 import type { DatabaseSync } from "node:sqlite";
+import { getLoadablePath } from "sqlite-vec";
 import { inTransaction, openSqliteDatabase } from "../../storage/open-sqlite-database.ts";
 import {
+  type ChunkText,
+  DEFAULT_COLLECTION,
   type DocumentPage,
+  type ListOptions,
+  type NewChunk,
   type NewDocument,
   queryTerms,
   type SearchHit,
+  type SearchOptions,
   SNIPPET_MARK,
   type StoredDocument,
   searchLimit,
+  type VectorSearchOptions,
 } from "../knowledge-store.ts";
 import { knowledgeStoreFull } from "../knowledge-store-full.ts";
+import { vectorSnippet } from "../vector-snippet.ts";
 
 /** Words of context around the matches in a snippet. */
 const SNIPPET_TOKENS = 24;
 
 type DocumentRow = {
   id: string;
+  collection: string;
   source: string;
+  title: string | null;
   content_type: string;
   bytes: number;
   characters: number;
@@ -24,6 +34,7 @@ type DocumentRow = {
   state: "writing" | "ready";
   job_id: string;
   created_at: number;
+  embedding_model: string | null;
 };
 
 export type SqliteKnowledgeDatabaseOptions = {
@@ -40,10 +51,18 @@ export type SqliteKnowledgeDatabaseOptions = {
 export class SqliteKnowledgeDatabase {
   readonly #database: DatabaseSync;
   readonly #maxBytes: number;
+  /** Why sqlite-vec could not be loaded, when it could not: vector searches then fail with it. */
+  readonly #vectorProblem: string | undefined;
 
   constructor(options: SqliteKnowledgeDatabaseOptions) {
     this.#maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
-    this.#database = openSqliteDatabase(options.file);
+    this.#database = openSqliteDatabase(options.file, { allowExtension: true });
+    // sqlite-vec ranks vectors by exact cosine distance inside SQLite; full-text search needs it not.
+    try {
+      this.#database.loadExtension(getLoadablePath());
+    } catch (error) {
+      this.#vectorProblem = `sqlite-vec could not be loaded: ${(error as Error).message}`;
+    }
     // Called once per matching row: a query that runs past its budget re-enters JavaScript here,
     // where terminating its thread takes effect, instead of running to its end in native code.
     this.#database.function("js_checkpoint", { deterministic: false }, () => 1);
@@ -79,6 +98,22 @@ export class SqliteKnowledgeDatabase {
       END;
     `);
     this.#addTextBytes();
+    // Collections, titles and pages came later: files from before get the columns once.
+    this.#addColumn("documents", "collection", `TEXT NOT NULL DEFAULT '${DEFAULT_COLLECTION}'`);
+    this.#addColumn("documents", "title", "TEXT");
+    this.#addColumn("chunks", "page", "INTEGER");
+    // Vectors as float32 blobs, the form sqlite-vec reads; the model they come from per document.
+    this.#addColumn("chunks", "embedding", "BLOB");
+    this.#addColumn("documents", "embedding_model", "TEXT");
+    this.#database.exec(
+      "CREATE INDEX IF NOT EXISTS documents_by_collection ON documents (collection, source, state)",
+    );
+  }
+
+  #addColumn(table: string, column: string, definition: string): void {
+    const columns = this.#database.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[];
+    if (columns.some((existing) => existing.name === column)) return;
+    this.#database.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
   }
 
   /** Files written before the store had a quota learn their documents' sizes once. */
@@ -100,22 +135,26 @@ export class SqliteKnowledgeDatabase {
       this.#removeDocument(document.id);
       this.#database
         .prepare(
-          `INSERT INTO documents (id, source, content_type, bytes, characters, state, job_id, created_at)
-           VALUES (?, ?, ?, ?, ?, 'writing', ?, ?)`,
+          `INSERT INTO documents (id, collection, source, title, content_type, bytes, characters, state, job_id,
+             created_at, embedding_model)
+           VALUES (?, ?, ?, ?, ?, ?, ?, 'writing', ?, ?, ?)`,
         )
         .run(
           document.id,
+          document.collection,
           document.source,
+          document.title ?? null,
           document.contentType,
           document.bytes,
           document.characters,
           document.jobId,
           Date.now(),
+          document.embeddingModel ?? null,
         );
     });
   }
 
-  appendChunks(documentId: string, firstIndex: number, chunks: readonly string[]): void {
+  appendChunks(documentId: string, firstIndex: number, chunks: readonly NewChunk[]): void {
     inTransaction(this.#database, () => {
       // Written again after a retry: the same index replaces, so a chunk is never stored twice.
       // (An explicit DELETE, because REPLACE would skip the trigger that unindexes the old text.)
@@ -123,12 +162,12 @@ export class SqliteKnowledgeDatabase {
         "DELETE FROM chunks WHERE document_id = ? AND chunk_index = ? RETURNING length(CAST(text AS BLOB)) AS bytes",
       );
       const insert = this.#database.prepare(
-        "INSERT INTO chunks (document_id, chunk_index, text) VALUES (?, ?, ?)",
+        "INSERT INTO chunks (document_id, chunk_index, text, page, embedding) VALUES (?, ?, ?, ?, ?)",
       );
       let addedBytes = 0;
-      for (const [offset, text] of chunks.entries()) {
+      for (const [offset, { text, page, embedding }] of chunks.entries()) {
         const removed = remove.get(documentId, firstIndex + offset) as { bytes: number } | undefined;
-        insert.run(documentId, firstIndex + offset, text);
+        insert.run(documentId, firstIndex + offset, text, page ?? null, vectorBlob(embedding));
         addedBytes += Buffer.byteLength(text) - (removed?.bytes ?? 0);
       }
       // Checked inside the transaction, so the batch that would pass the cap is rolled back whole.
@@ -154,8 +193,8 @@ export class SqliteKnowledgeDatabase {
       const row = this.#row(documentId);
       if (!row) throw new Error(`document ${documentId} was not begun`);
       const older = this.#database
-        .prepare("SELECT id FROM documents WHERE source = ? AND id != ?")
-        .all(row.source, documentId) as { id: string }[];
+        .prepare("SELECT id FROM documents WHERE collection = ? AND source = ? AND id != ?")
+        .all(row.collection, row.source, documentId) as { id: string }[];
       for (const { id } of older) this.#removeDocument(id);
       this.#database
         .prepare(
@@ -172,20 +211,25 @@ export class SqliteKnowledgeDatabase {
     return row ? toDocument(row) : undefined;
   }
 
-  documentsForSource(source: string): StoredDocument[] {
+  documentsForSource(source: string, collection = DEFAULT_COLLECTION): StoredDocument[] {
     const rows = this.#database
-      .prepare("SELECT * FROM documents WHERE source = ? AND state = 'ready' ORDER BY created_at")
-      .all(source) as DocumentRow[];
+      .prepare(
+        "SELECT * FROM documents WHERE collection = ? AND source = ? AND state = 'ready' ORDER BY created_at",
+      )
+      .all(collection, source) as DocumentRow[];
     return rows.map(toDocument);
   }
 
-  listDocuments(options: { limit: number; offset: number }): DocumentPage {
+  listDocuments(options: ListOptions): DocumentPage {
+    // `?2 IS NULL` lists every collection when none is named.
     const rows = this.#database
-      .prepare("SELECT * FROM documents ORDER BY created_at DESC, id LIMIT ? OFFSET ?")
-      .all(options.limit, options.offset) as DocumentRow[];
-    const { total } = this.#database.prepare("SELECT count(*) AS total FROM documents").get() as {
-      total: number;
-    };
+      .prepare(
+        "SELECT * FROM documents WHERE (?1 IS NULL OR collection = ?1) ORDER BY created_at DESC, id LIMIT ?2 OFFSET ?3",
+      )
+      .all(options.collection ?? null, options.limit, options.offset) as DocumentRow[];
+    const { total } = this.#database
+      .prepare("SELECT count(*) AS total FROM documents WHERE (?1 IS NULL OR collection = ?1)")
+      .get(options.collection ?? null) as { total: number };
     return { documents: rows.map(toDocument), total };
   }
 
@@ -197,39 +241,127 @@ export class SqliteKnowledgeDatabase {
     });
   }
 
-  search(query: string, options: { limit?: number } = {}): SearchHit[] {
+  search(query: string, options: SearchOptions = {}): SearchHit[] {
     const terms = queryTerms(query);
     if (terms.length === 0) return [];
     // Each word quoted: FTS5 operators and syntax in the query are taken as plain words.
     const match = terms.map((term) => `"${term}"`).join(" OR ");
     const rows = this.#database
       .prepare(
-        `SELECT chunks.document_id, chunks.chunk_index, chunks.text, documents.source,
-                bm25(chunks_fts) AS rank,
+        `SELECT chunks.document_id, chunks.chunk_index, chunks.text, chunks.page, documents.source,
+                documents.title, bm25(chunks_fts) AS rank,
                 snippet(chunks_fts, 0, ?, ?, '…', ?) AS snippet
          FROM chunks_fts
          JOIN chunks ON chunks.id = chunks_fts.rowid
          JOIN documents ON documents.id = chunks.document_id AND documents.state = 'ready'
+           AND documents.collection = ?
          WHERE chunks_fts MATCH ? AND js_checkpoint()
          ORDER BY rank, chunks.document_id, chunks.chunk_index LIMIT ?`,
       )
-      .all(SNIPPET_MARK, SNIPPET_MARK, SNIPPET_TOKENS, match, searchLimit(options.limit)) as {
+      .all(
+        SNIPPET_MARK,
+        SNIPPET_MARK,
+        SNIPPET_TOKENS,
+        options.collection ?? DEFAULT_COLLECTION,
+        match,
+        searchLimit(options.limit),
+      ) as {
       document_id: string;
       chunk_index: number;
       text: string;
+      page: number | null;
       source: string;
+      title: string | null;
       rank: number;
       snippet: string;
     }[];
     return rows.map((row) => ({
       documentId: row.document_id,
       source: row.source,
+      ...(row.title === null ? {} : { title: row.title }),
       chunkIndex: row.chunk_index,
+      ...(row.page === null ? {} : { page: row.page }),
       text: row.text,
       snippet: row.snippet,
       // bm25() is lower for better matches; turn it into "higher is better".
       score: -row.rank,
     }));
+  }
+
+  searchByVector(vector: readonly number[], options: VectorSearchOptions): SearchHit[] {
+    if (this.#vectorProblem !== undefined) throw new Error(this.#vectorProblem);
+    const rows = this.#database
+      .prepare(
+        `SELECT chunks.document_id, chunks.chunk_index, chunks.text, chunks.page, documents.source,
+                documents.title, vec_distance_cosine(chunks.embedding, ?) AS distance
+         FROM chunks
+         JOIN documents ON documents.id = chunks.document_id AND documents.state = 'ready'
+           AND documents.collection = ? AND documents.embedding_model = ?
+         WHERE chunks.embedding IS NOT NULL AND js_checkpoint()
+         ORDER BY distance, chunks.document_id, chunks.chunk_index LIMIT ?`,
+      )
+      .all(
+        vectorBlob(vector),
+        options.collection ?? DEFAULT_COLLECTION,
+        options.model,
+        searchLimit(options.limit),
+      ) as {
+      document_id: string;
+      chunk_index: number;
+      text: string;
+      page: number | null;
+      source: string;
+      title: string | null;
+      distance: number;
+    }[];
+    return rows.map((row) => ({
+      documentId: row.document_id,
+      source: row.source,
+      ...(row.title === null ? {} : { title: row.title }),
+      chunkIndex: row.chunk_index,
+      ...(row.page === null ? {} : { page: row.page }),
+      text: row.text,
+      snippet: vectorSnippet(row.text),
+      // Cosine similarity: 1 for the same direction, higher is better as in full-text hits.
+      score: 1 - row.distance,
+    }));
+  }
+
+  documentsToEmbed(model: string, limit: number): StoredDocument[] {
+    const rows = this.#database
+      .prepare(
+        `SELECT * FROM documents WHERE state = 'ready' AND (embedding_model IS NULL OR embedding_model != ?)
+         ORDER BY created_at, id LIMIT ?`,
+      )
+      .all(model, limit) as DocumentRow[];
+    return rows.map(toDocument);
+  }
+
+  chunkTexts(documentId: string, firstIndex: number, limit: number): ChunkText[] {
+    const rows = this.#database
+      .prepare(
+        `SELECT chunk_index, text FROM chunks WHERE document_id = ? AND chunk_index >= ?
+         ORDER BY chunk_index LIMIT ?`,
+      )
+      .all(documentId, firstIndex, limit) as { chunk_index: number; text: string }[];
+    return rows.map((row) => ({ chunkIndex: row.chunk_index, text: row.text }));
+  }
+
+  storeEmbeddings(documentId: string, firstIndex: number, vectors: readonly (readonly number[])[]): void {
+    inTransaction(this.#database, () => {
+      // Its vectors are of no one model until the last batch is in.
+      this.#database.prepare("UPDATE documents SET embedding_model = NULL WHERE id = ?").run(documentId);
+      const update = this.#database.prepare(
+        "UPDATE chunks SET embedding = ? WHERE document_id = ? AND chunk_index = ?",
+      );
+      for (const [offset, vector] of vectors.entries()) {
+        update.run(vectorBlob(vector), documentId, firstIndex + offset);
+      }
+    });
+  }
+
+  markEmbedded(documentId: string, model: string): void {
+    this.#database.prepare("UPDATE documents SET embedding_model = ? WHERE id = ?").run(model, documentId);
   }
 
   ping(): void {
@@ -250,10 +382,18 @@ export class SqliteKnowledgeDatabase {
   }
 }
 
+/** A vector as sqlite-vec reads it: little-endian float32, in a blob. */
+function vectorBlob(vector: readonly number[] | undefined): Uint8Array | null {
+  if (vector === undefined) return null;
+  return new Uint8Array(new Float32Array(vector).buffer);
+}
+
 function toDocument(row: DocumentRow): StoredDocument {
   return {
     id: row.id,
+    collection: row.collection,
     source: row.source,
+    ...(row.title === null ? {} : { title: row.title }),
     contentType: row.content_type,
     bytes: row.bytes,
     characters: row.characters,
@@ -261,5 +401,6 @@ function toDocument(row: DocumentRow): StoredDocument {
     state: row.state,
     jobId: row.job_id,
     createdAt: row.created_at,
+    ...(row.embedding_model === null ? {} : { embeddingModel: row.embedding_model }),
   };
 }

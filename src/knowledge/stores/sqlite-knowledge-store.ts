@@ -1,9 +1,14 @@
 import type {
+  ChunkText,
   DocumentPage,
   KnowledgeStore,
+  ListOptions,
+  NewChunk,
   NewDocument,
   SearchHit,
+  SearchOptions,
   StoredDocument,
+  VectorSearchOptions,
 } from "../knowledge-store.ts";
 import { searchTimedOut } from "../search-timed-out.ts";
 import { WorkerPool } from "../worker-pool.ts";
@@ -51,7 +56,7 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
     return this.#writer.run("beginDocument", [document]);
   }
 
-  appendChunks(documentId: string, firstIndex: number, chunks: readonly string[]): Promise<void> {
+  appendChunks(documentId: string, firstIndex: number, chunks: readonly NewChunk[]): Promise<void> {
     return this.#writer.run("appendChunks", [documentId, firstIndex, chunks]);
   }
 
@@ -63,11 +68,11 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
     return this.#writer.run("getDocument", [id]);
   }
 
-  documentsForSource(source: string): Promise<StoredDocument[]> {
-    return this.#writer.run("documentsForSource", [source]);
+  documentsForSource(source: string, collection?: string): Promise<StoredDocument[]> {
+    return this.#writer.run("documentsForSource", [source, collection]);
   }
 
-  listDocuments(options: { limit: number; offset: number }): Promise<DocumentPage> {
+  listDocuments(options: ListOptions): Promise<DocumentPage> {
     return this.#writer.run("listDocuments", [options]);
   }
 
@@ -75,11 +80,38 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
     return this.#writer.run("deleteDocument", [id]);
   }
 
-  search(query: string, options: { limit?: number } = {}): Promise<SearchHit[]> {
+  search(query: string, options: SearchOptions = {}): Promise<SearchHit[]> {
     return this.#searchers.run("search", [query, options], {
       timeoutMs: this.#searchTimeoutMs,
       onTimeout: () => searchTimedOut(this.#searchTimeoutMs),
     });
+  }
+
+  searchByVector(vector: readonly number[], options: VectorSearchOptions): Promise<SearchHit[]> {
+    return this.#searchers.run("searchByVector", [vector, options], {
+      timeoutMs: this.#searchTimeoutMs,
+      onTimeout: () => searchTimedOut(this.#searchTimeoutMs),
+    });
+  }
+
+  documentsToEmbed(model: string, limit: number): Promise<StoredDocument[]> {
+    return this.#writer.run("documentsToEmbed", [model, limit]);
+  }
+
+  chunkTexts(documentId: string, firstIndex: number, limit: number): Promise<ChunkText[]> {
+    return this.#writer.run("chunkTexts", [documentId, firstIndex, limit]);
+  }
+
+  storeEmbeddings(
+    documentId: string,
+    firstIndex: number,
+    vectors: readonly (readonly number[])[],
+  ): Promise<void> {
+    return this.#writer.run("storeEmbeddings", [documentId, firstIndex, vectors]);
+  }
+
+  markEmbedded(documentId: string, model: string): Promise<void> {
+    return this.#writer.run("markEmbedded", [documentId, model]);
   }
 
   storedBytes(): Promise<number> {

@@ -14,6 +14,11 @@ serveWorkerRequests({
   listDocuments: database.listDocuments.bind(database),
   deleteDocument: database.deleteDocument.bind(database),
   search: database.search.bind(database),
+  searchByVector: database.searchByVector.bind(database),
+  documentsToEmbed: database.documentsToEmbed.bind(database),
+  chunkTexts: database.chunkTexts.bind(database),
+  storeEmbeddings: database.storeEmbeddings.bind(database),
+  markEmbedded: database.markEmbedded.bind(database),
   storedBytes: database.storedBytes.bind(database),
   ping: database.ping.bind(database),
 });
