@@ -68,8 +68,11 @@ test("the operations view shows non-zero request, latency, token and first-token
   const points = await page.locator('[data-figure="requests"] .sparkline-line').getAttribute("points");
   assert.ok((points ?? "").split(" ").length >= 1);
   assert.equal(await figure("errors").textContent(), "0.0");
-  // Panels of endpoints this service does not have stay away.
-  assert.equal(await page.isHidden("#routing-panel"), true);
-  assert.equal(await page.isHidden("#admin-panel"), true);
+  // Routing health from /models/status: the model's deployments, healthy.
+  const routing = page.locator("#routing-panel");
+  await routing.waitFor({ state: "visible" });
+  const status = (await (await fetch(`${address}/models/status`)).json()) as { models: { name: string }[] };
+  const routingText = (await routing.textContent()) ?? "";
+  for (const model of status.models) assert.ok(routingText.includes(model.name), `${model.name} is listed`);
   assert.deepEqual(unexpectedProblems(problems, [404]), []);
 });
