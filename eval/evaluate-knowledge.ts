@@ -103,8 +103,8 @@ export async function evaluateKnowledge(options: EvaluateOptions = {}): Promise<
   });
   const embedder = (model: string) =>
     createTextEmbedder({
-      model,
-      modelRegistry: registry,
+      model: registry.resolve(model),
+      setting: `the embedding model ${model}`,
       embeddingModels: createEmbeddingModels({ config }),
       limits: { timeoutMs: 30_000, idleTimeoutMs: 30_000, maxRetries: 2 },
     });

@@ -17,13 +17,13 @@ import { createEmbeddingModels, type EmbeddingModels } from "./llm/create-embedd
 import { createProviders } from "./llm/create-providers.ts";
 import { createTextEmbedder } from "./llm/create-text-embedder.ts";
 import type { LlmCallObserver } from "./llm/llm-call-observer.ts";
-import { createModelRegistry, type ModelRegistry } from "./llm/model-registry.ts";
+import { createModelRegistry, type ModelRegistry, type ResolvedModel } from "./llm/model-registry.ts";
 import { combineObservers } from "./observability/combine-observers.ts";
 import { createObservability, type Observability } from "./observability/create-observability.ts";
 import type { JobQueueDepthSource } from "./observability/metrics-registry.ts";
 import { type DeploymentUpSample, RoutingMetrics } from "./observability/routing-metrics.ts";
 import { CatalogReloader } from "./routing/catalog-reloader.ts";
-import { createDeploymentModels } from "./routing/create-deployment-models.ts";
+import { createDeploymentModels, type DeploymentModels } from "./routing/create-deployment-models.ts";
 import { ModelRouter } from "./routing/model-router.ts";
 import { DiskSpaceFloor } from "./storage/disk-space-floor.ts";
 import { isUnavailableDependency, openOrUnavailable } from "./unavailable-dependency.ts";
@@ -99,7 +99,14 @@ export async function createServices(
     const { jobQueue, uploads } = storage;
     const modelRegistry = overrides.modelRegistry ?? createConfiguredModelRegistry(config, owned);
     const embeddingModels = overrides.embeddingModels ?? createEmbeddingModels({ config });
-    const knowledgeStore = withHybridSearch(config, storage.knowledgeStore, modelRegistry, embeddingModels);
+    const deploymentModels = owned.add(createDeploymentModels({ echoDelayMs: config.echoDelayMs }));
+    const knowledgeStore = withHybridSearch(
+      config,
+      storage.knowledgeStore,
+      modelRegistry,
+      embeddingModels,
+      deploymentModels,
+    );
     const lifecycle = overrides.lifecycle ?? new Lifecycle();
     lifecycle.addReadinessCheck("job_queue", () => jobQueue.ping());
     lifecycle.addReadinessCheck("knowledge_store", () => knowledgeStore.ping());
@@ -123,7 +130,6 @@ export async function createServices(
       ? combineObservers([observability.llmCallObserver, overrides.llmCallObserver])
       : observability.llmCallObserver;
 
-    const deploymentModels = owned.add(createDeploymentModels({ echoDelayMs: config.echoDelayMs }));
     const routingMetrics = new RoutingMetrics(observability.metrics.registry, () =>
       deploymentUpSamples(router),
     );
@@ -189,16 +195,19 @@ export function createWorkerServices(
   try {
     const storage = openJobStorage(config, overrides, owned, (_name, open) => open());
     const { jobQueue, uploads } = storage;
-    // The models are needed only to embed chunks at ingest, when EMBEDDINGS_MODEL is set.
-    const knowledgeStore =
-      config.embeddingsModel === undefined
-        ? storage.knowledgeStore
-        : withHybridSearch(
-            config,
-            storage.knowledgeStore,
-            createConfiguredModelRegistry(config, owned),
-            createEmbeddingModels({ config }),
-          );
+    // The models are needed only to embed chunks at ingest, when an embedding model is configured.
+    const embeds =
+      config.embeddingsModel !== undefined ||
+      config.catalog?.models.some((model) => model.embeddings) === true;
+    const knowledgeStore = embeds
+      ? withHybridSearch(
+          config,
+          storage.knowledgeStore,
+          createConfiguredModelRegistry(config, owned),
+          createEmbeddingModels({ config }),
+          owned.add(createDeploymentModels({ echoDelayMs: config.echoDelayMs })),
+        )
+      : storage.knowledgeStore;
     return { config, logger, jobQueue, knowledgeStore, uploads, close: () => owned.close() };
   } catch (error) {
     // The queue may be open when the store fails; nobody else holds it to close it. The failure
@@ -223,18 +232,23 @@ function openJobStorage(
   return { jobQueue, knowledgeStore, uploads };
 }
 
-/** With EMBEDDINGS_MODEL, the store embeds chunks as they are written and searches hybrid; else as it is. */
+/**
+ * With an embedding model (see `knowledgeEmbeddingModel`), the store embeds chunks as they are
+ * written and searches hybrid; without one it stays full-text.
+ */
 function withHybridSearch(
   config: Config,
   store: KnowledgeStore,
   modelRegistry: ModelRegistry,
   embeddingModels: EmbeddingModels,
+  deploymentModels: DeploymentModels,
 ): KnowledgeStore {
   // A store that could not be opened stays recognisable as such (the worker is not started on it).
-  if (config.embeddingsModel === undefined || isUnavailableDependency(store)) return store;
+  if (isUnavailableDependency(store)) return store;
+  const embedding = knowledgeEmbeddingModel(config, modelRegistry, deploymentModels);
+  if (embedding === undefined) return store;
   const embedder = createTextEmbedder({
-    model: config.embeddingsModel,
-    modelRegistry,
+    ...embedding,
     embeddingModels,
     limits: {
       timeoutMs: config.llmTimeoutMs,
@@ -243,6 +257,30 @@ function withHybridSearch(
     },
   });
   return new HybridKnowledgeStore(store, embedder);
+}
+
+/**
+ * `EMBEDDINGS_MODEL` when set; otherwise the models file's model marked `embeddings: true`, through
+ * its first deployment (ingest embeds in the background, where a retry is enough; chat traffic is
+ * what the router balances).
+ */
+function knowledgeEmbeddingModel(
+  config: Config,
+  modelRegistry: ModelRegistry,
+  deploymentModels: DeploymentModels,
+): { model: ResolvedModel; setting: string } | undefined {
+  if (config.embeddingsModel !== undefined) {
+    return {
+      model: modelRegistry.resolve(config.embeddingsModel),
+      setting: `EMBEDDINGS_MODEL ${config.embeddingsModel}`,
+    };
+  }
+  const flagged = config.catalog?.models.find((model) => model.embeddings);
+  if (flagged === undefined) return undefined;
+  return {
+    model: deploymentModels.modelFor(flagged.deployments[0]),
+    setting: `MODELS_FILE ${config.catalog?.file}: model ${flagged.name}`,
+  };
 }
 
 function createConfiguredModelRegistry(config: Config, owned: OwnedResources): ModelRegistry {

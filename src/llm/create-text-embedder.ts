@@ -3,14 +3,15 @@ import type { UpstreamLimits } from "./completion-request.ts";
 import type { EmbeddingModels } from "./create-embedding-models.ts";
 import { embedTexts } from "./embed-texts.ts";
 import { type LlmCallObserver, noopLlmCallObserver } from "./llm-call-observer.ts";
-import type { ModelRegistry } from "./model-registry.ts";
+import type { ResolvedModel } from "./model-registry.ts";
 import { relayEmbeddings } from "./relay-embeddings.ts";
 import type { TextEmbedder } from "./text-embedder.ts";
 
 export type CreateTextEmbedderOptions = {
-  /** `EMBEDDINGS_MODEL`: `provider:model`, or a bare name of the default provider, as `/v1/embeddings` takes it. */
-  model: string;
-  modelRegistry: ModelRegistry;
+  /** The model that embeds (`EMBEDDINGS_MODEL` resolved, or the models file's `embeddings: true` one). */
+  model: ResolvedModel;
+  /** Where the model was named, for the error that refuses one without embeddings. */
+  setting: string;
   embeddingModels: EmbeddingModels;
   limits: UpstreamLimits;
   /** Told about each call, as `/v1/embeddings` calls are (metrics, traces). */
@@ -24,12 +25,12 @@ export type CreateTextEmbedderOptions = {
  * at once, so a name no provider serves fails the start rather than the first ingest.
  */
 export function createTextEmbedder(options: CreateTextEmbedderOptions): TextEmbedder {
-  const resolved = options.modelRegistry.resolve(options.model);
+  const resolved = options.model;
   const factory = options.embeddingModels[resolved.provider];
   if (resolved.chatCompletions === undefined && factory === undefined) {
     throw new ServiceError({
       code: "UNKNOWN_MODEL",
-      message: `EMBEDDINGS_MODEL ${options.model}: the ${resolved.provider} provider offers no embeddings.`,
+      message: `${options.setting}: the ${resolved.provider} provider offers no embeddings.`,
     });
   }
   const observer = options.observer ?? noopLlmCallObserver;

@@ -1,6 +1,9 @@
 // Hybrid search on both stores, against a local server that speaks /v1/embeddings with a
 // deterministic embedding (test/support/concept-embedding-server.ts).
 import assert from "node:assert/strict";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 import { describe, test } from "node:test";
 import { pino } from "pino";
 import { startJobWorker } from "../../src/jobs/start-job-worker.ts";
@@ -193,4 +196,39 @@ test("the standalone worker's services embed at ingest too when EMBEDDINGS_MODEL
   assert.ok(services.knowledgeStore instanceof HybridKnowledgeStore);
   await storeDocument(services.knowledgeStore, "doc_w", "garage.md", DOCUMENTS["garage.md"]);
   assert.deepEqual(server.batches, [2]);
+});
+
+test("a models-file model marked embeddings: true embeds the knowledge base when EMBEDDINGS_MODEL is unset", async (t) => {
+  const server = await startConceptEmbeddingServer();
+  const opened = await knowledgeStores.SQLite();
+  const folder = await mkdtemp(path.join(os.tmpdir(), "models-file-"));
+  const modelsFile = path.join(folder, "models.yaml");
+  await writeFile(
+    modelsFile,
+    `default: chat
+models:
+  - name: chat
+    deployments:
+      - { provider: echo, model: echo }
+  - name: concepts
+    embeddings: true
+    deployments:
+      - { provider: openai, model: concepts-1, base_url: "${server.baseUrl}", api_key: sk-test }
+`,
+  );
+  const built = await buildTestApp({
+    knowledgeStore: opened.store,
+    environment: { LOG_LEVEL: "silent", MODELS_FILE: modelsFile, LLM_MAX_RETRIES: "2" },
+  });
+  t.after(async () => {
+    await built.app.close();
+    await opened.destroy();
+    await server.close();
+    await rm(folder, { recursive: true, force: true });
+  });
+  assert.ok(built.app.knowledgeStore instanceof HybridKnowledgeStore);
+  await storeAll(built.app.knowledgeStore);
+  assert.ok(server.batches.length > 0, "the flagged model's deployment embedded the chunks");
+  const results = await built.app.knowledgeStore.search("automobile mending");
+  assert.equal(results[0]?.source, "garage.md", "a query only the vectors answer is found");
 });
