@@ -26,6 +26,8 @@ import type { LlmCallObserver } from "./llm/llm-call-observer.ts";
 import type { ModelRegistry } from "./llm/model-registry.ts";
 import type { MetricsRegistry } from "./observability/metrics-registry.ts";
 import { requestObservationPlugin } from "./observability/request-observation.ts";
+import { adminKeysRoutes } from "./routes/admin-keys.ts";
+import { adminUsageRoutes } from "./routes/admin-usage.ts";
 import { chatRoutes } from "./routes/chat.ts";
 import { embeddingsRoutes } from "./routes/embeddings.ts";
 import { jobRoutes } from "./routes/jobs.ts";
@@ -104,7 +106,11 @@ export async function buildApp(services: Services): Promise<App> {
   await app.register(requestObservationPlugin, observability);
   await app.register(errorHandlerPlugin);
   await app.register(drainingPlugin, { lifecycle });
-  await app.register(authenticationPlugin, { apiKeys: config.apiKeys });
+  await app.register(authenticationPlugin, {
+    apiKeys: config.apiKeys,
+    adminApiKey: config.adminApiKey,
+    keyDirectory: services.access.keys,
+  });
   await app.register(openApiPlugin, { version: packageJson.version });
 
   await app.register(systemRoutes, {
@@ -129,6 +135,11 @@ export async function buildApp(services: Services): Promise<App> {
   await app.register(chatRoutes, { chat });
   await app.register(openAIRoutes, { chat, modelRegistry });
   await app.register(embeddingsRoutes, { embeddings: services.embeddings });
+  if (config.adminApiKey !== undefined) {
+    const { access } = services;
+    await app.register(adminKeysRoutes, { store: access.store, changed: () => access.keys.forgetAll() });
+    await app.register(adminUsageRoutes, { store: access.store, flush: () => access.ledger.flush() });
+  }
 
   app.addHook("onReady", async () => lifecycle.markReady());
   return app;

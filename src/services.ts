@@ -1,5 +1,10 @@
 import type { Logger } from "pino";
+import type { AccessStore } from "./access/access-store.ts";
+import { type Access, createAccess } from "./access/create-access.ts";
+import { createAccessStore } from "./access/create-access-store.ts";
+import type { ModelPrice } from "./access/model-prices.ts";
 import { type ChatPipeline, createChatPipeline } from "./chat/chat-pipeline.ts";
+import { createModelCallAdmission } from "./chat/model-call-admission.ts";
 import type { Config } from "./config.ts";
 import { createEmbeddingsPipeline, type EmbeddingsPipeline } from "./embeddings/embeddings-pipeline.ts";
 import { StreamSlots } from "./http/stream-slots.ts";
@@ -13,6 +18,7 @@ import { createEmbeddingModels, type EmbeddingModels } from "./llm/create-embedd
 import { createProviders } from "./llm/create-providers.ts";
 import type { LlmCallObserver } from "./llm/llm-call-observer.ts";
 import { createModelRegistry, type ModelRegistry } from "./llm/model-registry.ts";
+import { createAccessMetrics } from "./observability/access-metrics.ts";
 import { combineObservers } from "./observability/combine-observers.ts";
 import { createObservability, type Observability } from "./observability/create-observability.ts";
 import type { JobQueueDepthSource } from "./observability/metrics-registry.ts";
@@ -46,6 +52,8 @@ export type Services = WorkerServices & {
   readonly chat: ChatPipeline;
   /** Every `POST /v1/embeddings` call goes through it. */
   readonly embeddings: EmbeddingsPipeline;
+  /** Virtual keys, rate limits, budgets and the usage ledger. */
+  readonly access: Access;
 };
 
 /** What a caller (a test, a process with a special store) gives instead of what config would choose. */
@@ -64,6 +72,12 @@ export type ServiceOverrides = {
   knownModels?: readonly string[];
   /** Job counts by state, read at each scrape for the queue depth gauge; defaults to the job queue's. */
   jobQueueDepth?: JobQueueDepthSource;
+  /** Where keys and the usage ledger live, instead of what config would choose (closed by the caller). */
+  accessStore?: AccessStore;
+  /** Prefixes the rate limits' Redis keys (default `llm-api`), so that test runs never meet. */
+  redisPrefix?: string;
+  /** Per-model prices over the bundled table and `MODEL_PRICES` (the models file's, once it lands). */
+  modelPrices?: Readonly<Record<string, ModelPrice>>;
 };
 
 /**
@@ -105,6 +119,7 @@ export async function createServices(
       : observability.llmCallObserver;
 
     const modelRegistry = overrides.modelRegistry ?? createConfiguredModelRegistry(config, owned);
+    const access = owned.add(openAccess(config, logger, overrides, observability, lifecycle));
     return {
       config,
       logger,
@@ -116,19 +131,100 @@ export async function createServices(
       diskSpace,
       observability,
       llmCallObserver,
-      chat: createChatPipeline({ config, modelRegistry, llmCallObserver, streamSlots, knowledgeStore }),
+      chat: createChatPipeline({
+        config,
+        modelRegistry,
+        llmCallObserver,
+        streamSlots,
+        knowledgeStore,
+        admission: createModelCallAdmission(access.control),
+      }),
       embeddings: createEmbeddingsPipeline({
         config,
         modelRegistry,
         embeddingModels: overrides.embeddingModels ?? createEmbeddingModels({ config }),
         llmCallObserver,
       }),
+      access,
       close: () => owned.close(),
     };
   } catch (error) {
     await owned.close();
     throw error;
   }
+}
+
+/** Keys and the ledger in their store, limits in process or on Redis, their metrics and log lines. */
+function openAccess(
+  config: Config,
+  logger: Logger,
+  overrides: ServiceOverrides,
+  observability: Observability,
+  lifecycle: Lifecycle,
+): Access {
+  if (config.apiKeys.length === 0 && config.adminApiKey === undefined) {
+    logger.warn(
+      "neither API_KEYS nor ADMIN_API_KEY is set: the service is open, anyone who reaches it may call it",
+    );
+  }
+  // A store passed in belongs to the caller; one opened here is closed with the access layer.
+  const store =
+    overrides.accessStore === undefined
+      ? openOrUnavailable("key store", () => createAccessStore(config), logger)
+      : { ...bindStore(overrides.accessStore), close: async () => {} };
+  let metrics: ReturnType<typeof createAccessMetrics> | undefined;
+  const access = createAccess({
+    config,
+    store,
+    prices: overrides.modelPrices,
+    redisPrefix: overrides.redisPrefix,
+    events: {
+      usageRowsDropped(count) {
+        metrics?.usageRowsDropped.inc(count);
+        logger.error(
+          { dropped_rows: count },
+          `usage ledger: ${count} rows dropped, the store could not take them`,
+        );
+      },
+      usageWriteFailed(error, buffered) {
+        logger.warn(
+          { err: error, buffered_rows: buffered },
+          "usage ledger: the store cannot be written; rows wait in the buffer",
+        );
+      },
+      limiterModeChanged(shared, cause) {
+        if (shared) {
+          logger.info("rate limits: Redis answers again, limits and budgets are shared by every replica");
+        } else {
+          metrics?.limiterFallbacks.inc();
+          logger.warn(
+            { err: cause },
+            "rate limits: Redis cannot be reached, counting per replica until it is back",
+          );
+        }
+      },
+    },
+  });
+  metrics = createAccessMetrics(observability.metrics.registry, access.limitsShared);
+  lifecycle.addDegradation("rate_limits_per_replica", () => access.limitsShared() === false);
+  return access;
+}
+
+/** The store's methods bound to it, so a copy with its own `close` still works. */
+function bindStore(store: AccessStore): AccessStore {
+  return {
+    createKey: (key) => store.createKey(key),
+    listKeys: () => store.listKeys(),
+    getKey: (id) => store.getKey(id),
+    findKeyByDigest: (digest) => store.findKeyByDigest(digest),
+    updateKey: (id, changes, now) => store.updateKey(id, changes, now),
+    revokeKey: (id, now) => store.revokeKey(id, now),
+    insertUsage: (rows) => store.insertUsage(rows),
+    queryUsage: (query) => store.queryUsage(query),
+    spendSince: (keyId, from) => store.spendSince(keyId, from),
+    ping: () => store.ping(),
+    close: () => store.close(),
+  };
 }
 
 /**

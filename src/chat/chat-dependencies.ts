@@ -3,6 +3,7 @@ import type { StreamSlots } from "../http/stream-slots.ts";
 import type { KnowledgeStore } from "../knowledge/knowledge-store.ts";
 import type { LlmCallObserver } from "../llm/llm-call-observer.ts";
 import type { ModelRegistry } from "../llm/model-registry.ts";
+import type { ModelCallAdmission } from "./model-call-admission.ts";
 
 /** What the chat layer needs from the services. */
 export type ChatDependencies = Readonly<{
@@ -12,4 +13,6 @@ export type ChatDependencies = Readonly<{
   streamSlots: StreamSlots;
   /** What `knowledge` grounds a reply on. */
   knowledgeStore: KnowledgeStore;
+  /** Keys' models, rate limits and budgets before each call, settled with its usage; none when absent. */
+  admission?: ModelCallAdmission;
 }>;

@@ -19,6 +19,7 @@ import type {
   WireFormat,
 } from "./chat-source.ts";
 import { checkChatLimits, checkInputChars, inputChars } from "./check-chat-limits.ts";
+import type { AdmittedModelCall } from "./model-call-admission.ts";
 import { openReplyWriter, type ReplyWriter } from "./open-reply-writer.ts";
 import type { JsonProtocol, ProtocolFactory, ReplyContext, StreamProtocol } from "./reply-protocol.ts";
 import { chatCompletionsRelaySource } from "./sources/chat-completions-relay-source.ts";
@@ -74,7 +75,14 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
   const admit = async (call: ChatCall) => {
     checkChatLimits(call.input, config);
     const model = dependencies.modelRegistry.resolve(call.input.model);
-    if (call.knowledgeLimit === undefined) return { model, input: call.input, sources: undefined };
+    if (call.knowledgeLimit === undefined) {
+      return {
+        model,
+        input: call.input,
+        sources: undefined,
+        admitted: await admitCall(call, model, call.input),
+      };
+    }
     const grounded = await groundChatInput(call.input, {
       store: dependencies.knowledgeStore,
       limit: call.knowledgeLimit,
@@ -82,11 +90,22 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
       maxContextChars: Math.min(config.maxMessageChars, config.maxInputChars - inputChars(call.input)),
     });
     checkInputChars(grounded.input, config);
-    return { model, input: grounded.input, sources: grounded.sources };
+    const admitted = await admitCall(call, model, grounded.input);
+    return { model, input: grounded.input, sources: grounded.sources, admitted };
   };
 
-  const observe = (call: ChatCall, model: ResolvedModel, input: ChatInput, streaming: boolean) =>
-    dependencies.llmCallObserver.start({
+  /** Keys' models, limits and budgets: last, so that nothing refused before holds a slot. */
+  const admitCall = (call: ChatCall, model: ResolvedModel, input: ChatInput) =>
+    dependencies.admission?.admit({ request: call.request, reply: call.reply, model, input });
+
+  const observe = (
+    call: ChatCall,
+    model: ResolvedModel,
+    input: ChatInput,
+    streaming: boolean,
+    admitted: AdmittedModelCall | undefined,
+  ) => {
+    const handle = dependencies.llmCallObserver.start({
       requestId: call.request.id,
       kind: call.kind,
       path: routeLabel(call.request),
@@ -97,15 +116,17 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
       messages: input.messages,
       parameters: input.parameters,
     });
+    return admitted === undefined ? handle : admitted.observe(handle);
+  };
 
   return {
     async respond(call) {
       const { request, reply } = call;
-      const { model, input, sources } = await admit(call);
+      const { model, input, sources, admitted } = await admit(call);
       const protocol = call.protocol(replyContext(request, model, sources));
       const source = sourceFor(model, protocol.wireFormat, call.untranslated);
       const signal = watchClientDisconnect(reply.raw);
-      const handle = observe(call, model, input, false);
+      const handle = observe(call, model, input, false, admitted);
       let generated: Awaited<ReturnType<ChatSource["generate"]>>;
       try {
         generated = await source.generate(
@@ -135,7 +156,7 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
 
     async stream(call) {
       const { request, reply } = call;
-      const { model, input, sources } = await admit(call);
+      const { model, input, sources, admitted } = await admit(call);
       const protocol = call.protocol(replyContext(request, model, sources));
       const source = sourceFor(model, protocol.wireFormat, call.untranslated);
       const passthrough = source.wireFormat !== undefined;
@@ -154,7 +175,7 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
         });
       }
       const signal = watchClientDisconnect(reply.raw, controller);
-      const handle = observe(call, model, input, true);
+      const handle = observe(call, model, input, true, admitted);
       let output = "";
       let writer: ReplyWriter | undefined;
       const open = (): ReplyWriter => {

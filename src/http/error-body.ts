@@ -2,7 +2,9 @@ import type { FastifyRequest } from "fastify";
 import type { ServiceError } from "../errors/service-error.ts";
 
 /** OpenAI's error `type` for each status family, so OpenAI SDKs raise the matching class. */
-function openAIErrorType(statusCode: number): string {
+function openAIErrorType(statusCode: number, code: string): string {
+  // OpenAI's own type for a spent quota, which clients tell apart from a passing rate limit.
+  if (code === "INSUFFICIENT_QUOTA") return "insufficient_quota";
   if (statusCode === 401) return "authentication_error";
   if (statusCode === 403) return "permission_error";
   if (statusCode === 429) return "rate_limit_error";
@@ -25,7 +27,7 @@ export function openAIErrorBody(error: ServiceError) {
   return {
     error: {
       message: error.message,
-      type: openAIErrorType(error.statusCode),
+      type: openAIErrorType(error.statusCode, error.code),
       code: error.code.toLowerCase(),
       param: error.param ?? null,
     },

@@ -7,6 +7,7 @@ import { toServiceError } from "./to-service-error.ts";
 /** Sends `error` in the envelope the route's clients expect, with `Retry-After` when known. */
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: ServiceError): FastifyReply {
   if (error.retryAfterSeconds !== undefined) reply.header("retry-after", String(error.retryAfterSeconds));
+  if (error.headers !== undefined) reply.headers(error.headers);
   return reply.code(error.statusCode).type("application/json; charset=utf-8").send(errorBody(request, error));
 }
 
