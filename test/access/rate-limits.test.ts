@@ -36,14 +36,14 @@ test("30 rpm: the 31st request in the minute gets 429 with Retry-After and OpenA
   assert.ok(retryAfter >= 1 && retryAfter <= 60, `Retry-After ${retryAfter}`);
   assert.equal(refused.headers.get("x-ratelimit-remaining-requests"), "0");
   assert.match(refused.headers.get("x-ratelimit-reset-requests") ?? "", /^\d+(m\d+)?s$|^\d+ms$/);
-  assert.equal((await refused.json()).error.code, "RATE_LIMIT_EXCEEDED");
+  assert.equal(((await refused.json()) as { error: { code: string } }).error.code, "RATE_LIMIT_EXCEEDED");
 
   const openai = await service.post("/v1/chat/completions", key, {
     model: "openai:fake-model",
     messages: [{ role: "user", content: "hi" }],
   });
   assert.equal(openai.status, 429);
-  const body = await openai.json();
+  const body = (await openai.json()) as { error: Record<string, string> };
   assert.equal(body.error.code, "rate_limit_exceeded");
   assert.equal(body.error.type, "rate_limit_error");
   assert.ok(openai.headers.get("retry-after"));
@@ -96,7 +96,7 @@ test("tpm counts real usage: a 1,000 tpm key is stopped after the calls that use
       break;
     }
     assert.equal(response.status, 200);
-    const body = await response.json();
+    const body = (await response.json()) as { usage: { total_tokens: number } };
     used += body.usage.total_tokens;
     passed += 1;
   }
@@ -116,7 +116,7 @@ test("max_parallel 2: the third concurrent stream gets 429, and a slot is freed 
   for (const response of held) assert.equal(response.status, 200);
   const third = await stream();
   assert.equal(third.status, 429);
-  assert.equal((await third.json()).error.code, "RATE_LIMIT_EXCEEDED");
+  assert.equal(((await third.json()) as { error: { code: string } }).error.code, "RATE_LIMIT_EXCEEDED");
 
   // End: both finish, and two new ones are admitted.
   await Promise.all(held.map((response) => readStreamToEnd(response.body!.getReader())));
