@@ -46,6 +46,10 @@ export class UsageLedger {
       return;
     }
     this.#buffer.push(row);
+    // A burst writes at once rather than waiting for the timer, so the buffer's room is kept for outages.
+    if (this.#buffer.length >= Math.min(this.#options.batchSize, Math.ceil(this.#options.maxBuffered / 2))) {
+      void this.flush();
+    }
   }
 
   /** Writes what is buffered now; a failure leaves it buffered for the next attempt. */
