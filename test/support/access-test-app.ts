@@ -5,6 +5,7 @@ import path from "node:path";
 import type { AccessStore } from "../../src/access/access-store.ts";
 import type { ModelPrice } from "../../src/access/model-prices.ts";
 import { SqliteAccessStore } from "../../src/access/sqlite-access-store.ts";
+import { SqliteJobQueue } from "../../src/jobs/sqlite-job-queue.ts";
 import { buildTestApp } from "./build-test-app.ts";
 import { type FakeLlmUpstream, startFakeLlmUpstream } from "./fake-llm-upstream.ts";
 
@@ -18,6 +19,8 @@ export type AccessTestAppOptions = {
   redisPrefix?: string;
   upstream?: FakeLlmUpstream;
   modelPrices?: Readonly<Record<string, ModelPrice>>;
+  /** Keeps jobs in SQLite even with REDIS_URL set, for tests that take Redis away from the limits only. */
+  sqliteJobs?: boolean;
 };
 
 /** A private SQLite key store in a temp folder, for instances that share it. */
@@ -48,6 +51,15 @@ export async function startAccessTestApp(
     accessStore: options.accessStore,
     redisPrefix: options.redisPrefix ?? `llm-api-test-${randomUUID()}`,
     modelPrices: options.modelPrices,
+    jobQueue: options.sqliteJobs
+      ? new SqliteJobQueue({
+          file: path.join(mkdtempSync(path.join(tmpdir(), "access-jobs-")), "jobs.sqlite"),
+          attempts: 1,
+          retentionMs: 60_000,
+          leaseMs: 30_000,
+          backoffMs: 0,
+        })
+      : undefined,
   });
   const address = await built.app.listen({ port: 0, host: "127.0.0.1" });
   t.after(async () => {
