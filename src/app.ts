@@ -14,9 +14,11 @@ import { handleClientError } from "./http/client-error-handler.ts";
 import { drainingPlugin } from "./http/draining.ts";
 import { errorHandlerPlugin } from "./http/error-handler.ts";
 import { handleFrameworkError } from "./http/framework-error-handler.ts";
+import { loadSheddingPlugin } from "./http/load-shedding.ts";
 import { openApiPlugin } from "./http/openapi.ts";
 import { requestIdFor } from "./http/request-id.ts";
 import { requestLoggingPlugin } from "./http/request-logging.ts";
+import { securityHeadersPlugin } from "./http/security-headers.ts";
 import type { StreamSlots } from "./http/stream-slots.ts";
 import { createValidatorCompiler } from "./http/validator-compiler.ts";
 import type { JobQueue } from "./jobs/job-queue.ts";
@@ -79,6 +81,9 @@ export async function buildApp(services: Services): Promise<App> {
     genReqId: requestIdFor,
     bodyLimit: config.bodyLimitBytes,
     keepAliveTimeout: config.keepAliveTimeoutMs,
+    // Node checks header and request timeouts only this often (30 s by default): a client that
+    // drips its headers must be cut near HEADERS_TIMEOUT_MS, not up to 30 s later.
+    http: { connectionsCheckingInterval: Math.min(1000, config.headersTimeoutMs / 2) },
     requestTimeout: config.requestTimeoutMs,
     // Draining is answered by our own hook, in our error envelope and with the request id.
     return503OnClosing: false,
@@ -105,7 +110,16 @@ export async function buildApp(services: Services): Promise<App> {
   // Before authentication and draining, so the requests they refuse are measured and traced too.
   await app.register(requestObservationPlugin, observability);
   await app.register(errorHandlerPlugin);
+  // Before draining and authentication: their refusals carry the headers too, and a CORS preflight carries no key.
+  await app.register(securityHeadersPlugin, { corsOrigins: config.corsOrigins });
   await app.register(drainingPlugin, { lifecycle });
+  // Before authentication: shedding load must cost nothing.
+  await app.register(loadSheddingPlugin, {
+    maxEventLoopDelayMs: config.maxEventLoopDelayMs,
+    maxEventLoopUtilization: config.maxEventLoopUtilization,
+    maxHeapUsedBytes: config.maxHeapUsedBytes,
+    maxRssBytes: config.maxRssBytes,
+  });
   await app.register(authenticationPlugin, {
     apiKeys: config.apiKeys,
     adminApiKey: config.adminApiKey,

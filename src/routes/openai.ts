@@ -1,5 +1,6 @@
 import { type FastifyPluginAsyncTypebox, Type } from "@fastify/type-provider-typebox";
 import type { ChatPipeline } from "../chat/chat-pipeline.ts";
+import { checkEmptyMessages } from "../chat/check-empty-messages.ts";
 import { readOpenAIChatRequest } from "../chat/protocols/openai-chat-request.ts";
 import { openAIChunkProtocol } from "../chat/protocols/openai-chunk-protocol.ts";
 import { openAIJsonProtocol } from "../chat/protocols/openai-json-protocol.ts";
@@ -127,6 +128,7 @@ export const openAIRoutes: FastifyPluginAsyncTypebox<OpenAIRoutesOptions> = asyn
     },
     async (request, reply) => {
       const body = request.body;
+      checkEmptyMessages(body.messages);
       const { input, untranslated } = readOpenAIChatRequest(body);
       const call = {
         request,
