@@ -13,7 +13,8 @@ import type { JobProcessor, RunningJob } from "../job-worker.ts";
 export const INGEST_JOB_TYPE = "ingest-document";
 
 /** What `POST /ingest` enqueues. */
-export type IngestPayload = { source: string; text?: string };
+/** `owner`: the virtual key that asked for it (see `jobOwner`); the processor does not read it. */
+export type IngestPayload = { source: string; text?: string; owner?: string };
 
 /** A completed ingest job's result: the document it stored. */
 export type IngestResult = DocumentSummary;
