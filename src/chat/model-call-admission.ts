@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { AccessControl } from "../access/access-control.ts";
+import { refuseKeyAsModel } from "../http/redact-secrets.ts";
 import type { ChatInput } from "../llm/chat-input.ts";
 import type { LlmCallHandle } from "../llm/llm-call-observer.ts";
 import type { ResolvedModel } from "../llm/model-registry.ts";
@@ -31,6 +32,7 @@ export type ModelCallAdmission = {
 export function createModelCallAdmission(access: AccessControl): ModelCallAdmission {
   return {
     async admit({ request, reply, model, input }) {
+      refuseKeyAsModel(request, model.name);
       const admitted = await access.admit({
         principal: request.principal,
         address: request.ip,

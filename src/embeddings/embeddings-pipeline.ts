@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Config } from "../config.ts";
 import { ServiceError } from "../errors/service-error.ts";
 import { watchClientDisconnect } from "../http/client-disconnect.ts";
+import { refuseKeyAsModel } from "../http/redact-secrets.ts";
 import { routeLabel } from "../http/route-label.ts";
 import { toServiceError } from "../http/to-service-error.ts";
 import type { UpstreamLimits } from "../llm/completion-request.ts";
@@ -55,6 +56,7 @@ export function createEmbeddingsPipeline(dependencies: EmbeddingsDependencies): 
     async respond({ request, reply, body }) {
       const input = checkEmbeddingsInput(body, config);
       const model = resolveEmbeddingModel(modelRegistry, body.model ?? undefined);
+      refuseKeyAsModel(request, model.name);
       const source = sources.find((candidate) => candidate.serves(model));
       if (source === undefined) {
         throw new ServiceError({

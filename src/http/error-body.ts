@@ -1,5 +1,6 @@
 import type { FastifyRequest } from "fastify";
 import type { ServiceError } from "../errors/service-error.ts";
+import { redactSecrets } from "./redact-secrets.ts";
 
 /** OpenAI's error `type` for each status family, so OpenAI SDKs raise the matching class. */
 function openAIErrorType(statusCode: number, code: string): string {
@@ -18,15 +19,17 @@ export function isOpenAIRoute(request: FastifyRequest): boolean {
 }
 
 export function errorBody(request: FastifyRequest, error: ServiceError): object {
-  if (isOpenAIRoute(request)) return openAIErrorBody(error);
-  return { error: { code: error.code, message: error.message, request_id: request.id } };
+  // Messages quote the request (a route, a model name): never a key it carried.
+  const message = redactSecrets(request, error.message);
+  if (isOpenAIRoute(request)) return openAIErrorBody(error, message);
+  return { error: { code: error.code, message, request_id: request.id } };
 }
 
 /** OpenAI's error shape, as its SDKs parse it from a response body or a stream frame. */
-export function openAIErrorBody(error: ServiceError) {
+export function openAIErrorBody(error: ServiceError, message = error.message) {
   return {
     error: {
-      message: error.message,
+      message,
       type: openAIErrorType(error.statusCode, error.code),
       code: error.code.toLowerCase(),
       param: error.param ?? null,

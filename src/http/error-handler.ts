@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import fastifyPlugin from "fastify-plugin";
 import { ServiceError } from "../errors/service-error.ts";
 import { errorBody } from "./error-body.ts";
+import { redactSecrets } from "./redact-secrets.ts";
 import { toServiceError } from "./to-service-error.ts";
 
 /** Sends `error` in the envelope the route's clients expect, with `Retry-After` when known. */
@@ -22,7 +23,10 @@ export const errorHandlerPlugin = fastifyPlugin(
           "request failed",
         );
       } else {
-        request.log.info({ code: serviceError.code, reason: serviceError.message }, "request rejected");
+        request.log.info(
+          { code: serviceError.code, reason: redactSecrets(request, serviceError.message) },
+          "request rejected",
+        );
       }
       return sendError(request, reply, serviceError);
     });
