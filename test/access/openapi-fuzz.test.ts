@@ -46,7 +46,7 @@ const hostileString = fc.oneof(
     "%00%2e%2e%2f",
     "<script>alert(1)</script>",
     "' OR 1=1 --",
-    "${jndi:ldap://x}",
+    "$" + "{jndi:ldap://x}",
     "\ud800",
     "𝕏".repeat(50),
     "a".repeat(70_000),

@@ -98,6 +98,10 @@ test("the admin API creates, lists, shows, changes and revokes keys, and never s
 
   assert.ok(!logs.text().includes(created.key), "the secret never reaches the log");
   assert.ok(logs.text().includes(created.id), "the log names the key by its id");
+  assert.ok(
+    logs.lines().some((line) => line.key_id === created.id && line.msg === "request completed"),
+    "each request's line names the key by its id",
+  );
 });
 
 test("a virtual key or an API_KEYS key on /admin/* is 403; the admin key and every valid key call the API", async (t) => {
