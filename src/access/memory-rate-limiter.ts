@@ -18,6 +18,12 @@ type Subject = {
   lastUsed: number;
 };
 
+/**
+ * How long a spend counter is trusted before the ledger is read again: replicas that share a
+ * database but no Redis then see each other's spend within this, plus the ledger's flush interval.
+ */
+export const LOCAL_SPEND_REREAD_MS = 5000;
+
 /** How often subjects with nothing left in their window are forgotten. */
 const SWEEP_MS = RATE_WINDOW_MS;
 
@@ -122,7 +128,7 @@ export class MemoryRateLimiter implements RateLimiter {
     // Another call may have started the counter while the ledger was read.
     const raced = this.#spend.get(name);
     if (raced !== undefined && raced.expiresAt > this.#now()) return raced.nanoUsd;
-    this.#spend.set(name, { nanoUsd, expiresAt: this.#now() + ttlMs });
+    this.#spend.set(name, { nanoUsd, expiresAt: this.#now() + Math.min(ttlMs, LOCAL_SPEND_REREAD_MS) });
     return nanoUsd;
   }
 
