@@ -4,9 +4,9 @@ import { type Access, createAccess } from "./access/create-access.ts";
 import { createAccessStore } from "./access/create-access-store.ts";
 import type { ModelPrice } from "./access/model-prices.ts";
 import { type ChatPipeline, createChatPipeline } from "./chat/chat-pipeline.ts";
-import { createModelCallAdmission } from "./chat/model-call-admission.ts";
 import type { Config } from "./config.ts";
 import { createEmbeddingsPipeline, type EmbeddingsPipeline } from "./embeddings/embeddings-pipeline.ts";
+import { createModelCallAdmission } from "./http/model-call-admission.ts";
 import { StreamSlots } from "./http/stream-slots.ts";
 import { createJobQueue } from "./jobs/create-job-queue.ts";
 import type { JobQueue } from "./jobs/job-queue.ts";
@@ -120,6 +120,7 @@ export async function createServices(
 
     const modelRegistry = overrides.modelRegistry ?? createConfiguredModelRegistry(config, owned);
     const access = owned.add(openAccess(config, logger, overrides, observability, lifecycle));
+    const admission = createModelCallAdmission(access.control);
     return {
       config,
       logger,
@@ -137,13 +138,14 @@ export async function createServices(
         llmCallObserver,
         streamSlots,
         knowledgeStore,
-        admission: createModelCallAdmission(access.control),
+        admission,
       }),
       embeddings: createEmbeddingsPipeline({
         config,
         modelRegistry,
         embeddingModels: overrides.embeddingModels ?? createEmbeddingModels({ config }),
         llmCallObserver,
+        admission,
       }),
       access,
       close: () => owned.close(),

@@ -1,9 +1,9 @@
 import type { Config } from "../config.ts";
+import type { ModelCallAdmission } from "../http/model-call-admission.ts";
 import type { StreamSlots } from "../http/stream-slots.ts";
 import type { KnowledgeStore } from "../knowledge/knowledge-store.ts";
 import type { LlmCallObserver } from "../llm/llm-call-observer.ts";
 import type { ModelRegistry } from "../llm/model-registry.ts";
-import type { ModelCallAdmission } from "./model-call-admission.ts";
 
 /** What the chat layer needs from the services. */
 export type ChatDependencies = Readonly<{

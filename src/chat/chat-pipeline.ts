@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import { ServiceError } from "../errors/service-error.ts";
 import { watchClientDisconnect } from "../http/client-disconnect.ts";
 import { sendError } from "../http/error-handler.ts";
+import type { AdmittedModelCall } from "../http/model-call-admission.ts";
 import { routeLabel } from "../http/route-label.ts";
 import { toServiceError } from "../http/to-service-error.ts";
 import { groundChatInput } from "../knowledge/ground-chat-input.ts";
@@ -19,7 +20,6 @@ import type {
   WireFormat,
 } from "./chat-source.ts";
 import { checkChatLimits, checkInputChars, inputChars } from "./check-chat-limits.ts";
-import type { AdmittedModelCall } from "./model-call-admission.ts";
 import { openReplyWriter, type ReplyWriter } from "./open-reply-writer.ts";
 import type { JsonProtocol, ProtocolFactory, ReplyContext, StreamProtocol } from "./reply-protocol.ts";
 import { chatCompletionsRelaySource } from "./sources/chat-completions-relay-source.ts";
@@ -96,7 +96,13 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
 
   /** Keys' models, limits and budgets: last, so that nothing refused before holds a slot. */
   const admitCall = (call: ChatCall, model: ResolvedModel, input: ChatInput) =>
-    dependencies.admission?.admit({ request: call.request, reply: call.reply, model, input });
+    dependencies.admission?.admit({
+      request: call.request,
+      reply: call.reply,
+      model,
+      texts: input.messages.map((message) => message.content),
+      maxTokens: input.parameters.maxTokens,
+    });
 
   const observe = (
     call: ChatCall,

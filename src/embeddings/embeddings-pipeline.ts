@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Config } from "../config.ts";
 import { ServiceError } from "../errors/service-error.ts";
 import { watchClientDisconnect } from "../http/client-disconnect.ts";
-import { refuseKeyAsModel } from "../http/redact-secrets.ts";
+import type { ModelCallAdmission } from "../http/model-call-admission.ts";
 import { routeLabel } from "../http/route-label.ts";
 import { toServiceError } from "../http/to-service-error.ts";
 import type { UpstreamLimits } from "../llm/completion-request.ts";
@@ -24,6 +24,8 @@ export type EmbeddingsDependencies = Readonly<{
   /** The AI SDK embedding models, for providers that are not relayed to. */
   embeddingModels: EmbeddingModels;
   llmCallObserver: LlmCallObserver;
+  /** Keys' models, rate limits and budgets before each call, settled with its usage; none when absent. */
+  admission?: ModelCallAdmission;
 }>;
 
 /** One embeddings call as the route asks for it. */
@@ -56,7 +58,6 @@ export function createEmbeddingsPipeline(dependencies: EmbeddingsDependencies): 
     async respond({ request, reply, body }) {
       const input = checkEmbeddingsInput(body, config);
       const model = resolveEmbeddingModel(modelRegistry, body.model ?? undefined);
-      refuseKeyAsModel(request, model.name);
       const source = sources.find((candidate) => candidate.serves(model));
       if (source === undefined) {
         throw new ServiceError({
@@ -72,9 +73,12 @@ export function createEmbeddingsPipeline(dependencies: EmbeddingsDependencies): 
         answerModel: body.model || model.name,
       };
       source.check(embeddingsRequest);
+      // Embeddings produce no output tokens: only the input is reserved.
+      const texts = input.kind === "texts" ? input.texts : [];
+      const admitted = await dependencies.admission?.admit({ request, reply, model, texts, maxTokens: 0 });
 
       const signal = watchClientDisconnect(reply.raw);
-      const handle = llmCallObserver.start({
+      const observed = llmCallObserver.start({
         requestId: request.id,
         kind: "openai_embeddings",
         path: routeLabel(request),
@@ -86,6 +90,7 @@ export function createEmbeddingsPipeline(dependencies: EmbeddingsDependencies): 
         input: input.kind === "texts" ? input.texts : undefined,
         parameters: {},
       });
+      const handle = admitted === undefined ? observed : admitted.observe(observed);
       let answer: EmbeddingsAnswer;
       try {
         answer = await source.embed({ ...embeddingsRequest, signal, handle, limits });

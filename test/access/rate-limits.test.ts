@@ -166,3 +166,23 @@ test("without keys, RATE_LIMIT_RPM limits each client address", async (t) => {
   }
   assert.deepEqual(statuses, [200, 200, 200, 429]);
 });
+
+test("/v1/embeddings goes through the same admission: a key's rpm stops it, and each call is a ledger row", async (t) => {
+  const service = await startAccessTestApp(t);
+  const { key, id } = await service.createKey({ name: "embedder", rpm: 2 });
+  const statuses: number[] = [];
+  for (let index = 0; index < 3; index += 1) {
+    const response = await service.post("/v1/embeddings", key, { model: "echo", input: "the cat sat" });
+    statuses.push(response.status);
+    if (response.status === 429) {
+      assert.equal(
+        ((await response.json()) as { error: { code: string } }).error.code,
+        "rate_limit_exceeded",
+      );
+    } else await response.arrayBuffer();
+  }
+  assert.deepEqual(statuses, [200, 200, 429]);
+  const [usage] = (await service.usage(`key_id=${id}`)).data;
+  assert.equal(usage.requests, 2);
+  assert.equal(usage.output_tokens, 0);
+});
