@@ -209,6 +209,8 @@ function openAccess(
   });
   metrics = createAccessMetrics(observability.metrics.registry, access.limitsShared);
   lifecycle.addDegradation("rate_limits_per_replica", () => access.limitsShared() === false);
+  // With virtual keys in use, an instance that cannot read them cannot tell callers apart.
+  if (config.adminApiKey !== undefined) lifecycle.addReadinessCheck("key_store", () => store.ping());
   return access;
 }
 
