@@ -14,6 +14,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { Redis } from "ioredis";
 import {
   type BenchContext,
   completionRequest,
@@ -28,6 +29,13 @@ import { discoverModel, probeEndpoint } from "./probe-endpoint.ts";
 import { openFileLimits } from "./process-stats.ts";
 import { renderMarkdown } from "./report.ts";
 import type { BenchRun, ScenarioResult } from "./results.ts";
+import {
+  accessCost,
+  benchAdminKey,
+  openServiceName,
+  redisLimitsName,
+  withVirtualKey,
+} from "./scenarios/access-cost.ts";
 import { chatPath, chatRequest, echoChat } from "./scenarios/echo-chat.ts";
 import { idleStreamMemory } from "./scenarios/idle-memory.ts";
 import { jobRates } from "./scenarios/jobs.ts";
@@ -59,6 +67,7 @@ const scenarioKeys = [
   "soak",
   "echo",
   "routing",
+  "access",
   "jobs",
 ] as const;
 
@@ -130,6 +139,24 @@ const stop = async (target: TargetProcess | undefined): Promise<void> => {
   running.delete(target);
   await target.stop();
 };
+/** Whether the machine's Redis answers, for the scenario that counts limits on it. */
+async function redisAnswers(): Promise<boolean> {
+  const redis = new Redis("redis://127.0.0.1:6379", {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  redis.on("error", () => {});
+  try {
+    await redis.connect();
+    return (await redis.ping()) === "PONG";
+  } catch {
+    return false;
+  } finally {
+    redis.disconnect();
+  }
+}
+
 const stopAll = async (): Promise<void> => {
   await Promise.all([...running].map((target) => stop(target)));
 };
@@ -360,6 +387,52 @@ try {
     scenarios.push(await guarded("routing", () => routingOverhead(context, three, one)));
     await stop(three);
     await stop(one);
+  }
+  if (only.has("access")) {
+    // Three processes on the echo model: open, a virtual key with limits in process, and on Redis.
+    log("starting the service open, with limits in process, and with limits on Redis");
+    const start = (name: string, folder: string, environment: Record<string, string>) => {
+      const directory = path.join(scratchDirectory, folder);
+      mkdirSync(directory, { recursive: true });
+      return startService({
+        upstreamOrigin: upstream.origin,
+        model: "echo",
+        scratchDirectory: directory,
+        environment: { ECHO_DELAY_MS: "0", RUN_WORKER: "false", ...environment },
+        name,
+      });
+    };
+    const open = track(await start(openServiceName, "access-open", {}));
+    const inProcess = track(await start(serviceName, "access-in-process", { ADMIN_API_KEY: benchAdminKey }));
+    const redisMissing = (await redisAnswers()) ? undefined : "no Redis on 127.0.0.1:6379";
+    const onRedis = redisMissing
+      ? undefined
+      : track(
+          await start(redisLimitsName, "access-redis", {
+            ADMIN_API_KEY: benchAdminKey,
+            REDIS_URL: "redis://127.0.0.1:6379",
+          }),
+        );
+    const keyed = {
+      open,
+      inProcess: await withVirtualKey(inProcess),
+      onRedis: onRedis && (await withVirtualKey(onRedis)),
+    };
+    for (const target of [keyed.open, keyed.inProcess, keyed.onRedis]) {
+      if (!target || !wrkAvailable) continue;
+      log(`priming ${target.name} on ${chatPath} for ${options.primeSeconds} s`);
+      await runWrk({
+        url: `${target.origin}${chatPath}`,
+        body: chatRequest,
+        headers: target.headers,
+        connections: 50,
+        durationSeconds: options.primeSeconds,
+      });
+    }
+    scenarios.push(await guarded("access", () => accessCost(context, keyed, redisMissing)));
+    await stop(open);
+    await stop(inProcess);
+    await stop(onRedis);
   }
   if (only.has("jobs")) scenarios.push(await guarded("jobs", () => jobRates(context, repositoryRoot)));
 } finally {

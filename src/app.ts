@@ -15,9 +15,11 @@ import { CONSOLE_PATH, isConsoleRequest } from "./http/console-request.ts";
 import { drainingPlugin } from "./http/draining.ts";
 import { errorHandlerPlugin } from "./http/error-handler.ts";
 import { handleFrameworkError } from "./http/framework-error-handler.ts";
+import { loadSheddingPlugin } from "./http/load-shedding.ts";
 import { openApiPlugin } from "./http/openapi.ts";
 import { requestIdFor } from "./http/request-id.ts";
 import { requestLoggingPlugin } from "./http/request-logging.ts";
+import { securityHeadersPlugin } from "./http/security-headers.ts";
 import type { StreamSlots } from "./http/stream-slots.ts";
 import { createValidatorCompiler } from "./http/validator-compiler.ts";
 import type { JobQueue } from "./jobs/job-queue.ts";
@@ -27,6 +29,8 @@ import type { LlmCallObserver } from "./llm/llm-call-observer.ts";
 import type { ModelRegistry } from "./llm/model-registry.ts";
 import type { MetricsRegistry } from "./observability/metrics-registry.ts";
 import { requestObservationPlugin } from "./observability/request-observation.ts";
+import { adminKeysRoutes } from "./routes/admin-keys.ts";
+import { adminUsageRoutes } from "./routes/admin-usage.ts";
 import { anthropicRoutes } from "./routes/anthropic.ts";
 import { chatRoutes } from "./routes/chat.ts";
 import { embeddingsRoutes } from "./routes/embeddings.ts";
@@ -81,6 +85,9 @@ export async function buildApp(services: Services): Promise<App> {
     genReqId: requestIdFor,
     bodyLimit: config.bodyLimitBytes,
     keepAliveTimeout: config.keepAliveTimeoutMs,
+    // Node checks header and request timeouts only this often (30 s by default): a client that
+    // drips its headers must be cut near HEADERS_TIMEOUT_MS, not up to 30 s later.
+    http: { connectionsCheckingInterval: Math.min(1000, config.headersTimeoutMs / 2) },
     requestTimeout: config.requestTimeoutMs,
     // Draining is answered by our own hook, in our error envelope and with the request id.
     return503OnClosing: false,
@@ -107,8 +114,22 @@ export async function buildApp(services: Services): Promise<App> {
   // Before authentication and draining, so the requests they refuse are measured and traced too.
   await app.register(requestObservationPlugin, observability);
   await app.register(errorHandlerPlugin);
+  // Before draining and authentication: their refusals carry the headers too, and a CORS preflight carries no key.
+  await app.register(securityHeadersPlugin, { corsOrigins: config.corsOrigins });
   await app.register(drainingPlugin, { lifecycle });
-  await app.register(authenticationPlugin, { apiKeys: config.apiKeys, isPublic: isConsoleRequest });
+  // Before authentication: shedding load must cost nothing.
+  await app.register(loadSheddingPlugin, {
+    maxEventLoopDelayMs: config.maxEventLoopDelayMs,
+    maxEventLoopUtilization: config.maxEventLoopUtilization,
+    maxHeapUsedBytes: config.maxHeapUsedBytes,
+    maxRssBytes: config.maxRssBytes,
+  });
+  await app.register(authenticationPlugin, {
+    apiKeys: config.apiKeys,
+    adminApiKey: config.adminApiKey,
+    keyDirectory: services.access.keys,
+    isPublic: isConsoleRequest,
+  });
   await app.register(openApiPlugin, { version: packageJson.version });
 
   await app.register(systemRoutes, {
@@ -140,6 +161,11 @@ export async function buildApp(services: Services): Promise<App> {
   await app.register(anthropicRoutes, { chat });
   await app.register(modelRoutes, { router: services.router });
   await app.register(embeddingsRoutes, { embeddings: services.embeddings });
+  if (config.adminApiKey !== undefined) {
+    const { access } = services;
+    await app.register(adminKeysRoutes, { store: access.store, changed: () => access.keys.forgetAll() });
+    await app.register(adminUsageRoutes, { store: access.store, flush: () => access.ledger.flush() });
+  }
 
   app.addHook("onReady", async () => lifecycle.markReady());
   return app;

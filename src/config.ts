@@ -1,4 +1,5 @@
 import path from "node:path";
+import type { ModelPrice } from "./access/model-prices.ts";
 import type { Catalog } from "./catalog/catalog.ts";
 import { CatalogError } from "./catalog/catalog-error.ts";
 import { type CatalogEnvironment, loadCatalog } from "./catalog/load-catalog.ts";
@@ -18,6 +19,23 @@ export type Config = Readonly<{
   headersTimeoutMs: number;
   requestTimeoutMs: number;
   apiKeys: readonly string[];
+  /** `ADMIN_API_KEY`: the admin API's key (virtual keys, usage); undefined turns the admin API off. */
+  adminApiKey: string | undefined;
+  /** `RATE_LIMIT_*`: limits per client address for callers without a virtual key. */
+  rateLimitRpm: number | undefined;
+  rateLimitTpm: number | undefined;
+  rateLimitMaxParallel: number | undefined;
+  /** `MODEL_PRICES`: prices per model (USD per million tokens) over the bundled table. */
+  modelPrices: Readonly<Record<string, ModelPrice>>;
+  /** Usage ledger rows waiting to be written before new ones are dropped (and counted). */
+  usageBufferRows: number;
+  /** `CORS_ORIGINS`: origins a browser may call from; empty for none. */
+  corsOrigins: readonly string[];
+  /** Load shedding thresholds; 0 turns one off. */
+  maxEventLoopDelayMs: number;
+  maxEventLoopUtilization: number;
+  maxHeapUsedBytes: number;
+  maxRssBytes: number;
 
   llmModel: string;
   openaiApiKey: string | undefined;
@@ -117,6 +135,18 @@ export function loadConfig(environment: Environment): Config {
     headersTimeoutMs: read.integer("HEADERS_TIMEOUT_MS", 20_000, { min: 1000 }),
     requestTimeoutMs: read.integer("REQUEST_TIMEOUT_MS", 120_000, { min: 1000 }),
     apiKeys: read.list("API_KEYS"),
+    adminApiKey: read.secret("ADMIN_API_KEY"),
+    rateLimitRpm: read.optionalInteger("RATE_LIMIT_RPM", { min: 1 }),
+    rateLimitTpm: read.optionalInteger("RATE_LIMIT_TPM", { min: 1 }),
+    rateLimitMaxParallel: read.optionalInteger("RATE_LIMIT_MAX_PARALLEL", { min: 1 }),
+    modelPrices: read.prices("MODEL_PRICES"),
+    usageBufferRows: read.integer("USAGE_BUFFER_ROWS", 10_000, { min: 1, max: 10_000_000 }),
+    corsOrigins: read.list("CORS_ORIGINS"),
+    // Past these, API routes answer 503 OVERLOADED with Retry-After while /health keeps answering.
+    maxEventLoopDelayMs: read.integer("MAX_EVENT_LOOP_DELAY_MS", 1000, { min: 0 }),
+    maxEventLoopUtilization: read.fraction("MAX_EVENT_LOOP_UTILIZATION", 0),
+    maxHeapUsedBytes: read.integer("MAX_HEAP_USED_BYTES", 0, { min: 0 }),
+    maxRssBytes: read.integer("MAX_RSS_BYTES", 0, { min: 0 }),
 
     llmModel,
     // A provider serves only once configured, so no request can make the service call an address
@@ -216,6 +246,7 @@ export function secretValues(config: Config): string[] {
     ...(config.catalog?.models ?? []).flatMap((model) =>
       model.deployments.map((deployment) => deployment.apiKey),
     ),
+    config.adminApiKey,
   ];
   for (const url of [config.redisUrl, config.databaseUrl]) {
     const password = url ? new URL(url).password : "";
@@ -260,6 +291,54 @@ function createReader(environment: Environment) {
       if (!choices.includes(value))
         throw new ConfigError(name, `must be one of ${choices.join(", ")}, got "${value}"`);
       return value as T[number];
+    },
+    optionalInteger(name: string, bounds: { min?: number; max?: number } = {}): number | undefined {
+      return raw(name) === undefined ? undefined : this.integer(name, 0, bounds);
+    },
+    /** A key: long enough that it cannot be guessed, and never shown in the error. */
+    secret(name: string): string | undefined {
+      const value = raw(name);
+      if (value !== undefined && value.length < 16)
+        throw new ConfigError(name, "must be at least 16 characters");
+      return value;
+    },
+    fraction(name: string, fallback: number): number {
+      const value = raw(name);
+      if (value === undefined) return fallback;
+      const number = Number(value);
+      if (!Number.isFinite(number) || number < 0 || number > 1) {
+        throw new ConfigError(name, `must be a number from 0 to 1, got "${value}"`);
+      }
+      return number;
+    },
+    prices(name: string): Record<string, ModelPrice> {
+      const value = raw(name);
+      if (value === undefined) return {};
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(value);
+      } catch {
+        throw new ConfigError(name, 'must be JSON: {"<model>": {"input_per_mtok": n, "output_per_mtok": n}}');
+      }
+      if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+        throw new ConfigError(name, "must be a JSON object of models");
+      }
+      const prices: Record<string, ModelPrice> = {};
+      for (const [model, price] of Object.entries(parsed)) {
+        const fields = ["input_per_mtok", "output_per_mtok", "cached_input_per_mtok"] as const;
+        const record = price as Record<string, unknown>;
+        for (const field of fields) {
+          const amount = record?.[field];
+          const required = field !== "cached_input_per_mtok";
+          if ((required || amount !== undefined) && (typeof amount !== "number" || !(amount >= 0))) {
+            throw new ConfigError(name, `${model}.${field} must be a number of at least 0`);
+          }
+        }
+        const extra = Object.keys(record).filter((key) => !(fields as readonly string[]).includes(key));
+        if (extra.length > 0) throw new ConfigError(name, `${model} has unknown fields: ${extra.join(", ")}`);
+        prices[model] = record as ModelPrice;
+      }
+      return prices;
     },
     optionalUrl(name: string): string | undefined {
       const value = raw(name);

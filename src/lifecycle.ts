@@ -10,6 +10,7 @@ export type ReadinessCheck = () => Promise<void> | void;
 export class Lifecycle {
   #state: LifecycleState = "starting";
   readonly #checks = new Map<string, ReadinessCheck>();
+  readonly #degradations = new Map<string, () => boolean>();
 
   get state(): LifecycleState {
     return this.#state;
@@ -29,6 +30,22 @@ export class Lifecycle {
 
   addReadinessCheck(name: string, check: ReadinessCheck): void {
     this.#checks.set(name, check);
+  }
+
+  /**
+   * A way of serving worse without failing readiness (limits counted per replica while Redis is
+   * away): `/ready` stays 200 and lists it under `degraded` while `isDegraded` says so.
+   */
+  addDegradation(name: string, isDegraded: () => boolean): void {
+    this.#degradations.set(name, isDegraded);
+  }
+
+  /** The names of the degradations in effect now. */
+  degradations(): string[] {
+    return [...this.#degradations]
+      .filter(([, isDegraded]) => isDegraded())
+      .map(([name]) => name)
+      .sort();
   }
 
   /** Runs every check; answers the names of those that failed. */

@@ -1,7 +1,12 @@
 import type { Logger } from "pino";
+import type { AccessStore } from "./access/access-store.ts";
+import { type Access, createAccess } from "./access/create-access.ts";
+import { createAccessStore } from "./access/create-access-store.ts";
+import type { ModelPrice } from "./access/model-prices.ts";
 import { type ChatPipeline, createChatPipeline } from "./chat/chat-pipeline.ts";
 import type { Config } from "./config.ts";
 import { createEmbeddingsPipeline, type EmbeddingsPipeline } from "./embeddings/embeddings-pipeline.ts";
+import { createModelCallAdmission } from "./http/model-call-admission.ts";
 import { StreamSlots } from "./http/stream-slots.ts";
 import { createJobQueue } from "./jobs/create-job-queue.ts";
 import type { JobQueue } from "./jobs/job-queue.ts";
@@ -18,6 +23,7 @@ import { createProviders } from "./llm/create-providers.ts";
 import { createTextEmbedder } from "./llm/create-text-embedder.ts";
 import type { LlmCallObserver } from "./llm/llm-call-observer.ts";
 import { createModelRegistry, type ModelRegistry, type ResolvedModel } from "./llm/model-registry.ts";
+import { createAccessMetrics } from "./observability/access-metrics.ts";
 import { combineObservers } from "./observability/combine-observers.ts";
 import { createObservability, type Observability } from "./observability/create-observability.ts";
 import type { JobQueueDepthSource } from "./observability/metrics-registry.ts";
@@ -61,6 +67,8 @@ export type Services = WorkerServices & {
   readonly chat: ChatPipeline;
   /** Every `POST /v1/embeddings` call goes through it. */
   readonly embeddings: EmbeddingsPipeline;
+  /** Virtual keys, rate limits, budgets and the usage ledger. */
+  readonly access: Access;
 };
 
 /** What a caller (a test, a process with a special store) gives instead of what config would choose. */
@@ -79,6 +87,12 @@ export type ServiceOverrides = {
   knownModels?: readonly string[];
   /** Job counts by state, read at each scrape for the queue depth gauge; defaults to the job queue's. */
   jobQueueDepth?: JobQueueDepthSource;
+  /** Where keys and the usage ledger live, instead of what config would choose (closed by the caller). */
+  accessStore?: AccessStore;
+  /** Prefixes the rate limits' Redis keys (default `llm-api`), so that test runs never meet. */
+  redisPrefix?: string;
+  /** Per-model prices over the bundled table and `MODEL_PRICES` (the models file's, once it lands). */
+  modelPrices?: Readonly<Record<string, ModelPrice>>;
 };
 
 /**
@@ -152,6 +166,8 @@ export async function createServices(
               onReload: (result) => routingMetrics.reloaded(result),
             }),
           );
+    const access = owned.add(openAccess(config, logger, overrides, observability, lifecycle));
+    const admission = createModelCallAdmission(access.control);
     return {
       config,
       logger,
@@ -166,20 +182,105 @@ export async function createServices(
       diskSpace,
       observability,
       llmCallObserver,
-      chat: createChatPipeline({ config, router, llmCallObserver, streamSlots, knowledgeStore }),
+      chat: createChatPipeline({
+        config,
+        router,
+        llmCallObserver,
+        streamSlots,
+        knowledgeStore,
+        admission,
+      }),
       embeddings: createEmbeddingsPipeline({
         config,
         modelRegistry,
         router,
         embeddingModels,
         llmCallObserver,
+        admission,
       }),
+      access,
       close: () => owned.close(),
     };
   } catch (error) {
     await owned.close();
     throw error;
   }
+}
+
+/** Keys and the ledger in their store, limits in process or on Redis, their metrics and log lines. */
+function openAccess(
+  config: Config,
+  logger: Logger,
+  overrides: ServiceOverrides,
+  observability: Observability,
+  lifecycle: Lifecycle,
+): Access {
+  if (config.apiKeys.length === 0 && config.adminApiKey === undefined) {
+    logger.warn(
+      "neither API_KEYS nor ADMIN_API_KEY is set: the service is open, anyone who reaches it may call it",
+    );
+  }
+  // A store passed in belongs to the caller; one opened here is closed with the access layer.
+  const store =
+    overrides.accessStore === undefined
+      ? openOrUnavailable("key store", () => createAccessStore(config), logger)
+      : { ...bindStore(overrides.accessStore), close: async () => {} };
+  let metrics: ReturnType<typeof createAccessMetrics> | undefined;
+  const access = createAccess({
+    config,
+    store,
+    // The models file's prices, over which a test's (or embedder's) own take precedence.
+    prices: { ...catalogPrices(config), ...overrides.modelPrices },
+    redisPrefix: overrides.redisPrefix,
+    events: {
+      usageRowsDropped(count) {
+        metrics?.usageRowsDropped.inc(count);
+        logger.error(
+          { dropped_rows: count },
+          `usage ledger: ${count} rows dropped, the store could not take them`,
+        );
+      },
+      usageWriteFailed(error, buffered) {
+        logger.warn(
+          { err: error, buffered_rows: buffered },
+          "usage ledger: the store cannot be written; rows wait in the buffer",
+        );
+      },
+      limiterModeChanged(shared, cause) {
+        if (shared) {
+          logger.info("rate limits: Redis answers again, limits and budgets are shared by every replica");
+        } else {
+          metrics?.limiterFallbacks.inc();
+          logger.warn(
+            { err: cause },
+            "rate limits: Redis cannot be reached, counting per replica until it is back",
+          );
+        }
+      },
+    },
+  });
+  metrics = createAccessMetrics(observability.metrics.registry, access.limitsShared);
+  lifecycle.addDegradation("rate_limits_per_replica", () => access.limitsShared() === false);
+  // With virtual keys in use, an instance that cannot read them cannot tell callers apart.
+  if (config.adminApiKey !== undefined) lifecycle.addReadinessCheck("key_store", () => store.ping());
+  return access;
+}
+
+/** The store's methods bound to it, so a copy with its own `close` still works. */
+function bindStore(store: AccessStore): AccessStore {
+  return {
+    createKey: (key) => store.createKey(key),
+    listKeys: () => store.listKeys(),
+    getKey: (id) => store.getKey(id),
+    findKeyByDigest: (digest) => store.findKeyByDigest(digest),
+    updateKey: (id, changes, now) => store.updateKey(id, changes, now),
+    revokeKey: (id, now) => store.revokeKey(id, now),
+    insertUsage: (rows) => store.insertUsage(rows),
+    queryUsage: (query) => store.queryUsage(query),
+    spendSince: (keyId, from) => store.spendSince(keyId, from),
+    ping: () => store.ping(),
+    close: () => store.close(),
+  };
 }
 
 /**
@@ -337,4 +438,21 @@ class OwnedResources {
     if (failures.length === 1) throw failures[0];
     if (failures.length > 1) throw new AggregateError(failures, "closing the services failed");
   }
+}
+
+/** Each models-file model's `price`, by its name, in the price list's terms. */
+function catalogPrices(config: Config): Record<string, ModelPrice> {
+  const prices: Record<string, ModelPrice> = {};
+  for (const model of config.catalog?.models ?? []) {
+    if (model.price === undefined) continue;
+    const price: ModelPrice = {
+      input_per_mtok: model.price.inputPerMtok,
+      output_per_mtok: model.price.outputPerMtok,
+      ...(model.price.cachedInputPerMtok === undefined
+        ? {}
+        : { cached_input_per_mtok: model.price.cachedInputPerMtok }),
+    };
+    for (const name of [model.name, ...model.aliases]) prices[name] = price;
+  }
+  return prices;
 }

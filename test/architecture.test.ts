@@ -84,6 +84,8 @@ const FORBIDDEN: Record<string, readonly string[]> = {
   // Routing knows models and deployments, not HTTP or the endpoints that use it; metrics reach it as an observer.
   routing: ["http", "routes", "chat", "embeddings", "jobs", "knowledge", "observability"],
   knowledge: ["http", "routes", "chat", "embeddings", "jobs", "observability"],
+  // Keys, limits, budgets and the ledger know nothing of HTTP or of what calls them.
+  access: ["http", "routes", "chat", "embeddings", "jobs", "knowledge", "llm", "observability"],
   jobs: ["http", "routes", "chat", "embeddings", "observability"],
   observability: ["routes", "chat", "embeddings", "jobs", "knowledge"],
   http: ["routes", "chat", "embeddings", "observability", "jobs", "knowledge", "llm"],

@@ -1,4 +1,5 @@
 import type { Config } from "../config.ts";
+import type { ModelCallAdmission } from "../http/model-call-admission.ts";
 import type { StreamSlots } from "../http/stream-slots.ts";
 import type { KnowledgeStore } from "../knowledge/knowledge-store.ts";
 import type { LlmCallObserver } from "../llm/llm-call-observer.ts";
@@ -13,4 +14,6 @@ export type ChatDependencies = Readonly<{
   streamSlots: StreamSlots;
   /** What `knowledge` grounds a reply on. */
   knowledgeStore: KnowledgeStore;
+  /** Keys' models, rate limits and budgets before each call, settled with its usage; none when absent. */
+  admission?: ModelCallAdmission;
 }>;

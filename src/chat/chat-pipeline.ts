@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import { ServiceError } from "../errors/service-error.ts";
 import { watchClientDisconnect } from "../http/client-disconnect.ts";
 import { sendError } from "../http/error-handler.ts";
+import type { AdmittedModelCall } from "../http/model-call-admission.ts";
 import { routeLabel } from "../http/route-label.ts";
 import { toServiceError } from "../http/to-service-error.ts";
 import { groundChatInput } from "../knowledge/ground-chat-input.ts";
@@ -93,7 +94,14 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
     const group = dependencies.router.group(call.input.model);
     const model = group.clientModel;
     if (call.knowledgeLimit === undefined) {
-      return { group, model, input: call.input, sources: undefined, wireBody: call.wireBody };
+      return {
+        group,
+        model,
+        input: call.input,
+        sources: undefined,
+        wireBody: call.wireBody,
+        admitted: await admitCall(call, model, call.input),
+      };
     }
     const grounded = await groundChatInput(call.input, {
       store: dependencies.knowledgeStore,
@@ -108,7 +116,8 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
       grounded.context === undefined || call.wireBody === undefined
         ? call.wireBody
         : withContextMessage(call.wireBody, grounded.context);
-    return { group, model, input: grounded.input, sources: grounded.sources, wireBody };
+    const admitted = await admitCall(call, model, grounded.input);
+    return { group, model, input: grounded.input, sources: grounded.sources, wireBody, admitted };
   };
 
   /**
@@ -150,8 +159,24 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
     );
   };
 
-  const observe = (call: ChatCall, model: ResolvedModel, input: ChatInput, streaming: boolean) =>
-    dependencies.llmCallObserver.start({
+  /** Keys' models, limits and budgets: last, so that nothing refused before holds a slot. */
+  const admitCall = (call: ChatCall, model: ResolvedModel, input: ChatInput) =>
+    dependencies.admission?.admit({
+      request: call.request,
+      reply: call.reply,
+      model,
+      texts: input.messages.map((message) => message.content),
+      maxTokens: input.parameters.maxTokens,
+    });
+
+  const observe = (
+    call: ChatCall,
+    model: ResolvedModel,
+    input: ChatInput,
+    streaming: boolean,
+    admitted: AdmittedModelCall | undefined,
+  ) => {
+    const handle = dependencies.llmCallObserver.start({
       requestId: call.request.id,
       kind: call.kind,
       path: routeLabel(call.request),
@@ -162,17 +187,19 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
       messages: input.messages,
       parameters: input.parameters,
     });
+    return admitted === undefined ? handle : admitted.observe(handle);
+  };
 
   return {
     countTokens: (call) => countMessageTokens(dependencies, call),
 
     async respond(call) {
       const { request, reply } = call;
-      const { group, model, input, sources, wireBody } = await admit(call);
+      const { group, model, input, sources, wireBody, admitted } = await admit(call);
       const protocol = call.protocol(replyContext(request, model, sources));
       checkServable(group, protocol.wireFormat, call);
       const signal = watchClientDisconnect(reply.raw);
-      const handle = observe(call, model, input, false);
+      const handle = observe(call, model, input, false, admitted);
       const served: Served = {};
       let generated: Awaited<ReturnType<ChatSource["generate"]>>;
       try {
@@ -215,7 +242,7 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
 
     async stream(call) {
       const { request, reply } = call;
-      const { group, model, input, sources, wireBody } = await admit(call);
+      const { group, model, input, sources, wireBody, admitted } = await admit(call);
       const protocol = call.protocol(replyContext(request, model, sources));
       checkServable(group, protocol.wireFormat, call);
       // Set by each attempt's source: the relay's own frames pass through, the AI SDK's are framed.
@@ -237,7 +264,7 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
         });
       }
       const signal = watchClientDisconnect(reply.raw, controller);
-      const handle = observe(call, model, input, true);
+      const handle = observe(call, model, input, true, admitted);
       let output = "";
       let toolCalls = 0;
       let writer: ReplyWriter | undefined;

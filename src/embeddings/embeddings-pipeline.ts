@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Config } from "../config.ts";
 import { ServiceError } from "../errors/service-error.ts";
 import { watchClientDisconnect } from "../http/client-disconnect.ts";
+import type { ModelCallAdmission } from "../http/model-call-admission.ts";
 import { routeLabel } from "../http/route-label.ts";
 import { toServiceError } from "../http/to-service-error.ts";
 import type { UpstreamLimits } from "../llm/completion-request.ts";
@@ -28,6 +29,8 @@ export type EmbeddingsDependencies = Readonly<{
   /** The AI SDK embedding models, for providers that are not relayed to. */
   embeddingModels: EmbeddingModels;
   llmCallObserver: LlmCallObserver;
+  /** Keys' models, rate limits and budgets before each call, settled with its usage; none when absent. */
+  admission?: ModelCallAdmission;
 }>;
 
 /** One embeddings call as the route asks for it. */
@@ -80,9 +83,12 @@ export function createEmbeddingsPipeline(dependencies: EmbeddingsDependencies): 
       // Refused by name before any upstream call, as the first deployment's source would.
       const first = group.deployments.find((deployment) => sourceOf(deployment.model) !== undefined);
       if (first !== undefined) sourceOf(first.model)?.check(embeddingsRequest(first.model));
+      // Embeddings produce no output tokens: only the input is reserved.
+      const texts = input.kind === "texts" ? input.texts : [];
+      const admitted = await dependencies.admission?.admit({ request, reply, model, texts, maxTokens: 0 });
 
       const signal = watchClientDisconnect(reply.raw);
-      const handle = llmCallObserver.start({
+      const observed = llmCallObserver.start({
         requestId: request.id,
         kind: "openai_embeddings",
         path: routeLabel(request),
@@ -94,6 +100,7 @@ export function createEmbeddingsPipeline(dependencies: EmbeddingsDependencies): 
         input: input.kind === "texts" ? input.texts : undefined,
         parameters: {},
       });
+      const handle = admitted === undefined ? observed : admitted.observe(observed);
       let answer: EmbeddingsAnswer;
       try {
         answer = await runRoutedCall(

@@ -15,6 +15,9 @@ export const ErrorCodes = {
   URI_TOO_LONG: { statusCode: 414, retryable: false },
   HEADERS_TOO_LARGE: { statusCode: 431, retryable: false },
   UNAUTHORIZED: { statusCode: 401, retryable: false },
+  // A valid key that may not do this: a virtual key on /admin/*, or a model outside its `models`.
+  FORBIDDEN: { statusCode: 403, retryable: false },
+  MODEL_NOT_ALLOWED: { statusCode: 403, retryable: false },
   NOT_FOUND: { statusCode: 404, retryable: false },
   // OpenAI's `model_not_found`: a model asked for by id (`GET /v1/models/{id}`) that is not served.
   MODEL_NOT_FOUND: { statusCode: 404, retryable: false },
@@ -30,12 +33,18 @@ export const ErrorCodes = {
   UPSTREAM_RATE_LIMITED: { statusCode: 429, retryable: true },
   // Every healthy deployment of the model stayed at its max_concurrency or rpm for LLM_TIMEOUT_MS.
   MODEL_AT_CAPACITY: { statusCode: 429, retryable: true },
+  // Our own limits per key (or per client address): rpm, tpm, max_parallel.
+  RATE_LIMIT_EXCEEDED: { statusCode: 429, retryable: true },
+  // The key's budget for its period is spent; retrying before the period turns is pointless.
+  INSUFFICIENT_QUOTA: { statusCode: 429, retryable: false },
   INTERNAL_ERROR: { statusCode: 500, retryable: true },
   UPSTREAM_AUTH_FAILED: { statusCode: 502, retryable: false },
   UPSTREAM_BAD_REQUEST: { statusCode: 502, retryable: false },
   UPSTREAM_ERROR: { statusCode: 502, retryable: true },
   SHUTTING_DOWN: { statusCode: 503, retryable: true },
   NOT_READY: { statusCode: 503, retryable: true },
+  // Load shedding: the event loop, heap or RSS is past its threshold.
+  OVERLOADED: { statusCode: 503, retryable: true },
   UPSTREAM_UNAVAILABLE: { statusCode: 503, retryable: true },
   SEARCH_TIMEOUT: { statusCode: 503, retryable: true },
   UPSTREAM_TIMEOUT: { statusCode: 504, retryable: true },

@@ -7,6 +7,8 @@ export type ServiceErrorOptions = {
   retryAfterSeconds?: number;
   /** The field of the request that was wrong, when there is one (OpenAI's `param`). */
   param?: string;
+  /** More headers the response carries (a rate limit's `x-ratelimit-*`). */
+  headers?: Readonly<Record<string, string>>;
   cause?: unknown;
 };
 
@@ -20,6 +22,7 @@ export class ServiceError extends Error {
   readonly retryable: boolean;
   readonly retryAfterSeconds: number | undefined;
   readonly param: string | undefined;
+  readonly headers: Readonly<Record<string, string>> | undefined;
 
   constructor(options: ServiceErrorOptions) {
     super(options.message, { cause: options.cause });
@@ -29,6 +32,7 @@ export class ServiceError extends Error {
     this.retryable = ErrorCodes[options.code].retryable;
     this.retryAfterSeconds = options.retryAfterSeconds;
     this.param = options.param;
+    this.headers = options.headers;
   }
 }
 

@@ -1,36 +1,98 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import fastifyPlugin from "fastify-plugin";
+import type { KeyDirectory } from "../access/key-directory.ts";
+import type { Principal } from "../access/principal.ts";
+import { isKeyUsable } from "../access/virtual-key.ts";
 import { ServiceError } from "../errors/service-error.ts";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** Who is calling: set by the authentication hook on every route but the probes. */
+    principal: Principal | undefined;
+  }
+}
 
 /** Probes must work without a key: an orchestrator has none. */
 const OPEN_PATHS = new Set(["/health", "/ready"]);
 
 export type AuthenticationOptions = {
+  /** `API_KEYS`: a fixed list, without limits. */
   apiKeys: readonly string[];
+  /** `ADMIN_API_KEY`: the only key of `/admin/*`, and never a virtual key. */
+  adminApiKey?: string;
+  /** Finds virtual keys by their digest; without it only the fixed keys are known. */
+  keyDirectory?: KeyDirectory;
+  now?: () => number;
   /** Requests besides the probes that need no key (the web console's files). */
   isPublic?: (request: FastifyRequest) => boolean;
 };
 
+const OPEN: Principal = { kind: "open" };
+const ADMIN: Principal = { kind: "admin" };
+const STATIC: Principal = { kind: "static" };
+
 /**
- * When API keys are configured, every other route needs one, as `Authorization: Bearer <key>`
- * (what OpenAI SDKs send) or `x-api-key`.
+ * With `API_KEYS` or `ADMIN_API_KEY` set, every route but the probes needs a key, as
+ * `Authorization: Bearer <key>` (what OpenAI SDKs send) or `x-api-key`: the admin key, a key of
+ * the list, or a virtual key. `/admin/*` takes the admin key alone; any other valid key there is 403.
+ * With neither set the service is open and every caller is `open`.
  */
 export const authenticationPlugin = fastifyPlugin(
   async function authentication(app: FastifyInstance, options: AuthenticationOptions) {
-    if (options.apiKeys.length === 0) return;
+    app.decorateRequest("principal", undefined);
+    const secured = options.apiKeys.length > 0 || options.adminApiKey !== undefined;
+    const now = options.now ?? Date.now;
     // Compare digests so the comparison takes the same time whatever the key's length.
-    const digests = options.apiKeys.map(digest);
+    const staticDigests = options.apiKeys.map(digest);
+    const adminDigest = options.adminApiKey === undefined ? undefined : digest(options.adminApiKey);
+
+    const findVirtualKey = async (presented: string): Promise<Principal | undefined> => {
+      if (options.keyDirectory === undefined) return undefined;
+      let key: Awaited<ReturnType<KeyDirectory["find"]>>;
+      try {
+        key = await options.keyDirectory.find(presented);
+      } catch (error) {
+        throw new ServiceError({
+          code: "NOT_READY",
+          message: "The key store cannot be read; retry shortly.",
+          retryAfterSeconds: 1,
+          cause: error,
+        });
+      }
+      return key !== undefined && isKeyUsable(key, now()) ? { kind: "virtual", key } : undefined;
+    };
+
     app.addHook("onRequest", async (request) => {
-      if (OPEN_PATHS.has(request.url.split("?")[0]) || options.isPublic?.(request)) return;
+      const path = request.url.split("?")[0];
+      if (OPEN_PATHS.has(path) || options.isPublic?.(request)) return;
+      if (!secured) {
+        request.principal = OPEN;
+        return;
+      }
       const presented = presentedKey(request);
       if (presented === undefined) {
         throw new ServiceError({ code: "UNAUTHORIZED", message: "An API key is required." });
       }
       const presentedDigest = digest(presented);
-      if (!digests.some((known) => timingSafeEqual(known, presentedDigest))) {
+      if (adminDigest !== undefined && timingSafeEqual(adminDigest, presentedDigest)) {
+        request.principal = ADMIN;
+        return;
+      }
+      const isAdminPath = path === "/admin" || path.startsWith("/admin/");
+      const isStatic = staticDigests.some((known) => timingSafeEqual(known, presentedDigest));
+      if (isStatic && !isAdminPath) {
+        request.principal = STATIC;
+        return;
+      }
+      const virtual = isStatic ? STATIC : await findVirtualKey(presented);
+      if (virtual !== undefined && isAdminPath) {
+        throw new ServiceError({ code: "FORBIDDEN", message: "The admin API takes the admin key only." });
+      }
+      if (virtual === undefined || isAdminPath) {
         throw new ServiceError({ code: "UNAUTHORIZED", message: "The API key is not valid." });
       }
+      request.principal = virtual;
     });
   },
   {

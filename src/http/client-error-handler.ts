@@ -31,11 +31,14 @@ export function handleClientError(error: Error & { code?: string }, socket: Sock
   const body = JSON.stringify({
     error: { code: serviceError.code, message: serviceError.message, request_id: requestId },
   });
-  socket.end(
+  socket.write(
     `HTTP/1.1 ${serviceError.statusCode} ${STATUS_CODES[serviceError.statusCode]}\r\n` +
       "connection: close\r\n" +
       "content-type: application/json; charset=utf-8\r\n" +
       `content-length: ${Buffer.byteLength(body)}\r\n` +
       `x-request-id: ${requestId}\r\n\r\n${body}`,
   );
+  // Closed once the answer is written, not half-closed: a client that drips headers and never
+  // reads would otherwise hold the connection open for as long as it likes.
+  socket.destroySoon();
 }

@@ -1,8 +1,11 @@
 import type { FastifyRequest } from "fastify";
 import type { ServiceError } from "../errors/service-error.ts";
+import { redactSecrets } from "./redact-secrets.ts";
 
 /** OpenAI's error `type` for each status family, so OpenAI SDKs raise the matching class. */
-function openAIErrorType(statusCode: number): string {
+function openAIErrorType(statusCode: number, code: string): string {
+  // OpenAI's own type for a spent quota, which clients tell apart from a passing rate limit.
+  if (code === "INSUFFICIENT_QUOTA") return "insufficient_quota";
   if (statusCode === 401) return "authentication_error";
   if (statusCode === 403) return "permission_error";
   if (statusCode === 429) return "rate_limit_error";
@@ -35,17 +38,19 @@ export function isOpenAIRoute(request: FastifyRequest): boolean {
 }
 
 export function errorBody(request: FastifyRequest, error: ServiceError): object {
-  if (isAnthropicRoute(request)) return anthropicErrorBody(error, request.id);
-  if (isOpenAIRoute(request)) return openAIErrorBody(error);
-  return { error: { code: error.code, message: error.message, request_id: request.id } };
+  // Messages quote the request (a route, a model name): never a key it carried.
+  const message = redactSecrets(request, error.message);
+  if (isAnthropicRoute(request)) return anthropicErrorBody(error, request.id, message);
+  if (isOpenAIRoute(request)) return openAIErrorBody(error, message);
+  return { error: { code: error.code, message, request_id: request.id } };
 }
 
 /** OpenAI's error shape, as its SDKs parse it from a response body or a stream frame. */
-export function openAIErrorBody(error: ServiceError) {
+export function openAIErrorBody(error: ServiceError, message = error.message) {
   return {
     error: {
-      message: error.message,
-      type: openAIErrorType(error.statusCode),
+      message,
+      type: openAIErrorType(error.statusCode, error.code),
       code: error.code.toLowerCase(),
       param: error.param ?? null,
     },
@@ -56,10 +61,10 @@ export function openAIErrorBody(error: ServiceError) {
  * Anthropic's error shape, as its SDKs parse it from a response body or an `error` event. The
  * message names the field when there is one, since the shape has no `param`.
  */
-export function anthropicErrorBody(error: ServiceError, requestId: string) {
+export function anthropicErrorBody(error: ServiceError, requestId: string, message = error.message) {
   return {
     type: "error" as const,
-    error: { type: anthropicErrorType(error.statusCode), message: error.message },
+    error: { type: anthropicErrorType(error.statusCode), message },
     request_id: requestId,
   };
 }

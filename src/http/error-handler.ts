@@ -2,11 +2,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import fastifyPlugin from "fastify-plugin";
 import { ServiceError } from "../errors/service-error.ts";
 import { errorBody } from "./error-body.ts";
+import { redactSecrets } from "./redact-secrets.ts";
 import { toServiceError } from "./to-service-error.ts";
 
 /** Sends `error` in the envelope the route's clients expect, with `Retry-After` when known. */
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: ServiceError): FastifyReply {
   if (error.retryAfterSeconds !== undefined) reply.header("retry-after", String(error.retryAfterSeconds));
+  if (error.headers !== undefined) reply.headers(error.headers);
   return reply.code(error.statusCode).type("application/json; charset=utf-8").send(errorBody(request, error));
 }
 
@@ -21,7 +23,10 @@ export const errorHandlerPlugin = fastifyPlugin(
           "request failed",
         );
       } else {
-        request.log.info({ code: serviceError.code, reason: serviceError.message }, "request rejected");
+        request.log.info(
+          { code: serviceError.code, reason: redactSecrets(request, serviceError.message) },
+          "request rejected",
+        );
       }
       return sendError(request, reply, serviceError);
     });

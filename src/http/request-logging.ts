@@ -27,6 +27,8 @@ export const requestLoggingPlugin = fastifyPlugin(
             path: routeLabel(request),
             status: completed ? reply.statusCode : CLIENT_CLOSED_STATUS,
             duration_ms: Math.round(reply.elapsedTime * 100) / 100,
+            // A virtual key is named by its id, never its secret.
+            ...(request.principal?.kind === "virtual" ? { key_id: request.principal.key.id } : {}),
           },
           completed ? "request completed" : "request abandoned by the client",
         );

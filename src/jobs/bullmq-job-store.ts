@@ -5,7 +5,7 @@ import { type ErrorCode, ErrorCodes } from "../errors/error-codes.ts";
 import { clampProgress } from "./clamp-progress.ts";
 import type { JobFailure } from "./job-failure.ts";
 import type { EnqueueOptions, JobCounts, JobPage, ListJobsOptions } from "./job-producer.ts";
-import type { JobRecord, JobStatus } from "./job-record.ts";
+import { type JobRecord, type JobStatus, jobOwner } from "./job-record.ts";
 
 export type BullmqJobQueueOptions = {
   redisUrl: string;
@@ -108,7 +108,10 @@ export class BullmqJobStore {
   }
 
   async page(options: ListJobsOptions): Promise<JobPage> {
-    const window = options.offset + options.limit;
+    // One owner's jobs are picked out of all of them, so its page and total are exact.
+    const byOwner = options.owner !== undefined;
+    const window = byOwner ? Number.POSITIVE_INFINITY : options.offset + options.limit;
+    const last = byOwner ? -1 : window - 1;
     const wantsCancelled = options.status === undefined || options.status === "cancelled";
     const types =
       options.status === undefined
@@ -121,7 +124,7 @@ export class BullmqJobStore {
     let total = 0;
     if (types.length > 0) {
       // BullMQ pages each state separately, so read the first `window` of each and merge by age.
-      const jobs = await this.#queue.getJobs(types, 0, window - 1);
+      const jobs = await this.#queue.getJobs(types, 0, last);
       const states = await Promise.all(jobs.map((job) => job.getState()));
       jobs.forEach((job, index) => {
         const state = states[index];
@@ -130,15 +133,18 @@ export class BullmqJobStore {
       total += await this.#queue.getJobCountByTypes(...types);
     }
     if (wantsCancelled) {
-      const ids = await this.#redis.zrevrange(this.#keys.cancelledAt, 0, window - 1);
+      const ids = await this.#redis.zrevrange(this.#keys.cancelledAt, 0, last);
       const values = ids.length > 0 ? await this.#redis.hmget(this.#keys.cancelled, ...ids) : [];
       for (const value of values) if (value) records.push(parseCancelled(value));
       total += await this.#redis.zcard(this.#keys.cancelledAt);
     }
     const seen = new Set<string>();
     const unique = records.filter((record) => !seen.has(record.id) && seen.add(record.id));
-    const filtered = options.status ? unique.filter((record) => record.status === options.status) : unique;
+    const ofStatus = options.status ? unique.filter((record) => record.status === options.status) : unique;
+    const filtered = byOwner ? ofStatus.filter((record) => jobOwner(record) === options.owner) : ofStatus;
     filtered.sort((left, right) => right.createdAt - left.createdAt);
+    if (byOwner)
+      return { jobs: filtered.slice(options.offset, options.offset + options.limit), total: filtered.length };
     return { jobs: filtered.slice(options.offset, window), total };
   }
 

@@ -8,7 +8,13 @@ export type EnqueueOptions = {
   maxAttempts?: number;
 };
 
-export type ListJobsOptions = { status?: JobStatus; limit: number; offset: number };
+export type ListJobsOptions = {
+  status?: JobStatus;
+  limit: number;
+  offset: number;
+  /** Only the jobs of this owner (`null`: the jobs of no one); every job when undefined. */
+  owner?: string | null;
+};
 export type JobPage = { jobs: JobRecord[]; total: number };
 
 export type JobCounts = Record<JobStatus, number>;

@@ -37,3 +37,9 @@ export type JobRecord = {
   createdAt: number;
   updatedAt: number;
 };
+
+/** Who the job belongs to (a virtual key's id, kept in its payload), or null for no one. */
+export function jobOwner(job: Pick<JobRecord, "payload">): string | null {
+  const owner = (job.payload as { owner?: unknown } | null)?.owner;
+  return typeof owner === "string" ? owner : null;
+}

@@ -146,8 +146,18 @@ export class SqliteJobStore {
   }
 
   page(options: ListJobsOptions): JobPage {
-    const where = options.status ? "WHERE status = ?" : "";
-    const filter: SQLInputValue[] = options.status ? [options.status] : [];
+    const conditions: string[] = [];
+    const filter: SQLInputValue[] = [];
+    if (options.status) {
+      conditions.push("status = ?");
+      filter.push(options.status);
+    }
+    if (options.owner === null) conditions.push("json_extract(payload, '$.owner') IS NULL");
+    else if (options.owner !== undefined) {
+      conditions.push("json_extract(payload, '$.owner') = ?");
+      filter.push(options.owner);
+    }
+    const where = conditions.length > 0 ? `WHERE ${conditions.join(" AND ")}` : "";
     const rows = this.#statement(
       `SELECT * FROM jobs ${where} ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?`,
     ).all(...filter, options.limit, options.offset) as JobRow[];

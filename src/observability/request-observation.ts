@@ -3,6 +3,7 @@ import { type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import fastifyPlugin from "fastify-plugin";
 import { isServiceError } from "../errors/service-error.ts";
+import { redactSecrets } from "../http/redact-secrets.ts";
 import { onResponseClose } from "../http/response-close.ts";
 import { routeLabel } from "../http/route-label.ts";
 import type { InFlightRequests, RequestObservation } from "./in-flight-requests.ts";
@@ -58,8 +59,9 @@ function startServerSpan(
   observation: RequestObservation,
 ): void {
   const parent = tracing.extract(request.headers);
-  // The raw URL may carry ids or tokens in its query: only the path goes into the trace.
-  const urlPath = request.url.split("?", 1)[0];
+  // The raw URL may carry ids or tokens in its query: only the path goes into the trace, and
+  // without any key a client put in it.
+  const urlPath = redactSecrets(request, request.url.split("?", 1)[0]);
   const span = tracing.tracer.startSpan(
     `${request.method} ${path}`,
     {

@@ -1,5 +1,6 @@
 import { type FastifyPluginAsyncTypebox, type Static, Type } from "@fastify/type-provider-typebox";
 import type { ChatPipeline } from "../chat/chat-pipeline.ts";
+import { checkEmptyMessages, checkEmptyText } from "../chat/check-empty-messages.ts";
 import { seedJsonProtocol } from "../chat/protocols/seed-json-protocol.ts";
 import { seedSseProtocol } from "../chat/protocols/seed-sse-protocol.ts";
 import { seedTextProtocol } from "../chat/protocols/seed-text-protocol.ts";
@@ -88,7 +89,7 @@ export type ChatRoutesOptions = { chat: ChatPipeline };
 export const chatRoutes: FastifyPluginAsyncTypebox<ChatRoutesOptions> = async (app, options) => {
   const { chat } = options;
   const call = (request: { body: ChatBodyType }) => ({
-    input: toChatInput(request.body),
+    input: toChatInput(checkedBody(request.body)),
     ...knowledgeCall(request.body.knowledge),
   });
 
@@ -165,6 +166,14 @@ export function knowledgeCall(knowledge: Static<typeof KnowledgeOption> | undefi
     knowledgeLimit: knowledge.limit ?? DEFAULT_KNOWLEDGE_LIMIT,
     ...(knowledge.collection === undefined ? {} : { knowledgeCollection: knowledge.collection }),
   };
+}
+
+/** A blank message, wherever it is, is a 400 naming the field. */
+function checkedBody(body: ChatBodyType): ChatBodyType {
+  checkEmptyText(body.message, "message");
+  checkEmptyText(body.system, "system");
+  checkEmptyMessages(body.messages);
+  return body;
 }
 
 function toChatInput(body: ChatBodyType): ChatInput {

@@ -3,12 +3,18 @@ import path from "node:path";
 import multipart from "@fastify/multipart";
 import { type FastifyPluginAsyncTypebox, Type } from "@fastify/type-provider-typebox";
 import type { FastifyRequest } from "fastify";
+import { mayAccess, ownerFor } from "../access/ownership.ts";
 import { ServiceError } from "../errors/service-error.ts";
 import { createResponseStream } from "../http/response-stream.ts";
 import { createSseWriter, formatSseData } from "../http/sse-writer.ts";
 import { JobAdmission } from "../jobs/job-admission.ts";
 import type { JobProducer } from "../jobs/job-producer.ts";
-import { FinalJobStatuses, type JobRecord, type JobStatus as JobStatusValue } from "../jobs/job-record.ts";
+import {
+  FinalJobStatuses,
+  type JobRecord,
+  type JobStatus as JobStatusValue,
+  jobOwner,
+} from "../jobs/job-record.ts";
 import {
   INGEST_JOB_TYPE,
   type IngestPayload,
@@ -116,6 +122,11 @@ const NotFoundBody = Type.Object({ job_id: Type.String(), status: Type.Literal("
 const JobIdParams = Type.Object({ job_id: Type.String({ maxLength: 100 }) });
 const CancelParams = Type.Object({ id: Type.String({ maxLength: 100 }) });
 
+/** The job when the caller may see it; undefined, as if it did not exist, otherwise. */
+function visible(request: FastifyRequest, job: JobRecord | undefined): JobRecord | undefined {
+  return job !== undefined && mayAccess(request.principal, jobOwner(job)) ? job : undefined;
+}
+
 /** The public shape of a job, shared by `/status`, `/jobs` and the events stream. */
 export function jobStatusBody(job: JobRecord) {
   return {
@@ -220,12 +231,14 @@ export const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app
       throw uploadError(error, options.maxUploadBytes);
     }
     const jobs: { job_id: string; status: "queued"; source: string }[] = [];
+    const owner = ownerFor(request.principal);
     for (const [index, file] of files.entries()) {
       const payload: IngestPayload = {
         source: file.name,
         upload: file.upload,
         contentType: file.contentType,
         ...(collection === undefined ? {} : { collection }),
+        ...(owner === null ? {} : { owner }),
       };
       try {
         const job = await admission.enqueue({ type: INGEST_JOB_TYPE, payload, source: file.name });
@@ -304,10 +317,13 @@ export const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app
           });
         }
       }
+      const owner = ownerFor(request.principal);
       const payload: IngestPayload = {
         source,
         ...(text === undefined ? {} : { text }),
         ...(collection === undefined ? {} : { collection }),
+        // The job belongs to the virtual key that made it: other keys get 404 for it.
+        ...(owner === null ? {} : { owner }),
       };
       // The payload keeps the source as given, for the worker to read; the job's shown `source`
       // drops a URL's query, fragment and credentials (`?access_token=...`).
@@ -360,7 +376,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app
       },
     },
     async (request, reply) => {
-      const job = await jobQueue.get(request.params.job_id);
+      const job = visible(request, await jobQueue.get(request.params.job_id));
       if (!job) return reply.code(404).send({ job_id: request.params.job_id, status: "not_found" as const });
       return jobStatusBody(job);
     },
@@ -389,7 +405,13 @@ export const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app
     },
     async (request) => {
       const { status, limit, offset } = request.query;
-      const page = await jobQueue.list({ status: status as JobStatusValue | undefined, limit, offset });
+      const page = await jobQueue.list({
+        status: status as JobStatusValue | undefined,
+        limit,
+        offset,
+        // Everything for the admin key; for any other caller, its own jobs only.
+        owner: request.principal?.kind === "admin" ? undefined : ownerFor(request.principal),
+      });
       return { jobs: page.jobs.map(jobStatusBody), total: page.total, limit, offset };
     },
   );
@@ -405,7 +427,9 @@ export const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app
       },
     },
     async (request, reply) => {
-      const job = await jobQueue.cancel(request.params.id);
+      // Another caller's job is not found, and is left alone.
+      const owned = visible(request, await jobQueue.get(request.params.id));
+      const job = owned && (await jobQueue.cancel(owned.id));
       if (!job) return reply.code(404).send({ job_id: request.params.id, status: "not_found" as const });
       if (job.status === "completed" || job.status === "failed") {
         throw new ServiceError({
@@ -466,7 +490,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app
 
       let first: JobRecord | undefined;
       try {
-        first = await jobQueue.get(jobId);
+        first = visible(request, await jobQueue.get(jobId));
       } catch (error) {
         release();
         throw error;

@@ -1,5 +1,6 @@
 import { type FastifyPluginAsyncTypebox, Type } from "@fastify/type-provider-typebox";
 import type { ChatPipeline } from "../chat/chat-pipeline.ts";
+import { checkEmptyMessages } from "../chat/check-empty-messages.ts";
 import { readOpenAIChatRequest } from "../chat/protocols/openai-chat-request.ts";
 import { openAIChunkProtocol } from "../chat/protocols/openai-chunk-protocol.ts";
 import { openAIJsonProtocol } from "../chat/protocols/openai-json-protocol.ts";
@@ -207,6 +208,7 @@ export const openAIRoutes: FastifyPluginAsyncTypebox<OpenAIRoutesOptions> = asyn
     async (request, reply) => {
       // `knowledge` is ours, not OpenAI's: it grounds the call and goes no further.
       const { knowledge, ...body } = request.body;
+      checkEmptyMessages(body.messages);
       const { input, untranslated, features } = readOpenAIChatRequest(body);
       const call = {
         request,

@@ -13,6 +13,12 @@ export type SystemRoutesOptions = {
 const ReadyBody = Type.Object({
   status: Type.String({ description: "ready, starting, draining or not_ready" }),
   failing: Type.Optional(Type.Array(Type.String(), { description: "dependencies that failed their check" })),
+  degraded: Type.Optional(
+    Type.Array(Type.String(), {
+      description:
+        "ways the instance serves worse but still serves, e.g. `rate_limits_per_replica` while Redis is unreachable",
+    }),
+  ),
 });
 
 /** `/`, `/health` (liveness) and `/ready` (readiness). */
@@ -66,8 +72,13 @@ export const systemRoutes: FastifyPluginAsyncTypebox<SystemRoutesOptions> = asyn
         return reply.code(503).send({ status: options.lifecycle.state });
       }
       const failing = await options.lifecycle.failingChecks();
-      if (failing.length > 0) return reply.code(503).send({ status: "not_ready", failing });
-      return { status: "ready" };
+      const degraded = options.lifecycle.degradations();
+      if (failing.length > 0) {
+        return reply
+          .code(503)
+          .send({ status: "not_ready", failing, ...(degraded.length > 0 ? { degraded } : {}) });
+      }
+      return degraded.length > 0 ? { status: "ready", degraded } : { status: "ready" };
     },
   );
 };

@@ -23,6 +23,8 @@ export type IngestPayload = {
   upload?: string;
   /** The Content-Type the upload was sent with: a hint, like its file name. */
   contentType?: string;
+  /** The virtual key that asked for it (see `jobOwner`); the processor does not read it. */
+  owner?: string;
 };
 
 /** A completed ingest job's result: the document it stored. */

@@ -1,0 +1,107 @@
+/**
+ * What authentication plus rate limiting costs per request: `POST /chat` on the echo model (so the
+ * model costs next to nothing) against the open service, with a virtual key whose rpm, tpm and
+ * max_parallel are set far above the load, its limits counted in process, and on Redis. The three
+ * service processes run on the service's core in turn, in the same run.
+ */
+import { type BenchContext, interleaved } from "../bench-context.ts";
+import { buildRow, serviceName } from "../build-row.ts";
+import { measureWithWrk, type WrkMeasurement } from "../measure-with-wrk.ts";
+import { describeCoreUse } from "../process-stats.ts";
+import { type ScenarioResult, skippedScenario, unmeasuredRow } from "../results.ts";
+import type { TargetProcess } from "../target-process.ts";
+import { wrkMissingMessage } from "../wrk.ts";
+import { chatPath, chatRequest } from "./echo-chat.ts";
+
+export const openServiceName = "service, open (no keys)";
+export const redisLimitsName = "service, virtual key, limits on Redis";
+/** The admin key of the keyed service processes; they run on 127.0.0.1 only, for the bench. */
+export const benchAdminKey = "bench-admin-key-0123456789";
+
+/** Limits no bench load reaches, so every request is checked and none refused. */
+const UNREACHED_LIMITS = { rpm: 100_000_000, tpm: 1_000_000_000, max_parallel: 100_000 };
+
+/** A virtual key on `target`, made through its admin API; the target's requests then carry it. */
+export async function withVirtualKey(target: TargetProcess): Promise<TargetProcess> {
+  const response = await fetch(`${target.origin}/admin/keys`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${benchAdminKey}`, "content-type": "application/json" },
+    body: JSON.stringify({ name: "bench", ...UNREACHED_LIMITS }),
+  });
+  if (response.status !== 201)
+    throw new Error(`creating the bench key: ${response.status} ${await response.text()}`);
+  const { key } = (await response.json()) as { key: string };
+  return { ...target, headers: { ...target.headers, authorization: `Bearer ${key}` } };
+}
+
+export async function accessCost(
+  context: BenchContext,
+  targets: { open: TargetProcess; inProcess: TargetProcess; onRedis: TargetProcess | undefined },
+  redisMissing: string | undefined,
+): Promise<ScenarioResult> {
+  const scenario = "auth + rate limits, /chat on the echo model, 50 connections";
+  const rows = [
+    { metric: "throughput, limits in process", target: "≥ 0.9x" },
+    { metric: "throughput, limits on Redis", target: "≥ 0.75x" },
+  ];
+  if (!context.wrkAvailable) {
+    return skippedScenario(
+      scenario,
+      wrkMissingMessage,
+      rows.map((row) => unmeasuredRow({ ...row, unit: "req/s", baselineName: openServiceName })),
+    );
+  }
+  const measured = [targets.inProcess, ...(targets.onRedis ? [targets.onRedis] : []), targets.open];
+  context.log(`${scenario}: ${measured.map((target) => target.name).join(", ")}`);
+  const results = await interleaved(context.options.rounds, measured, (target) =>
+    measureWithWrk(target, {
+      path: chatPath,
+      body: chatRequest,
+      connections: 50,
+      durationSeconds: context.options.measureSeconds,
+    }),
+  );
+  const noteFor = (rounds: WrkMeasurement[] | undefined): string | undefined => {
+    if (!rounds || rounds.length === 0) return undefined;
+    const notes = [describeCoreUse("service", rounds)];
+    const errors = rounds.reduce((sum, round) => sum + round.errors, 0);
+    // A refused request (401, 429) is an error here: the limits must never be reached.
+    if (errors > 0) notes.push(`${errors} wrk errors (non-2xx answers included)`);
+    return notes.join("; ");
+  };
+  // buildRow compares the row's `service` with its baseline: give each row its own service.
+  const asService = (name: string) =>
+    new Map<string, WrkMeasurement[]>([
+      [serviceName, results.get(name) ?? []],
+      [openServiceName, results.get(openServiceName) ?? []],
+    ]);
+  return {
+    name: scenario,
+    rows: [
+      buildRow({
+        scenario,
+        metric: rows[0].metric,
+        unit: "req/s",
+        target: rows[0].target,
+        results: asService(targets.inProcess.name),
+        baselineName: openServiceName,
+        pick: (round) => round.requestsPerSecond,
+        meets: (_value, ratio) => ratio !== null && ratio >= 0.9,
+        note: noteFor(results.get(targets.inProcess.name)),
+      }),
+      buildRow({
+        scenario,
+        metric: rows[1].metric,
+        unit: "req/s",
+        target: rows[1].target,
+        results: asService(redisLimitsName),
+        baselineName: openServiceName,
+        serviceMissing: redisMissing,
+        pick: (round) => round.requestsPerSecond,
+        meets: (_value, ratio) => ratio !== null && ratio >= 0.75,
+        note: noteFor(results.get(redisLimitsName)),
+      }),
+    ],
+    raw: { results: Object.fromEntries(results) },
+  };
+}

@@ -1,0 +1,198 @@
+import { randomUUID } from "node:crypto";
+import { ServiceError } from "../errors/service-error.ts";
+import type { AccessStore } from "./access-store.ts";
+import { periodWindow } from "./budget-period.ts";
+import type { PriceList } from "./price-list.ts";
+import type { Principal } from "./principal.ts";
+import type { LimitDecision, RateLimiter } from "./rate-limiter.ts";
+import type { UsageLedger } from "./usage-ledger.ts";
+import { type AccessLimits, limitsOf } from "./virtual-key.ts";
+
+/** How long a spend counter lives at most before it is read again from the ledger. */
+const TOTAL_BUDGET_COUNTER_TTL_MS = 24 * 3600_000;
+
+/** One model call asking to go ahead. */
+export type CallRequest = Readonly<{
+  principal: Principal | undefined;
+  /** The client's address: the subject of `RATE_LIMIT_*` for callers without a virtual key. */
+  address: string;
+  requestId: string;
+  /** `openai:gpt-4o-mini`, `echo`: what `models` restrictions and prices name. */
+  modelName: string;
+  modelId: string;
+  deployment: string;
+  /** Tokens reserved until the call settles: the prompt estimate plus `max_tokens`, or a default. */
+  reservedTokens: number;
+}>;
+
+export type CallResult = Readonly<{
+  outcome: string;
+  inputTokens: number;
+  outputTokens: number;
+  cachedInputTokens: number;
+  durationMs: number;
+  /** The deployment that served it, when routing knows (`model/id`); the admitted one otherwise. */
+  deployment?: string;
+}>;
+
+/** An admitted call: its rate-limit headers, and `end`, to be called once when it is over. */
+export type AdmittedCall = Readonly<{
+  headers: Readonly<Record<string, string>>;
+  /** Settles the reservation, frees the slot and writes the ledger row; a call that never reached the model passes nothing. */
+  end(result?: CallResult): void;
+}>;
+
+export type AccessControlOptions = {
+  store: Pick<AccessStore, "spendSince">;
+  limiter: RateLimiter;
+  ledger: UsageLedger;
+  prices: PriceList;
+  /** `RATE_LIMIT_*`: limits per client address for callers without a virtual key. */
+  addressLimits: AccessLimits;
+  now?: () => number;
+};
+
+const noLimits = (limits: AccessLimits) =>
+  limits.rpm === undefined && limits.tpm === undefined && limits.maxParallel === undefined;
+
+/**
+ * Admission of each model call: the key's `models`, its budget, its rate limits (or the address's),
+ * and after the call the settlement: real tokens, the slot freed, the cost counted, the ledger row.
+ */
+export class AccessControl {
+  readonly #options: AccessControlOptions;
+  readonly #now: () => number;
+
+  constructor(options: AccessControlOptions) {
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+  }
+
+  get prices(): PriceList {
+    return this.#options.prices;
+  }
+
+  async admit(call: CallRequest): Promise<AdmittedCall> {
+    const { principal } = call;
+    const key = principal?.kind === "virtual" ? principal.key : undefined;
+    if (
+      key !== undefined &&
+      key.models !== null &&
+      !key.models.includes(call.modelName) &&
+      !key.models.includes(call.modelId)
+    ) {
+      throw new ServiceError({
+        code: "MODEL_NOT_ALLOWED",
+        message: `This key may not use the model ${call.modelName}.`,
+        param: "model",
+      });
+    }
+    const now = this.#now();
+    const period = key === undefined ? undefined : periodWindow(key.budgetPeriod, now);
+    if (key !== undefined && key.budgetUsd !== null && period !== undefined) {
+      const spent = await this.#options.limiter.spend(
+        `key:${key.id}`,
+        period.name,
+        () => this.#options.store.spendSince(key.id, period.start),
+        Math.min(period.end - now, TOTAL_BUDGET_COUNTER_TTL_MS),
+      );
+      if (spent >= key.budgetUsd * 1e9) {
+        throw new ServiceError({
+          code: "INSUFFICIENT_QUOTA",
+          message: `This key has spent its budget of $${key.budgetUsd} for the ${key.budgetPeriod === "total" ? "whole of its life" : key.budgetPeriod}; it is refused until the period turns.`,
+          retryAfterSeconds:
+            period.end === Number.POSITIVE_INFINITY ? undefined : Math.ceil((period.end - now) / 1000),
+        });
+      }
+    }
+
+    const limits = key !== undefined ? limitsOf(key) : this.#options.addressLimits;
+    const subject = key !== undefined ? `key:${key.id}` : `address:${call.address}`;
+    const id = randomUUID();
+    let decision: LimitDecision | undefined;
+    if (!noLimits(limits)) {
+      decision = await this.#options.limiter.acquire({
+        subject,
+        limits,
+        tokens: call.reservedTokens,
+        id,
+        now,
+      });
+      if (!decision.allowed) {
+        throw rateLimitError(decision);
+      }
+    }
+    const headers = decision === undefined ? {} : rateLimitHeaders(decision);
+    let ended = false;
+    return {
+      headers,
+      end: (result) => {
+        if (ended) return;
+        ended = true;
+        const endedAt = this.#now();
+        const used = result === undefined ? 0 : result.inputTokens + result.outputTokens;
+        if (decision !== undefined)
+          void this.#options.limiter.settle(subject, id, used, endedAt).catch(() => {});
+        if (result === undefined) return;
+        const cost = this.#options.prices.costOf(call.modelName, call.modelId, result);
+        if (key !== undefined && key.budgetUsd !== null && period !== undefined && cost > 0) {
+          void this.#options.limiter.addSpend(`key:${key.id}`, period.name, cost).catch(() => {});
+        }
+        this.#options.ledger.record({
+          time: endedAt,
+          keyId: key?.id ?? null,
+          model: call.modelName,
+          deployment: result.deployment ?? call.deployment,
+          inputTokens: result.inputTokens,
+          outputTokens: result.outputTokens,
+          cachedInputTokens: result.cachedInputTokens,
+          costNanoUsd: cost,
+          durationMs: result.durationMs,
+          outcome: result.outcome,
+          requestId: call.requestId,
+        });
+      },
+    };
+  }
+}
+
+/** A 429 that carries OpenAI's rate-limit headers besides `Retry-After`. */
+function rateLimitError(decision: LimitDecision): ServiceError {
+  const what =
+    decision.refusedBy === "requests"
+      ? `its limit of ${decision.requests?.limit} requests per minute`
+      : decision.refusedBy === "tokens"
+        ? `its limit of ${decision.tokens?.limit} tokens per minute`
+        : "its limit of calls in parallel";
+  return new ServiceError({
+    code: "RATE_LIMIT_EXCEEDED",
+    message: `Rate limit reached: this caller is at ${what}. Retry after the time in Retry-After.`,
+    retryAfterSeconds: Math.max(1, Math.ceil(decision.retryAfterMs / 1000)),
+    headers: rateLimitHeaders(decision),
+  });
+}
+
+/** OpenAI's `x-ratelimit-*` headers for the limits that apply. */
+export function rateLimitHeaders(decision: LimitDecision): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (decision.requests !== undefined) {
+    headers["x-ratelimit-limit-requests"] = String(decision.requests.limit);
+    headers["x-ratelimit-remaining-requests"] = String(decision.requests.remaining);
+    headers["x-ratelimit-reset-requests"] = formatDuration(decision.requests.resetMs);
+  }
+  if (decision.tokens !== undefined) {
+    headers["x-ratelimit-limit-tokens"] = String(decision.tokens.limit);
+    headers["x-ratelimit-remaining-tokens"] = String(decision.tokens.remaining);
+    headers["x-ratelimit-reset-tokens"] = formatDuration(decision.tokens.resetMs);
+  }
+  return headers;
+}
+
+/** OpenAI's duration format: `1m0s`, `6s`, `120ms`. */
+export function formatDuration(milliseconds: number): string {
+  const rounded = Math.max(0, Math.ceil(milliseconds));
+  if (rounded < 1000) return `${rounded}ms`;
+  const seconds = Math.ceil(rounded / 1000);
+  if (seconds < 60) return `${seconds}s`;
+  return `${Math.floor(seconds / 60)}m${seconds % 60}s`;
+}

@@ -1,0 +1,21 @@
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+
+/** The prefix of every virtual key, as OpenAI's keys look, so SDKs and secret scanners know it. */
+export const VIRTUAL_KEY_PREFIX = "sk-";
+
+/** A new virtual key: 32 random bytes, base64url, behind the prefix. */
+export function newKeySecret(): string {
+  return `${VIRTUAL_KEY_PREFIX}${randomBytes(32).toString("base64url")}`;
+}
+
+/** The only form in which a key is stored: its SHA-256, hex. */
+export function digestKey(secret: string): string {
+  return createHash("sha256").update(secret).digest("hex");
+}
+
+/** Compares two digests in constant time (both are SHA-256 hex, so of equal length). */
+export function sameDigest(left: string, right: string): boolean {
+  const a = Buffer.from(left, "hex");
+  const b = Buffer.from(right, "hex");
+  return a.length === b.length && timingSafeEqual(a, b);
+}

@@ -1,0 +1,103 @@
+import type { UsageQuery } from "./usage-row.ts";
+import type { BudgetPeriod, VirtualKey, VirtualKeyChanges } from "./virtual-key.ts";
+
+/** A key as both SQL stores hold it: JSON for the lists and the metadata, numbers for times. */
+export type KeyRow = {
+  id: string;
+  name: string;
+  digest: string;
+  models: string | null;
+  rpm: number | string | null;
+  tpm: number | string | null;
+  max_parallel: number | string | null;
+  budget_usd: number | string | null;
+  budget_period: string;
+  expires_at: number | string | null;
+  metadata: string | null;
+  created_at: number | string;
+  updated_at: number | string;
+  revoked_at: number | string | null;
+};
+
+/** The columns of a key, in the order `keyValues` gives them. */
+export const KEY_COLUMNS = [
+  "id",
+  "name",
+  "digest",
+  "models",
+  "rpm",
+  "tpm",
+  "max_parallel",
+  "budget_usd",
+  "budget_period",
+  "expires_at",
+  "metadata",
+  "created_at",
+  "updated_at",
+  "revoked_at",
+] as const;
+
+export function keyValues(key: VirtualKey): (string | number | null)[] {
+  return [
+    key.id,
+    key.name,
+    key.digest,
+    key.models === null ? null : JSON.stringify(key.models),
+    key.rpm,
+    key.tpm,
+    key.maxParallel,
+    key.budgetUsd,
+    key.budgetPeriod,
+    key.expiresAt,
+    key.metadata === null ? null : JSON.stringify(key.metadata),
+    key.createdAt,
+    key.updatedAt,
+    key.revokedAt,
+  ];
+}
+
+const nullableNumber = (value: number | string | null): number | null =>
+  value === null ? null : Number(value);
+
+export function keyFromRow(row: KeyRow): VirtualKey {
+  return {
+    id: row.id,
+    name: row.name,
+    digest: row.digest,
+    models: row.models === null ? null : (JSON.parse(row.models) as string[]),
+    rpm: nullableNumber(row.rpm),
+    tpm: nullableNumber(row.tpm),
+    maxParallel: nullableNumber(row.max_parallel),
+    budgetUsd: nullableNumber(row.budget_usd),
+    budgetPeriod: row.budget_period as BudgetPeriod,
+    expiresAt: nullableNumber(row.expires_at),
+    metadata: row.metadata === null ? null : (JSON.parse(row.metadata) as Record<string, unknown>),
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+    revokedAt: nullableNumber(row.revoked_at),
+  };
+}
+
+/** The key with `changes` applied; both stores write the whole row back. */
+export function changedKey(key: VirtualKey, changes: VirtualKeyChanges, now: number): VirtualKey {
+  const defined = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined));
+  return { ...key, ...defined, updatedAt: now };
+}
+
+/** WHERE conditions of a usage query, with `placeholder(n)` giving the store's parameter syntax. */
+export function usageConditions(
+  query: UsageQuery,
+  placeholder: (index: number) => string,
+): { where: string; values: (string | number)[] } {
+  const conditions: string[] = [];
+  const values: (string | number)[] = [];
+  const add = (condition: string, value: string | number) => {
+    values.push(value);
+    conditions.push(condition.replace("?", placeholder(values.length)));
+  };
+  if (query.keyId !== undefined) add("key_id = ?", query.keyId);
+  if (query.model !== undefined) add("model = ?", query.model);
+  if (query.from !== undefined) add("time >= ?", query.from);
+  if (query.to !== undefined) add("time < ?", query.to);
+  return { where: conditions.length > 0 ? `WHERE ${conditions.join(" AND ")}` : "", values };
+}

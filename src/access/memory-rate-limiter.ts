@@ -1,0 +1,177 @@
+import {
+  type LimitAcquire,
+  type LimitDecision,
+  type LimitState,
+  PARALLEL_LEASE_MS,
+  RATE_WINDOW_MS,
+  type RateLimiter,
+} from "./rate-limiter.ts";
+
+type Subject = {
+  /** Times of the requests in the window, oldest first. */
+  requests: number[];
+  /** Reservations in the window, oldest first (a Map keeps insertion order). */
+  tokens: Map<string, { time: number; tokens: number }>;
+  tokenTotal: number;
+  /** Open parallel slots and when their lease ends. */
+  parallel: Map<string, number>;
+  lastUsed: number;
+};
+
+/**
+ * How long a spend counter is trusted before the ledger is read again: replicas that share a
+ * database but no Redis then see each other's spend within this, plus the ledger's flush interval.
+ */
+export const LOCAL_SPEND_REREAD_MS = 5000;
+
+/** How often subjects with nothing left in their window are forgotten. */
+const SWEEP_MS = RATE_WINDOW_MS;
+
+/** The limits of one instance, counted in this process. */
+export class MemoryRateLimiter implements RateLimiter {
+  readonly #subjects = new Map<string, Subject>();
+  readonly #spend = new Map<string, { nanoUsd: number; expiresAt: number }>();
+  readonly #sweep: NodeJS.Timeout;
+  readonly #now: () => number;
+
+  constructor(options: { now?: () => number } = {}) {
+    this.#now = options.now ?? Date.now;
+    this.#sweep = setInterval(() => this.#forgetIdle(), SWEEP_MS);
+    this.#sweep.unref();
+  }
+
+  async acquire(request: LimitAcquire): Promise<LimitDecision> {
+    return this.acquireNow(request);
+  }
+
+  /** The same as `acquire`, synchronously: the Redis limiter's fallback needs no await. */
+  acquireNow(request: LimitAcquire): LimitDecision {
+    const { limits, now } = request;
+    const subject = this.#subject(request.subject, now);
+    const windowStart = now - RATE_WINDOW_MS;
+    while (subject.requests.length > 0 && subject.requests[0] <= windowStart) subject.requests.shift();
+    for (const [id, reservation] of subject.tokens) {
+      if (reservation.time > windowStart) break;
+      subject.tokenTotal -= reservation.tokens;
+      subject.tokens.delete(id);
+    }
+    for (const [id, leaseEnd] of subject.parallel) if (leaseEnd <= now) subject.parallel.delete(id);
+
+    const state = (): Pick<LimitDecision, "requests" | "tokens"> => ({
+      requests:
+        limits.rpm === undefined
+          ? undefined
+          : windowState(limits.rpm, subject.requests.length, subject.requests.at(-1), now),
+      tokens:
+        limits.tpm === undefined
+          ? undefined
+          : windowState(limits.tpm, subject.tokenTotal, lastTime(subject.tokens), now),
+    });
+    if (limits.rpm !== undefined && subject.requests.length >= limits.rpm) {
+      return {
+        allowed: false,
+        refusedBy: "requests",
+        retryAfterMs: subject.requests[0] + RATE_WINDOW_MS - now,
+        ...state(),
+      };
+    }
+    if (limits.tpm !== undefined && subject.tokenTotal >= limits.tpm) {
+      const oldest = subject.tokens.values().next().value;
+      return {
+        allowed: false,
+        refusedBy: "tokens",
+        retryAfterMs: (oldest?.time ?? now) + RATE_WINDOW_MS - now,
+        ...state(),
+      };
+    }
+    if (limits.maxParallel !== undefined && subject.parallel.size >= limits.maxParallel) {
+      return { allowed: false, refusedBy: "parallel", retryAfterMs: 1000, ...state() };
+    }
+    if (limits.rpm !== undefined) subject.requests.push(now);
+    if (limits.tpm !== undefined) {
+      subject.tokens.set(request.id, { time: now, tokens: request.tokens });
+      subject.tokenTotal += request.tokens;
+    }
+    if (limits.maxParallel !== undefined) subject.parallel.set(request.id, now + PARALLEL_LEASE_MS);
+    return { allowed: true, retryAfterMs: 0, ...state() };
+  }
+
+  async settle(subjectName: string, id: string, usedTokens: number, now: number): Promise<void> {
+    this.settleNow(subjectName, id, usedTokens, now);
+  }
+
+  settleNow(subjectName: string, id: string, usedTokens: number, now: number): void {
+    const subject = this.#subjects.get(subjectName);
+    if (subject === undefined) return;
+    subject.parallel.delete(id);
+    const reservation = subject.tokens.get(id);
+    if (reservation !== undefined) {
+      subject.tokenTotal += usedTokens - reservation.tokens;
+      reservation.tokens = usedTokens;
+    } else if (usedTokens > 0 && subject.tokenTotal >= 0) {
+      // A call longer than the window: its tokens count from when it ended.
+      subject.tokens.set(`${id}:late`, { time: now, tokens: usedTokens });
+      subject.tokenTotal += usedTokens;
+    }
+  }
+
+  async spend(
+    subject: string,
+    period: string,
+    initial: () => Promise<number>,
+    ttlMs: number,
+  ): Promise<number> {
+    const name = `${subject}|${period}`;
+    const known = this.#spend.get(name);
+    if (known !== undefined && known.expiresAt > this.#now()) return known.nanoUsd;
+    const nanoUsd = await initial();
+    // Another call may have started the counter while the ledger was read.
+    const raced = this.#spend.get(name);
+    if (raced !== undefined && raced.expiresAt > this.#now()) return raced.nanoUsd;
+    this.#spend.set(name, { nanoUsd, expiresAt: this.#now() + Math.min(ttlMs, LOCAL_SPEND_REREAD_MS) });
+    return nanoUsd;
+  }
+
+  async addSpend(subject: string, period: string, nanoUsd: number): Promise<void> {
+    const counter = this.#spend.get(`${subject}|${period}`);
+    if (counter !== undefined) counter.nanoUsd += nanoUsd;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#sweep);
+  }
+
+  #subject(name: string, now: number): Subject {
+    let subject = this.#subjects.get(name);
+    if (subject === undefined) {
+      subject = { requests: [], tokens: new Map(), tokenTotal: 0, parallel: new Map(), lastUsed: now };
+      this.#subjects.set(name, subject);
+    }
+    subject.lastUsed = now;
+    return subject;
+  }
+
+  #forgetIdle(): void {
+    const now = this.#now();
+    for (const [name, subject] of this.#subjects) {
+      if (subject.parallel.size === 0 && subject.lastUsed <= now - RATE_WINDOW_MS)
+        this.#subjects.delete(name);
+    }
+    for (const [name, counter] of this.#spend) if (counter.expiresAt <= now) this.#spend.delete(name);
+  }
+}
+
+function lastTime(tokens: Map<string, { time: number }>): number | undefined {
+  let last: number | undefined;
+  for (const reservation of tokens.values()) last = reservation.time;
+  return last;
+}
+
+/** What is left of a window and when it is whole again (the newest entry leaves it). */
+function windowState(limit: number, used: number, newest: number | undefined, now: number): LimitState {
+  return {
+    limit,
+    remaining: Math.max(0, limit - used),
+    resetMs: newest === undefined ? 0 : Math.max(0, newest + RATE_WINDOW_MS - now),
+  };
+}

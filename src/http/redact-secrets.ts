@@ -1,0 +1,51 @@
+import type { FastifyRequest } from "fastify";
+import { type Config, secretValues } from "../config.ts";
+import { ServiceError } from "../errors/service-error.ts";
+
+/** What a virtual key (or an OpenAI-style key) looks like, wherever a client put it. */
+const KEY_PATTERN = /sk-[A-Za-z0-9_-]{16,}/g;
+const REDACTED = "[redacted]";
+
+const configuredSecrets = new WeakMap<Config, string[]>();
+
+/** The key the request presented, as a bearer token or `x-api-key`. */
+function presentedKeys(request: FastifyRequest): string[] {
+  const keys: string[] = [];
+  const authorization = request.headers.authorization;
+  if (typeof authorization === "string") {
+    const token = authorization.replace(/^\S+\s+/, "").trim();
+    if (token.length >= 4) keys.push(token);
+  }
+  const apiKey = request.headers["x-api-key"];
+  if (typeof apiKey === "string" && apiKey.length >= 4) keys.push(apiKey);
+  return keys;
+}
+
+/**
+ * `text` (an error message that quotes the request: a route, a model name) without any secret:
+ * the configured ones, the key this request presented, and anything shaped like a key.
+ */
+export function redactSecrets(request: FastifyRequest, text: string): string {
+  const config = (request.server as { config?: Config }).config;
+  let secrets: string[] = [];
+  if (config !== undefined) {
+    secrets = configuredSecrets.get(config) ?? secretValues(config);
+    configuredSecrets.set(config, secrets);
+  }
+  let redacted = text;
+  for (const secret of [...secrets, ...presentedKeys(request)]) {
+    if (redacted.includes(secret)) redacted = redacted.replaceAll(secret, REDACTED);
+  }
+  return redacted.replace(KEY_PATTERN, REDACTED);
+}
+
+/** A credential given as the model would be named in metrics, spans and the ledger: a 400 instead. */
+export function refuseKeyAsModel(request: FastifyRequest, modelName: string): void {
+  if (redactSecrets(request, modelName) !== modelName) {
+    throw new ServiceError({
+      code: "VALIDATION_FAILED",
+      message: "body.model holds a key, not a model name",
+      param: "model",
+    });
+  }
+}

@@ -1,0 +1,129 @@
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import type { test as nodeTest } from "node:test";
+import type { AccessStore } from "../../src/access/access-store.ts";
+import { digestKey, newKeySecret } from "../../src/access/key-digest.ts";
+import type { UsageRow } from "../../src/access/usage-row.ts";
+import type { VirtualKey } from "../../src/access/virtual-key.ts";
+
+function newKey(overrides: Partial<VirtualKey> = {}): VirtualKey {
+  const now = Date.now();
+  return {
+    id: `key_${randomUUID().replaceAll("-", "").slice(0, 24)}`,
+    name: "team",
+    digest: digestKey(newKeySecret()),
+    models: ["echo", "openai:gpt-4o-mini"],
+    rpm: 30,
+    tpm: null,
+    maxParallel: 2,
+    budgetUsd: 0.5,
+    budgetPeriod: "month",
+    expiresAt: null,
+    metadata: { team: "a", nested: { n: 1 } },
+    createdAt: now,
+    updatedAt: now,
+    revokedAt: null,
+    ...overrides,
+  };
+}
+
+function row(overrides: Partial<UsageRow>): UsageRow {
+  return {
+    time: Date.UTC(2026, 11, 1, 12),
+    keyId: null,
+    model: "echo",
+    deployment: "echo",
+    inputTokens: 10,
+    outputTokens: 5,
+    cachedInputTokens: 2,
+    costNanoUsd: 1000,
+    durationMs: 12.4,
+    outcome: "success",
+    requestId: randomUUID(),
+    ...overrides,
+  };
+}
+
+/** The contract both key stores keep: keys by id and digest, changes, revocation, the ledger's sums. */
+export function accessStoreConformance(
+  name: string,
+  test: typeof nodeTest,
+  open: () => Promise<AccessStore>,
+): void {
+  test(`${name}: keys are created, found by id and by digest, listed, changed and revoked`, async (t) => {
+    const store = await open();
+    t.after(() => store.close());
+    const key = newKey();
+    await store.createKey(key);
+    assert.deepEqual(await store.getKey(key.id), key);
+    assert.deepEqual(await store.findKeyByDigest(key.digest), key);
+    assert.equal(await store.findKeyByDigest(digestKey("nope")), undefined);
+    assert.ok((await store.listKeys()).some((listed) => listed.id === key.id));
+
+    const changed = await store.updateKey(
+      key.id,
+      { rpm: null, name: "renamed", models: null },
+      key.createdAt + 5,
+    );
+    assert.equal(changed?.rpm, null);
+    assert.equal(changed?.name, "renamed");
+    assert.equal(changed?.maxParallel, 2, "what the change leaves out stays");
+    assert.deepEqual(await store.getKey(key.id), changed);
+    assert.equal(await store.updateKey("key_missing", { name: "x" }, Date.now()), undefined);
+
+    assert.equal(await store.revokeKey(key.id, key.createdAt + 10), true);
+    assert.equal((await store.getKey(key.id))?.revokedAt, key.createdAt + 10);
+    assert.equal(await store.revokeKey("key_missing", Date.now()), false);
+    await assert.rejects(store.createKey({ ...newKey(), digest: key.digest }), "a digest is unique");
+  });
+
+  test(`${name}: the ledger sums requests, tokens and cost, filtered and grouped, exactly`, async (t) => {
+    const store = await open();
+    t.after(() => store.close());
+    const [a, b] = [`key_a_${randomUUID()}`, `key_b_${randomUUID()}`];
+    const day1 = Date.UTC(2026, 10, 30, 23, 59);
+    const day2 = Date.UTC(2026, 11, 1, 0, 1);
+    await store.insertUsage([
+      row({ keyId: a, time: day1, costNanoUsd: 1 }),
+      row({ keyId: a, time: day2, model: "openai:gpt-4o", costNanoUsd: 2_000_000_001 }),
+      row({ keyId: b, time: day2, outcome: "error", inputTokens: 0, outputTokens: 0, costNanoUsd: 0 }),
+    ]);
+    const [ofA] = await store.queryUsage({ keyId: a });
+    assert.deepEqual(ofA, {
+      group: null,
+      requests: 2,
+      inputTokens: 20,
+      outputTokens: 10,
+      cachedInputTokens: 4,
+      costNanoUsd: 2_000_000_002,
+    });
+    const byDay = await store.queryUsage({ keyId: a, groupBy: "day" });
+    assert.deepEqual(
+      byDay.map((total) => [total.group, total.requests]),
+      [
+        ["2026-11-30", 1],
+        ["2026-12-01", 1],
+      ],
+    );
+    const byModel = await store.queryUsage({ keyId: a, groupBy: "model" });
+    assert.deepEqual(
+      byModel.map((total) => total.group),
+      ["echo", "openai:gpt-4o"],
+    );
+    const inRange = await store.queryUsage({ from: day2, to: day2 + 1, groupBy: "key" });
+    assert.deepEqual(
+      inRange.map((total) => [total.group, total.requests]).sort(),
+      [
+        [a, 1],
+        [b, 1],
+      ].sort(),
+    );
+    assert.equal(await store.spendSince(a, day2), 2_000_000_001);
+    assert.equal(await store.spendSince(a, 0), 2_000_000_002);
+    assert.deepEqual(await store.queryUsage({ keyId: "nobody" }), [
+      { group: null, requests: 0, inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, costNanoUsd: 0 },
+    ]);
+    await store.insertUsage([]);
+    await store.ping();
+  });
+}

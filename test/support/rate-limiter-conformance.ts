@@ -1,0 +1,102 @@
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import type { test as nodeTest } from "node:test";
+import { RATE_WINDOW_MS, type RateLimiter } from "../../src/access/rate-limiter.ts";
+
+/** The contract every rate limiter keeps, run against the in-process and the Redis one alike. */
+export function rateLimiterConformance(
+  name: string,
+  test: typeof nodeTest,
+  open: () => Promise<RateLimiter>,
+): void {
+  const subject = () => `key:${randomUUID()}`;
+  const call = (who: string, limits: object, now: number, tokens = 1) => ({
+    subject: who,
+    limits,
+    tokens,
+    id: randomUUID(),
+    now,
+  });
+
+  test(`${name}: rpm admits exactly the limit in a sliding minute, then again once the oldest leaves`, async (t) => {
+    const limiter = await open();
+    t.after(() => limiter.close());
+    const who = subject();
+    const start = Date.now();
+    for (let index = 0; index < 5; index += 1) {
+      const decision = await limiter.acquire(call(who, { rpm: 5 }, start + index));
+      assert.equal(decision.allowed, true);
+      assert.equal(decision.requests?.remaining, 4 - index);
+    }
+    const refused = await limiter.acquire(call(who, { rpm: 5 }, start + 10));
+    assert.equal(refused.allowed, false);
+    assert.equal(refused.refusedBy, "requests");
+    assert.equal(refused.retryAfterMs, RATE_WINDOW_MS - 10);
+    assert.equal((await limiter.acquire(call(who, { rpm: 5 }, start + RATE_WINDOW_MS + 1))).allowed, true);
+  });
+
+  test(`${name}: tpm reserves, settles to the real usage, and refuses while the minute is full`, async (t) => {
+    const limiter = await open();
+    t.after(() => limiter.close());
+    const who = subject();
+    const now = Date.now();
+    const first = call(who, { tpm: 100 }, now, 150);
+    assert.equal(
+      (await limiter.acquire(first)).allowed,
+      true,
+      "a call is admitted while the minute has room",
+    );
+    const full = await limiter.acquire(call(who, { tpm: 100 }, now + 1));
+    assert.equal(full.allowed, false);
+    assert.equal(full.refusedBy, "tokens");
+    await limiter.settle(who, first.id, 30, now + 2);
+    const after = await limiter.acquire(call(who, { tpm: 100 }, now + 3, 10));
+    assert.equal(after.allowed, true, "settled to 30 tokens, the minute has room again");
+    assert.equal(after.tokens?.remaining, 60);
+  });
+
+  test(`${name}: max_parallel counts open calls, and settling frees a slot`, async (t) => {
+    const limiter = await open();
+    t.after(() => limiter.close());
+    const who = subject();
+    const now = Date.now();
+    const calls = [call(who, { maxParallel: 2 }, now), call(who, { maxParallel: 2 }, now)];
+    for (const held of calls) assert.equal((await limiter.acquire(held)).allowed, true);
+    const third = await limiter.acquire(call(who, { maxParallel: 2 }, now));
+    assert.equal(third.refusedBy, "parallel");
+    await limiter.settle(who, calls[0].id, 0, now + 1);
+    assert.equal((await limiter.acquire(call(who, { maxParallel: 2 }, now + 2))).allowed, true);
+  });
+
+  test(`${name}: a refused call takes nothing; concurrent calls never pass the limit`, async (t) => {
+    const limiter = await open();
+    t.after(() => limiter.close());
+    const who = subject();
+    const now = Date.now();
+    const decisions = await Promise.all(
+      Array.from({ length: 50 }, () => limiter.acquire(call(who, { rpm: 20, maxParallel: 100 }, now))),
+    );
+    assert.equal(decisions.filter((decision) => decision.allowed).length, 20);
+  });
+
+  test(`${name}: spend counters start from the ledger once, then add`, async (t) => {
+    const limiter = await open();
+    t.after(() => limiter.close());
+    const who = subject();
+    let reads = 0;
+    const initial = async () => {
+      reads += 1;
+      return 500;
+    };
+    assert.equal(await limiter.spend(who, "2026-12", initial, 60_000), 500);
+    await limiter.addSpend(who, "2026-12", 250);
+    assert.equal(await limiter.spend(who, "2026-12", initial, 60_000), 750);
+    assert.equal(reads, 1);
+    await limiter.addSpend(who, "2026-11", 99);
+    assert.equal(
+      await limiter.spend(who, "2026-11", async () => 7, 60_000),
+      7,
+      "an unstarted counter starts from the ledger",
+    );
+  });
+}
