@@ -12,6 +12,7 @@ import { type FeatureUse, unsupportedFeature } from "../llm/language-model-capab
 import type { LlmCallEnd, LlmCallHandle, LlmCallKind, LlmCallMessage } from "../llm/llm-call-observer.ts";
 import type { ResolvedModel } from "../llm/model-registry.ts";
 import type { DeploymentGroup } from "../routing/deployment-group.ts";
+import { deploymentHeaderValue } from "../routing/deployment-header.ts";
 import { type RoutedTarget, runRoutedCall } from "../routing/run-routed-call.ts";
 import type { ChatDependencies } from "./chat-dependencies.ts";
 import type {
@@ -150,7 +151,7 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
           options.served.target = target;
           // The answer says who served it, while its headers can still be set.
           if (!call.reply.raw.headersSent) {
-            call.reply.header("x-llm-deployment", deploymentName(target));
+            call.reply.header("x-llm-deployment", deploymentHeaderValue(deploymentName(target)));
             call.reply.header("x-llm-attempts", String(target.attempt));
           }
         },

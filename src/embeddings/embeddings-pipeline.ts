@@ -10,6 +10,7 @@ import { DEFAULT_EMBEDDING_MODEL_IDS, type EmbeddingModels } from "../llm/create
 import type { LlmCallObserver } from "../llm/llm-call-observer.ts";
 import type { ModelRegistry, ResolvedModel } from "../llm/model-registry.ts";
 import type { DeploymentGroup } from "../routing/deployment-group.ts";
+import { deploymentHeaderValue } from "../routing/deployment-header.ts";
 import type { ModelRouter } from "../routing/model-router.ts";
 import { runRoutedCall } from "../routing/run-routed-call.ts";
 import { checkEmbeddingsInput } from "./check-embeddings-input.ts";
@@ -112,7 +113,10 @@ export function createEmbeddingsPipeline(dependencies: EmbeddingsDependencies): 
             handle,
             accepts: (candidate) => sourceOf(candidate) !== undefined,
             onAttempt: (target) => {
-              reply.header("x-llm-deployment", `${target.group.name}/${target.deployment.id}`);
+              reply.header(
+                "x-llm-deployment",
+                deploymentHeaderValue(`${target.group.name}/${target.deployment.id}`),
+              );
               reply.header("x-llm-attempts", String(target.attempt));
             },
           },

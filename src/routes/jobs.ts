@@ -292,6 +292,16 @@ export const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app
         const answer = await ingestUploads(request, uploads);
         return reply.code(202).header("location", `/status/${answer.jobs[0].job_id}`).send(answer);
       }
+      // The body's schema is checked for JSON only: any other body (Fastify parses text/plain) is refused.
+      if (!/^application\/json\b/i.test(request.headers["content-type"] ?? "")) {
+        throw new ServiceError({
+          code: "UNSUPPORTED_MEDIA_TYPE",
+          message:
+            uploads === undefined
+              ? "POST /ingest takes application/json."
+              : "POST /ingest takes application/json, or multipart/form-data with files.",
+        });
+      }
       const { source, text, collection } = request.body as {
         source: string;
         text?: string;
@@ -587,7 +597,11 @@ function uploadError(error: unknown, maxBytes: number | undefined): unknown {
       param: "file",
     });
   }
-  if (code === "FST_INVALID_MULTIPART_CONTENT_TYPE" || code === "FST_PROTO_VIOLATION") {
+  // The multipart parser (busboy) reports a body that breaks off or breaks its format with a plain
+  // Error: the client's to fix, never a 500.
+  const parserProblem =
+    code === undefined && error instanceof Error && /multipart|part header|boundary/i.test(error.message);
+  if (code === "FST_INVALID_MULTIPART_CONTENT_TYPE" || code === "FST_PROTO_VIOLATION" || parserProblem) {
     return new ServiceError({
       code: "VALIDATION_FAILED",
       message: "The multipart body is malformed.",

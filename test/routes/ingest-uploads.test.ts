@@ -175,6 +175,24 @@ test("an upload's unknown field, a bad collection or no file at all is a 400 nam
   const none = await send((form) => form.append("collection", "handbooks"));
   assert.equal(none.status, 400);
   assert.match(none.body.error.message, /holds no file/);
+  // A body that is not multipart at all, or breaks off inside a file: 400, never a 500.
+  const cutShort = `--x\r\ncontent-disposition: form-data; name="file"; filename="a.txt"\r\n\r\nwords`;
+  for (const body of ['{"source":"a","text":"b"}', cutShort]) {
+    const malformed = await fetch(`${address}/ingest`, {
+      method: "POST",
+      headers: { "content-type": "multipart/form-data; boundary=x" },
+      body,
+    });
+    assert.equal(malformed.status, 400, await malformed.clone().text());
+    assert.match(((await malformed.json()) as { error: { message: string } }).error.message, /malformed/);
+  }
+  // Neither JSON nor multipart: its schema was never checked, so it is refused whole.
+  const plain = await fetch(`${address}/ingest`, {
+    method: "POST",
+    headers: { "content-type": "text/plain" },
+    body: "x",
+  });
+  assert.equal(plain.status, 415);
   assert.deepEqual(filesIn(uploadsFolder), []);
 });
 

@@ -214,3 +214,19 @@ models:
   assert.deepEqual(openai.requests[0].body.tools, tools);
   assert.equal((await complete({ model: "mixed" })).headers.get("x-llm-deployment"), "mixed/echo");
 });
+
+test("a model name outside visible ASCII is percent-encoded in x-llm-deployment, never a 500", async (t) => {
+  const [openai] = await upstreams(t, 1);
+  const { complete } = await startRoutingTestApp(
+    t,
+    `
+models:
+  - name: chat
+    deployments:
+      - { provider: openai, model: m, base_url: "${openai.baseUrl}" }
+`,
+  );
+  const response = await complete({ model: "echo:modèle" });
+  assert.equal(response.status, 200, await response.clone().text());
+  assert.equal(response.headers.get("x-llm-deployment"), encodeURIComponent("echo:modèle/0"));
+});
