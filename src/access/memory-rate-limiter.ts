@@ -6,13 +6,16 @@ import {
   RATE_WINDOW_MS,
   type RateLimiter,
 } from "./rate-limiter.ts";
+import { TimeQueue } from "./time-queue.ts";
 
 type Subject = {
   /** Times of the requests in the window, oldest first. */
-  requests: number[];
+  requests: TimeQueue;
   /** Reservations in the window, oldest first (a Map keeps insertion order). */
   tokens: Map<string, { time: number; tokens: number }>;
   tokenTotal: number;
+  /** When the newest reservation was made (read on every request, so not found by a scan). */
+  newestTokenTime: number | undefined;
   /** Open parallel slots and when their lease ends. */
   parallel: Map<string, number>;
   lastUsed: number;
@@ -49,7 +52,7 @@ export class MemoryRateLimiter implements RateLimiter {
     const { limits, now } = request;
     const subject = this.#subject(request.subject, now);
     const windowStart = now - RATE_WINDOW_MS;
-    while (subject.requests.length > 0 && subject.requests[0] <= windowStart) subject.requests.shift();
+    subject.requests.dropThrough(windowStart);
     for (const [id, reservation] of subject.tokens) {
       if (reservation.time > windowStart) break;
       subject.tokenTotal -= reservation.tokens;
@@ -61,17 +64,22 @@ export class MemoryRateLimiter implements RateLimiter {
       requests:
         limits.rpm === undefined
           ? undefined
-          : windowState(limits.rpm, subject.requests.length, subject.requests.at(-1), now),
+          : windowState(limits.rpm, subject.requests.length, subject.requests.newest, now),
       tokens:
         limits.tpm === undefined
           ? undefined
-          : windowState(limits.tpm, subject.tokenTotal, lastTime(subject.tokens), now),
+          : windowState(
+              limits.tpm,
+              subject.tokenTotal,
+              subject.tokens.size === 0 ? undefined : subject.newestTokenTime,
+              now,
+            ),
     });
     if (limits.rpm !== undefined && subject.requests.length >= limits.rpm) {
       return {
         allowed: false,
         refusedBy: "requests",
-        retryAfterMs: subject.requests[0] + RATE_WINDOW_MS - now,
+        retryAfterMs: (subject.requests.oldest ?? now) + RATE_WINDOW_MS - now,
         ...state(),
       };
     }
@@ -91,6 +99,7 @@ export class MemoryRateLimiter implements RateLimiter {
     if (limits.tpm !== undefined) {
       subject.tokens.set(request.id, { time: now, tokens: request.tokens });
       subject.tokenTotal += request.tokens;
+      subject.newestTokenTime = now;
     }
     if (limits.maxParallel !== undefined) subject.parallel.set(request.id, now + PARALLEL_LEASE_MS);
     return { allowed: true, retryAfterMs: 0, ...state() };
@@ -112,6 +121,7 @@ export class MemoryRateLimiter implements RateLimiter {
       // A call longer than the window: its tokens count from when it ended.
       subject.tokens.set(`${id}:late`, { time: now, tokens: usedTokens });
       subject.tokenTotal += usedTokens;
+      subject.newestTokenTime = now;
     }
   }
 
@@ -144,7 +154,14 @@ export class MemoryRateLimiter implements RateLimiter {
   #subject(name: string, now: number): Subject {
     let subject = this.#subjects.get(name);
     if (subject === undefined) {
-      subject = { requests: [], tokens: new Map(), tokenTotal: 0, parallel: new Map(), lastUsed: now };
+      subject = {
+        requests: new TimeQueue(),
+        tokens: new Map(),
+        tokenTotal: 0,
+        newestTokenTime: undefined,
+        parallel: new Map(),
+        lastUsed: now,
+      };
       this.#subjects.set(name, subject);
     }
     subject.lastUsed = now;
@@ -159,12 +176,6 @@ export class MemoryRateLimiter implements RateLimiter {
     }
     for (const [name, counter] of this.#spend) if (counter.expiresAt <= now) this.#spend.delete(name);
   }
-}
-
-function lastTime(tokens: Map<string, { time: number }>): number | undefined {
-  let last: number | undefined;
-  for (const reservation of tokens.values()) last = reservation.time;
-  return last;
 }
 
 /** What is left of a window and when it is whole again (the newest entry leaves it). */

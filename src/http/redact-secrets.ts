@@ -21,27 +21,42 @@ function presentedKeys(request: FastifyRequest): string[] {
   return keys;
 }
 
-/**
- * `text` (an error message that quotes the request: a route, a model name) without any secret:
- * the configured ones, the key this request presented, and anything shaped like a key.
- */
-export function redactSecrets(request: FastifyRequest, text: string): string {
+/** The configured secrets (computed once per config) and the key this request presented. */
+function secretsOf(request: FastifyRequest): string[] {
   const config = (request.server as { config?: Config }).config;
   let secrets: string[] = [];
   if (config !== undefined) {
     secrets = configuredSecrets.get(config) ?? secretValues(config);
     configuredSecrets.set(config, secrets);
   }
+  return [...secrets, ...presentedKeys(request)];
+}
+
+/**
+ * `text` (an error message that quotes the request: a route, a model name) without any secret:
+ * the configured ones, the key this request presented, and anything shaped like a key.
+ */
+export function redactSecrets(request: FastifyRequest, text: string): string {
   let redacted = text;
-  for (const secret of [...secrets, ...presentedKeys(request)]) {
+  for (const secret of secretsOf(request)) {
     if (redacted.includes(secret)) redacted = redacted.replaceAll(secret, REDACTED);
   }
   return redacted.replace(KEY_PATTERN, REDACTED);
 }
 
+/**
+ * Below this length a secret is matched only as the whole model name: a short one (a local
+ * upstream's `OPENAI_API_KEY=bench`) is a plausible part of a real model name.
+ */
+const MIN_SECRET_INSIDE_NAME = 12;
+
 /** A credential given as the model would be named in metrics, spans and the ledger: a 400 instead. */
 export function refuseKeyAsModel(request: FastifyRequest, modelName: string): void {
-  if (redactSecrets(request, modelName) !== modelName) {
+  const holdsSecret = secretsOf(request).some(
+    (secret) =>
+      modelName === secret || (secret.length >= MIN_SECRET_INSIDE_NAME && modelName.includes(secret)),
+  );
+  if (holdsSecret || new RegExp(KEY_PATTERN.source).test(modelName)) {
     throw new ServiceError({
       code: "VALIDATION_FAILED",
       message: "body.model holds a key, not a model name",
