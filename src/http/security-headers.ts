@@ -1,7 +1,8 @@
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import cors from "@fastify/cors";
-import helmet from "@fastify/helmet";
 import type { FastifyInstance } from "fastify";
 import fastifyPlugin from "fastify-plugin";
+import helmet, { type HelmetOptions } from "helmet";
 
 export type SecurityHeadersOptions = {
   /** `CORS_ORIGINS`: exact origins a browser may call from; empty for none. */
@@ -16,8 +17,9 @@ export type SecurityHeadersOptions = {
  */
 export const securityHeadersPlugin = fastifyPlugin(
   async function securityHeaders(app: FastifyInstance, options: SecurityHeadersOptions) {
-    await app.register(helmet, {
-      global: true,
+    // The same headers on every response: worked out by helmet once, set by a hook each time.
+    // (@fastify/helmet rebuilds helmet's middleware, CSP parsing included, on every request.)
+    const headers = helmetHeaders({
       contentSecurityPolicy: {
         useDefaults: false,
         directives: {
@@ -36,6 +38,10 @@ export const securityHeadersPlugin = fastifyPlugin(
       },
       // The API is called cross-origin by allowed browsers; CORS decides, not this header.
       crossOriginResourcePolicy: { policy: "same-site" },
+    });
+    app.addHook("onRequest", (_request, reply, done) => {
+      reply.headers(headers);
+      done();
     });
     if (options.corsOrigins.length === 0) return;
     const allowed = new Set(options.corsOrigins);
@@ -58,3 +64,21 @@ export const securityHeadersPlugin = fastifyPlugin(
   },
   { name: "security-headers" },
 );
+
+/** The headers helmet's middleware sets with `options`, read once from a stand-in response. */
+function helmetHeaders(options: HelmetOptions): OutgoingHttpHeaders {
+  const headers: OutgoingHttpHeaders = {};
+  const response = {
+    setHeader(name: string, value: string | number | string[]) {
+      headers[name.toLowerCase()] = value;
+      return response;
+    },
+    removeHeader(name: string) {
+      delete headers[name.toLowerCase()];
+    },
+  };
+  helmet(options)({} as IncomingMessage, response as unknown as ServerResponse, (error?: unknown) => {
+    if (error !== undefined) throw error;
+  });
+  return headers;
+}

@@ -43,11 +43,16 @@ export function createAdminPanels() {
       return;
     }
     try {
-      const [keys, usage] = await Promise.all([
+      const [keys, byKey, byModel] = await Promise.all([
         apiJson("/admin/keys", { key }),
-        apiJson("/admin/usage", { key }),
+        apiJson("/admin/usage?group_by=key", { key }),
+        apiJson("/admin/usage?group_by=model", { key }),
       ]);
-      adminBody.replaceChildren(...tablesOf(keys, "Keys"), ...tablesOf(usage, "Usage"));
+      adminBody.replaceChildren(
+        ...tablesOf(keys, "Keys"),
+        ...tablesOf(byKey, "Usage by key"),
+        ...tablesOf(byModel, "Usage by model"),
+      );
       adminStatus.textContent = "";
       adminPanel.hidden = false;
     } catch (error) {

@@ -45,8 +45,10 @@ test("with the admin key, the operations view lists the keys and the usage per k
   await page.fill("#admin-key-input", ADMIN_KEY);
   await page.press("#admin-key-input", "Enter");
   await panel.getByText("team-console").first().waitFor();
+  await panel.getByText("openai:fake-model").first().waitFor();
   const text = (await panel.textContent()) ?? "";
-  assert.match(text, /openai:fake-model/, "usage per model");
+  assert.match(text, /Usage by key/);
+  assert.match(text, /Usage by model/);
   assert.ok(!text.includes(key), "the panel never shows a key's secret");
   assert.equal(await page.evaluate(() => JSON.stringify(localStorage).includes("console-admin-key")), false);
   assert.deepEqual(unexpectedProblems(problems, [401]), []);
