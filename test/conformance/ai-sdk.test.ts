@@ -4,6 +4,7 @@ import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
 import { APICallError } from "@ai-sdk/provider";
 import { embedMany, generateText, isStepCount, jsonSchema, Output, streamText, tool } from "ai";
 import { startChatTestApp } from "../support/chat-test-app.ts";
+import { checkMatrixRow } from "../support/check-matrix-row.ts";
 import type { FakeLlmUpstream } from "../support/fake-llm-upstream.ts";
 import {
   type Feature,
@@ -192,24 +193,18 @@ for (const [feature, check] of Object.entries(CHECKS) as [Feature, (context: Con
       supportsStructuredOutputs: true,
       includeUsage: true,
     });
-    for (const label of PROVIDERS) {
-      upstream.script({});
-      const context = { provider, upstream, model: PROVIDER_MODELS[label], label };
-      const expected = MATRIX[feature][label];
-      if (expected === true) {
-        await check(context);
-        continue;
-      }
-      const before = upstream.requests.length;
-      const error = await check(context).then(
-        () => assert.fail(`${label}: ${feature} should have been refused`),
-        (caught: unknown) => caught,
-      );
-      assert.ok(APICallError.isInstance(error), `${label}: ${String(error)}`);
-      assert.equal(error.statusCode, 400, `${label}: ${error.message}`);
-      const param = (JSON.parse(error.responseBody ?? "{}") as { error?: { param?: unknown } }).error?.param;
-      assert.ok(namesParam(param, expected), `${label}: param ${String(param)}, expected ${expected}`);
-      assert.equal(upstream.requests.length, before, `${label}: nothing reached the upstream`);
-    }
+    await checkMatrixRow({
+      feature,
+      row: MATRIX[feature],
+      upstream,
+      run: (label, model) => check({ provider, upstream, model, label }),
+      assertRefused(error, expected, label) {
+        assert.ok(APICallError.isInstance(error), `${label}: ${String(error)}`);
+        assert.equal(error.statusCode, 400, `${label}: ${error.message}`);
+        const param = (JSON.parse(error.responseBody ?? "{}") as { error?: { param?: unknown } }).error
+          ?.param;
+        assert.ok(namesParam(param, expected), `${label}: param ${String(param)}, expected ${expected}`);
+      },
+    });
   });
 }

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import Anthropic from "@anthropic-ai/sdk";
 import { startChatTestApp } from "../support/chat-test-app.ts";
+import { checkMatrixRow } from "../support/check-matrix-row.ts";
 import type { FakeLlmUpstream } from "../support/fake-llm-upstream.ts";
 import {
   MESSAGES_FEATURES,
@@ -129,33 +130,22 @@ for (const feature of MESSAGES_FEATURES) {
   test(`@anthropic-ai/sdk, ${feature}: each provider as the matrix says`, async (t) => {
     const { address, upstream } = await startChatTestApp(t, { withOllama: true });
     const client = new Anthropic({ baseURL: address, apiKey: "anything", maxRetries: 0 });
-    for (const label of PROVIDERS) {
-      upstream.script({});
-      const context = { client, upstream, model: PROVIDER_MODELS[label], label };
-      const expected = MESSAGES_MATRIX[feature][label];
-      if (expected === true) {
-        await check(feature, context);
-        continue;
-      }
-      const before = upstream.requests.length;
-      const error = await check(feature, context).then(
-        () => assert.fail(`${label}: ${feature} should have been refused`),
-        (caught: unknown) => caught,
-      );
-      assert.ok(error instanceof Anthropic.APIError, `${label}: ${String(error)}`);
-      assert.equal(error.status, 400, `${label}: ${error.message}`);
-      const body = error.error as { type?: string; error?: { type?: string; message?: string } };
-      assert.equal(body.error?.type, "invalid_request_error");
-      assert.match(
-        body.error?.message ?? "",
-        new RegExp(`\`${expected}(\\.|\`)`),
-        `${label}: names ${expected}`,
-      );
-      assert.equal(upstream.requests.length, before, `${label}: nothing reached the upstream`);
-    }
+    await checkMatrixRow({
+      feature,
+      row: MESSAGES_MATRIX[feature],
+      upstream,
+      run: (label, model) => CHECKS[feature]({ client, upstream, model, label }),
+      assertRefused(error, expected, label) {
+        assert.ok(error instanceof Anthropic.APIError, `${label}: ${String(error)}`);
+        assert.equal(error.status, 400, `${label}: ${error.message}`);
+        const body = error.error as { type?: string; error?: { type?: string; message?: string } };
+        assert.equal(body.error?.type, "invalid_request_error");
+        assert.match(
+          body.error?.message ?? "",
+          new RegExp(`\`${expected}(\\.|\`)`),
+          `${label}: names ${expected}`,
+        );
+      },
+    });
   });
-}
-
-function check(feature: MessagesFeature, context: Context): Promise<void> {
-  return CHECKS[feature](context);
 }

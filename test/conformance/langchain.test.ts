@@ -3,6 +3,7 @@ import { test } from "node:test";
 import { AIMessage, type AIMessageChunk, HumanMessage, ToolMessage } from "@langchain/core/messages";
 import { ChatOpenAI, OpenAIEmbeddings } from "@langchain/openai";
 import { startChatTestApp } from "../support/chat-test-app.ts";
+import { checkMatrixRow } from "../support/check-matrix-row.ts";
 import type { FakeLlmUpstream } from "../support/fake-llm-upstream.ts";
 import {
   type Feature,
@@ -181,23 +182,16 @@ function refusal(error: unknown): { status: unknown; param: unknown } {
 for (const [feature, check] of Object.entries(CHECKS) as [Feature, (context: Context) => Promise<void>][]) {
   test(`LangChain ChatOpenAI, ${feature}: each provider as the matrix says`, async (t) => {
     const { address, upstream } = await startChatTestApp(t, { withOllama: true });
-    for (const label of PROVIDERS) {
-      upstream.script({});
-      const context = { address, upstream, model: PROVIDER_MODELS[label], label };
-      const expected = MATRIX[feature][label];
-      if (expected === true) {
-        await check(context);
-        continue;
-      }
-      const before = upstream.requests.length;
-      const error = await check(context).then(
-        () => assert.fail(`${label}: ${feature} should have been refused`),
-        (caught: unknown) => caught,
-      );
-      const { status, param } = refusal(error);
-      assert.equal(status, 400, `${label}: ${String(error)}`);
-      assert.ok(namesParam(param, expected), `${label}: param ${String(param)}, expected ${expected}`);
-      assert.equal(upstream.requests.length, before, `${label}: nothing reached the upstream`);
-    }
+    await checkMatrixRow({
+      feature,
+      row: MATRIX[feature],
+      upstream,
+      run: (label, model) => check({ address, upstream, model, label }),
+      assertRefused(error, expected, label) {
+        const { status, param } = refusal(error);
+        assert.equal(status, 400, `${label}: ${String(error)}`);
+        assert.ok(namesParam(param, expected), `${label}: param ${String(param)}, expected ${expected}`);
+      },
+    });
   });
 }

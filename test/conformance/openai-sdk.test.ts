@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import OpenAI from "openai";
 import { startChatTestApp } from "../support/chat-test-app.ts";
+import { checkMatrixRow } from "../support/check-matrix-row.ts";
 import type { FakeLlmUpstream } from "../support/fake-llm-upstream.ts";
 import {
   FEATURES,
@@ -203,27 +204,20 @@ for (const feature of FEATURES) {
   test(`openai client, ${feature}: ${PROVIDERS.map((provider) => `${provider} ${MATRIX[feature][provider] === true ? "works" : "is a 400"}`).join(", ")}`, async (t) => {
     const { address, upstream } = await startChatTestApp(t, { withOllama: true });
     const client = new OpenAI({ baseURL: `${address}/v1`, apiKey: "anything", maxRetries: 0 });
-    for (const provider of PROVIDERS) {
-      upstream.script({});
-      const context = { client, upstream, model: PROVIDER_MODELS[provider], provider };
-      const expected = MATRIX[feature][provider];
-      if (expected === true) {
-        await CHECKS[feature](context);
-        continue;
-      }
-      const before = upstream.requests.length;
-      const error = await CHECKS[feature](context).then(
-        () => assert.fail(`${provider}: ${feature} should have been refused`),
-        (caught: unknown) => caught,
-      );
-      assert.ok(error instanceof OpenAI.APIError, `${provider}: ${String(error)}`);
-      assert.equal(error.status, 400, `${provider}: ${error.message}`);
-      assert.ok(
-        namesParam(error.param, expected),
-        `${provider}: param ${String(error.param)}, expected ${expected}`,
-      );
-      assert.equal(upstream.requests.length, before, `${provider}: nothing reached the upstream`);
-    }
+    await checkMatrixRow({
+      feature,
+      row: MATRIX[feature],
+      upstream,
+      run: (provider, model) => CHECKS[feature]({ client, upstream, model, provider }),
+      assertRefused(error, expected, provider) {
+        assert.ok(error instanceof OpenAI.APIError, `${provider}: ${String(error)}`);
+        assert.equal(error.status, 400, `${provider}: ${error.message}`);
+        assert.ok(
+          namesParam(error.param, expected),
+          `${provider}: param ${String(error.param)}, expected ${expected}`,
+        );
+      },
+    });
   });
 }
 
