@@ -1,5 +1,4 @@
 import type { AccessStore } from "./access-store.ts";
-import { digestKey } from "./key-digest.ts";
 import type { VirtualKey } from "./virtual-key.ts";
 
 export type KeyDirectoryOptions = {
@@ -36,9 +35,12 @@ export class KeyDirectory {
     this.#now = options.now ?? Date.now;
   }
 
-  /** The key, or undefined when no key has this secret. Throws when the store cannot be read. */
-  async find(secret: string): Promise<VirtualKey | undefined> {
-    const digest = digestKey(secret);
+  /**
+   * The key whose secret has this SHA-256 digest (hex, as `digestKey` makes it: the caller has
+   * worked it out already, to compare with the fixed keys), or undefined when no key has it.
+   * Throws when the store cannot be read.
+   */
+  async find(digest: string): Promise<VirtualKey | undefined> {
     const entry = this.#entries.get(digest);
     if (entry !== undefined && this.#now() - entry.fetchedAt < this.#ttlMs) return entry.key;
     let lookup = this.#lookups.get(digest);

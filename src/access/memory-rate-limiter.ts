@@ -7,16 +7,13 @@ import {
   type RateLimiter,
 } from "./rate-limiter.ts";
 import { TimeQueue } from "./time-queue.ts";
+import { TokenWindow } from "./token-window.ts";
 
 type Subject = {
   /** Times of the requests in the window, oldest first. */
   requests: TimeQueue;
-  /** Reservations in the window, oldest first (a Map keeps insertion order). */
-  tokens: Map<string, { time: number; tokens: number }>;
-  tokenTotal: number;
-  /** When the newest reservation was made (read on every request, so not found by a scan). */
-  newestTokenTime: number | undefined;
-  /** Open parallel slots and when their lease ends. */
+  tokens: TokenWindow;
+  /** Open parallel slots and when their lease ends (expired ones are swept when they would refuse a call). */
   parallel: Map<string, number>;
   lastUsed: number;
 };
@@ -53,12 +50,10 @@ export class MemoryRateLimiter implements RateLimiter {
     const subject = this.#subject(request.subject, now);
     const windowStart = now - RATE_WINDOW_MS;
     subject.requests.dropThrough(windowStart);
-    for (const [id, reservation] of subject.tokens) {
-      if (reservation.time > windowStart) break;
-      subject.tokenTotal -= reservation.tokens;
-      subject.tokens.delete(id);
+    subject.tokens.dropThrough(windowStart);
+    if (limits.maxParallel !== undefined && subject.parallel.size >= limits.maxParallel) {
+      for (const [id, leaseEnd] of subject.parallel) if (leaseEnd <= now) subject.parallel.delete(id);
     }
-    for (const [id, leaseEnd] of subject.parallel) if (leaseEnd <= now) subject.parallel.delete(id);
 
     const state = (): Pick<LimitDecision, "requests" | "tokens"> => ({
       requests:
@@ -68,12 +63,7 @@ export class MemoryRateLimiter implements RateLimiter {
       tokens:
         limits.tpm === undefined
           ? undefined
-          : windowState(
-              limits.tpm,
-              subject.tokenTotal,
-              subject.tokens.size === 0 ? undefined : subject.newestTokenTime,
-              now,
-            ),
+          : windowState(limits.tpm, subject.tokens.total, subject.tokens.newestTime, now),
     });
     if (limits.rpm !== undefined && subject.requests.length >= limits.rpm) {
       return {
@@ -83,12 +73,11 @@ export class MemoryRateLimiter implements RateLimiter {
         ...state(),
       };
     }
-    if (limits.tpm !== undefined && subject.tokenTotal >= limits.tpm) {
-      const oldest = subject.tokens.values().next().value;
+    if (limits.tpm !== undefined && subject.tokens.total >= limits.tpm) {
       return {
         allowed: false,
         refusedBy: "tokens",
-        retryAfterMs: (oldest?.time ?? now) + RATE_WINDOW_MS - now,
+        retryAfterMs: (subject.tokens.oldestTime ?? now) + RATE_WINDOW_MS - now,
         ...state(),
       };
     }
@@ -96,11 +85,7 @@ export class MemoryRateLimiter implements RateLimiter {
       return { allowed: false, refusedBy: "parallel", retryAfterMs: 1000, ...state() };
     }
     if (limits.rpm !== undefined) subject.requests.push(now);
-    if (limits.tpm !== undefined) {
-      subject.tokens.set(request.id, { time: now, tokens: request.tokens });
-      subject.tokenTotal += request.tokens;
-      subject.newestTokenTime = now;
-    }
+    if (limits.tpm !== undefined) subject.tokens.reserve(request.id, now, request.tokens);
     if (limits.maxParallel !== undefined) subject.parallel.set(request.id, now + PARALLEL_LEASE_MS);
     return { allowed: true, retryAfterMs: 0, ...state() };
   }
@@ -113,16 +98,7 @@ export class MemoryRateLimiter implements RateLimiter {
     const subject = this.#subjects.get(subjectName);
     if (subject === undefined) return;
     subject.parallel.delete(id);
-    const reservation = subject.tokens.get(id);
-    if (reservation !== undefined) {
-      subject.tokenTotal += usedTokens - reservation.tokens;
-      reservation.tokens = usedTokens;
-    } else if (usedTokens > 0 && subject.tokenTotal >= 0) {
-      // A call longer than the window: its tokens count from when it ended.
-      subject.tokens.set(`${id}:late`, { time: now, tokens: usedTokens });
-      subject.tokenTotal += usedTokens;
-      subject.newestTokenTime = now;
-    }
+    subject.tokens.settle(id, usedTokens, now);
   }
 
   async spend(
@@ -156,9 +132,7 @@ export class MemoryRateLimiter implements RateLimiter {
     if (subject === undefined) {
       subject = {
         requests: new TimeQueue(),
-        tokens: new Map(),
-        tokenTotal: 0,
-        newestTokenTime: undefined,
+        tokens: new TokenWindow(),
         parallel: new Map(),
         lastUsed: now,
       };
@@ -171,6 +145,7 @@ export class MemoryRateLimiter implements RateLimiter {
   #forgetIdle(): void {
     const now = this.#now();
     for (const [name, subject] of this.#subjects) {
+      for (const [id, leaseEnd] of subject.parallel) if (leaseEnd <= now) subject.parallel.delete(id);
       if (subject.parallel.size === 0 && subject.lastUsed <= now - RATE_WINDOW_MS)
         this.#subjects.delete(name);
     }

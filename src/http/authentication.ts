@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from "node:crypto";
+import { hash, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import fastifyPlugin from "fastify-plugin";
 import type { KeyDirectory } from "../access/key-directory.ts";
@@ -47,11 +47,11 @@ export const authenticationPlugin = fastifyPlugin(
     const staticDigests = options.apiKeys.map(digest);
     const adminDigest = options.adminApiKey === undefined ? undefined : digest(options.adminApiKey);
 
-    const findVirtualKey = async (presented: string): Promise<Principal | undefined> => {
+    const findVirtualKey = async (presentedDigest: Buffer): Promise<Principal | undefined> => {
       if (options.keyDirectory === undefined) return undefined;
       let key: Awaited<ReturnType<KeyDirectory["find"]>>;
       try {
-        key = await options.keyDirectory.find(presented);
+        key = await options.keyDirectory.find(presentedDigest.toString("hex"));
       } catch (error) {
         throw new ServiceError({
           code: "NOT_READY",
@@ -85,7 +85,7 @@ export const authenticationPlugin = fastifyPlugin(
         request.principal = STATIC;
         return;
       }
-      const virtual = isStatic ? STATIC : await findVirtualKey(presented);
+      const virtual = isStatic ? STATIC : await findVirtualKey(presentedDigest);
       if (virtual !== undefined && isAdminPath) {
         throw new ServiceError({ code: "FORBIDDEN", message: "The admin API takes the admin key only." });
       }
@@ -111,6 +111,7 @@ function presentedKey(request: FastifyRequest): string | undefined {
   return typeof apiKey === "string" && apiKey.length > 0 ? apiKey : undefined;
 }
 
+/** SHA-256, as `digestKey` stores virtual keys (here as bytes, for `timingSafeEqual`). */
 function digest(value: string): Buffer {
-  return createHash("sha256").update(value).digest();
+  return hash("sha256", value, "buffer");
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import type { test as nodeTest } from "node:test";
-import { RATE_WINDOW_MS, type RateLimiter } from "../../src/access/rate-limiter.ts";
+import { PARALLEL_LEASE_MS, RATE_WINDOW_MS, type RateLimiter } from "../../src/access/rate-limiter.ts";
 
 /** The contract every rate limiter keeps, run against the in-process and the Redis one alike. */
 export function rateLimiterConformance(
@@ -53,6 +53,38 @@ export function rateLimiterConformance(
     const after = await limiter.acquire(call(who, { tpm: 100 }, now + 3, 10));
     assert.equal(after.allowed, true, "settled to 30 tokens, the minute has room again");
     assert.equal(after.tokens?.remaining, 60);
+  });
+
+  test(`${name}: tokens leave the minute with their call; a call longer than the window counts from its end`, async (t) => {
+    const limiter = await open();
+    t.after(() => limiter.close());
+    const who = subject();
+    const now = Date.now();
+    const settled = call(who, { tpm: 100 }, now, 40);
+    const long = call(who, { tpm: 100 }, now + 10, 50);
+    assert.equal((await limiter.acquire(settled)).allowed, true);
+    assert.equal((await limiter.acquire(long)).allowed, true);
+    await limiter.settle(who, settled.id, 40, now + 20);
+    const inWindow = await limiter.acquire(call(who, { tpm: 100 }, now + 30, 5));
+    assert.equal(inWindow.tokens?.remaining, 5, "40 + 50 + 5 of 100 are counted");
+    // Both first calls leave the window; the long one is still running.
+    const later = now + RATE_WINDOW_MS + 11;
+    const afterWindow = await limiter.acquire(call(who, { tpm: 100 }, later, 1));
+    assert.equal(afterWindow.tokens?.remaining, 94, "only the 5 and this 1 are left in the minute");
+    await limiter.settle(who, long.id, 70, later + 1);
+    const afterLong = await limiter.acquire(call(who, { tpm: 100 }, later + 2, 1));
+    assert.equal(afterLong.tokens?.remaining, 23, "the long call's 70 real tokens count from its end");
+  });
+
+  test(`${name}: a parallel slot whose release never came is freed when its lease ends`, async (t) => {
+    const limiter = await open();
+    t.after(() => limiter.close());
+    const who = subject();
+    const now = Date.now();
+    assert.equal((await limiter.acquire(call(who, { maxParallel: 1 }, now))).allowed, true);
+    assert.equal((await limiter.acquire(call(who, { maxParallel: 1 }, now + 1))).refusedBy, "parallel");
+    const afterLease = await limiter.acquire(call(who, { maxParallel: 1 }, now + PARALLEL_LEASE_MS + 1));
+    assert.equal(afterLease.allowed, true);
   });
 
   test(`${name}: max_parallel counts open calls, and settling frees a slot`, async (t) => {
