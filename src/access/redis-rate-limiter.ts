@@ -134,6 +134,8 @@ export class RedisRateLimiter implements RateLimiter {
       commandTimeout: options.commandTimeoutMs ?? 1000,
       retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
       lazyConnect: false,
+      // Every call runs two scripts: those issued in one tick share one write and one read.
+      enableAutoPipelining: true,
     });
     // Connection errors are reported by the failing commands; an unhandled event would crash.
     redis.on("error", () => {});
