@@ -32,7 +32,7 @@ test("replicas starting at once migrate one schema once, and all of them can wri
   await client.connect();
   t.after(() => client.end());
   const versions = await client.query(`SELECT version FROM "${schema}".knowledge_migrations`);
-  assert.deepEqual(versions.rows, [{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }]);
+  assert.deepEqual(versions.rows, [1, 2, 3, 4, 5].map((version) => ({ version })));
   const indexes = await client.query(
     "SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND indexname = 'knowledge_chunks_search'",
     [schema],

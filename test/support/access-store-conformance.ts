@@ -13,6 +13,7 @@ function newKey(overrides: Partial<VirtualKey> = {}): VirtualKey {
     name: "team",
     digest: digestKey(newKeySecret()),
     models: ["echo", "openai:gpt-4o-mini"],
+    collections: ["hr", "default"],
     rpm: 30,
     tpm: null,
     maxParallel: 2,
@@ -70,6 +71,12 @@ export function accessStoreConformance(
     assert.equal(changed?.maxParallel, 2, "what the change leaves out stays");
     assert.deepEqual(await store.getKey(key.id), changed);
     assert.equal(await store.updateKey("key_missing", { name: "x" }, Date.now()), undefined);
+    assert.deepEqual(changed?.collections, ["hr", "default"], "the collections stay when left out");
+    const narrowed = await store.updateKey(key.id, { collections: ["sales"] }, key.createdAt + 6);
+    assert.deepEqual((await store.getKey(key.id))?.collections, ["sales"]);
+    assert.equal(narrowed?.name, "renamed");
+    await store.updateKey(key.id, { collections: null }, key.createdAt + 7);
+    assert.equal((await store.getKey(key.id))?.collections, null, "null clears the limit");
 
     assert.equal(await store.revokeKey(key.id, key.createdAt + 10), true);
     assert.equal((await store.getKey(key.id))?.revokedAt, key.createdAt + 10);

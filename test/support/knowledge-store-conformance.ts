@@ -294,7 +294,7 @@ export function describeKnowledgeStoreConformance(name: string, factory: StoreFa
       await store.appendChunks("doc_b", 0, textChunks(["Beta teams meet on Fridays."]));
       await store.publishDocument("doc_b");
       // Publishing in beta did not replace alpha's document of the same source.
-      assert.equal((await store.documentsForSource("guide.md", "alpha")).length, 1);
+      assert.equal((await store.documentsForSource("guide.md", { collection: "alpha" })).length, 1);
       assert.deepEqual(
         (await store.search("teams meet", { collection: "beta" })).map((hit) => [hit.documentId, hit.title]),
         [["doc_b", "Beta guide"]],
