@@ -6,7 +6,8 @@ import { digestKey, newKeySecret } from "../../src/access/key-digest.ts";
 import type { UsageRow } from "../../src/access/usage-row.ts";
 import type { VirtualKey } from "../../src/access/virtual-key.ts";
 
-function newKey(overrides: Partial<VirtualKey> = {}): VirtualKey {
+/** A key with every field set, for stores to keep and give back as it is. */
+export function newKey(overrides: Partial<VirtualKey> = {}): VirtualKey {
   const now = Date.now();
   return {
     id: `key_${randomUUID().replaceAll("-", "").slice(0, 24)}`,
