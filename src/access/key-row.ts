@@ -17,6 +17,7 @@ export type KeyRow = {
   created_at: number | string;
   updated_at: number | string;
   revoked_at: number | string | null;
+  collections: string | null;
 };
 
 /** The columns of a key, in the order `keyValues` gives them. */
@@ -35,6 +36,7 @@ export const KEY_COLUMNS = [
   "created_at",
   "updated_at",
   "revoked_at",
+  "collections",
 ] as const;
 
 export function keyValues(key: VirtualKey): (string | number | null)[] {
@@ -53,6 +55,7 @@ export function keyValues(key: VirtualKey): (string | number | null)[] {
     key.createdAt,
     key.updatedAt,
     key.revokedAt,
+    key.collections === null ? null : JSON.stringify(key.collections),
   ];
 }
 
@@ -65,6 +68,8 @@ export function keyFromRow(row: KeyRow): VirtualKey {
     name: row.name,
     digest: row.digest,
     models: row.models === null ? null : (JSON.parse(row.models) as string[]),
+    // A table from before collections has the column added empty: such keys have no limit.
+    collections: row.collections === null ? null : (JSON.parse(row.collections) as string[]),
     rpm: nullableNumber(row.rpm),
     tpm: nullableNumber(row.tpm),
     maxParallel: nullableNumber(row.max_parallel),

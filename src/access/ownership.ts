@@ -17,3 +17,11 @@ export function mayAccess(principal: Principal | undefined, owner: string | null
   if (principal?.kind === "admin") return true;
   return (owner ?? null) === ownerFor(principal);
 }
+
+/**
+ * The owner a caller's reads are filtered by: undefined (everything) for the admin key, otherwise
+ * its own (`ownerFor`). Stores take undefined as "no filter", so only the admin key gets it.
+ */
+export function ownerFilterFor(principal: Principal | undefined): string | null | undefined {
+  return principal?.kind === "admin" ? undefined : ownerFor(principal);
+}

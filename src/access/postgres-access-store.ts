@@ -27,8 +27,11 @@ CREATE TABLE IF NOT EXISTS virtual_keys (
   metadata TEXT,
   created_at BIGINT NOT NULL,
   updated_at BIGINT NOT NULL,
-  revoked_at BIGINT
+  revoked_at BIGINT,
+  collections TEXT
 );
+-- Tables from before keys could be limited to collections get the column, empty (no limit).
+ALTER TABLE virtual_keys ADD COLUMN IF NOT EXISTS collections TEXT;
 CREATE TABLE IF NOT EXISTS usage_ledger (
   id BIGSERIAL PRIMARY KEY,
   time BIGINT NOT NULL,

@@ -20,7 +20,8 @@ CREATE TABLE IF NOT EXISTS virtual_keys (
   metadata TEXT,
   created_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL,
-  revoked_at INTEGER
+  revoked_at INTEGER,
+  collections TEXT
 );
 CREATE TABLE IF NOT EXISTS usage_ledger (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -53,6 +54,11 @@ export class SqliteAccessStore implements AccessStore {
   constructor(file: string) {
     this.#database = openSqliteDatabase(file);
     this.#database.exec(SCHEMA);
+    // Files from before keys could be limited to collections get the column once, empty (no limit).
+    const columns = this.#database.prepare("PRAGMA table_info(virtual_keys)").all() as { name: string }[];
+    if (!columns.some((column) => column.name === "collections")) {
+      this.#database.exec("ALTER TABLE virtual_keys ADD COLUMN collections TEXT");
+    }
   }
 
   async createKey(key: VirtualKey): Promise<void> {

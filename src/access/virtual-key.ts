@@ -16,6 +16,8 @@ export type VirtualKey = Readonly<{
   digest: string;
   /** When set, the only models this key may call. */
   models: readonly string[] | null;
+  /** When set, the only knowledge collections this key may ingest into, search, list and ground on. */
+  collections: readonly string[] | null;
   rpm: number | null;
   tpm: number | null;
   maxParallel: number | null;
@@ -35,6 +37,7 @@ export type VirtualKeyChanges = Partial<
     VirtualKey,
     | "name"
     | "models"
+    | "collections"
     | "rpm"
     | "tpm"
     | "maxParallel"

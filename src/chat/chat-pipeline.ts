@@ -42,6 +42,8 @@ export type ChatCall<Reply extends FastifyReply = FastifyReply> = Readonly<{
   knowledgeLimit?: number;
   /** The knowledge collection grounding searches; `default` when absent. */
   knowledgeCollection?: string;
+  /** Whose documents grounding searches (see `ownerFilterFor`); set with `knowledgeLimit`. */
+  knowledgeOwner?: string | null;
   /** The client's body in the protocol's wire format: a source that speaks it passes it on as is. */
   wireBody?: Readonly<Record<string, unknown>>;
   /** The client's headers about the wire format's API, passed on with `wireBody`. */
@@ -108,6 +110,7 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
       store: dependencies.knowledgeStore,
       limit: call.knowledgeLimit,
       collection: call.knowledgeCollection,
+      owner: call.knowledgeOwner,
       // The context is a message like any other, and it fits in what MAX_INPUT_CHARS leaves.
       maxContextChars: Math.min(config.maxMessageChars, config.maxInputChars - inputChars(call.input)),
     });

@@ -18,6 +18,8 @@ export const ErrorCodes = {
   // A valid key that may not do this: a virtual key on /admin/*, or a model outside its `models`.
   FORBIDDEN: { statusCode: 403, retryable: false },
   MODEL_NOT_ALLOWED: { statusCode: 403, retryable: false },
+  // A knowledge collection outside the virtual key's `collections`: ingest, search, list, grounding.
+  COLLECTION_NOT_ALLOWED: { statusCode: 403, retryable: false },
   NOT_FOUND: { statusCode: 404, retryable: false },
   // OpenAI's `model_not_found`: a model asked for by id (`GET /v1/models/{id}`) that is not served.
   MODEL_NOT_FOUND: { statusCode: 404, retryable: false },

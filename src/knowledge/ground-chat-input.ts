@@ -22,6 +22,8 @@ export type GroundChatOptions = {
   limit: number;
   /** The collection searched; `default` when absent. */
   collection?: string;
+  /** Whose documents are searched: a key's, those of no owner (null), or everyone's (undefined). */
+  owner: string | null | undefined;
   /** The context message never grows past this, so it passes the same limit as any message. */
   maxContextChars: number;
 };
@@ -45,7 +47,7 @@ export async function groundChatInput(
   const question = input.messages.findLast((message) => message.role === "user");
   if (question === undefined) return { input, sources: [] };
   const hits = await options.store
-    .search(question.content, { limit: options.limit, collection: options.collection })
+    .search(question.content, { limit: options.limit, collection: options.collection, owner: options.owner })
     .catch((error: unknown) => {
       throw knowledgeStoreUnavailable(error);
     });

@@ -7,8 +7,10 @@ import {
   MAX_SEARCH_RESULTS,
   type NewChunk,
   type NewDocument,
+  type OwnerFilter,
   type SearchHit,
   type SearchOptions,
+  type SourceOptions,
   type StoredDocument,
   searchLimit,
   type VectorSearchOptions,
@@ -61,6 +63,8 @@ export class HybridKnowledgeStore implements KnowledgeStore {
   async search(query: string, options: SearchOptions = {}): Promise<SearchHit[]> {
     const limit = searchLimit(options.limit);
     const candidates = Math.min(MAX_SEARCH_RESULTS, Math.max(CANDIDATES, limit));
+    // Both sides get the whole options, collection and owner included: neither may bring in
+    // another collection's or another key's chunks.
     const [textHits, [vector]] = await Promise.all([
       this.#store.search(query, { ...options, limit: candidates }),
       this.#embedder.embed([query]),
@@ -81,20 +85,20 @@ export class HybridKnowledgeStore implements KnowledgeStore {
     return this.#store.publishDocument(documentId);
   }
 
-  getDocument(id: string): Promise<StoredDocument | undefined> {
-    return this.#store.getDocument(id);
+  getDocument(id: string, filter?: OwnerFilter): Promise<StoredDocument | undefined> {
+    return this.#store.getDocument(id, filter);
   }
 
-  documentsForSource(source: string, collection?: string): Promise<StoredDocument[]> {
-    return this.#store.documentsForSource(source, collection);
+  documentsForSource(source: string, options?: SourceOptions): Promise<StoredDocument[]> {
+    return this.#store.documentsForSource(source, options);
   }
 
   listDocuments(options: ListOptions): Promise<DocumentPage> {
     return this.#store.listDocuments(options);
   }
 
-  deleteDocument(id: string): Promise<boolean> {
-    return this.#store.deleteDocument(id);
+  deleteDocument(id: string, filter?: OwnerFilter): Promise<boolean> {
+    return this.#store.deleteDocument(id, filter);
   }
 
   documentsToEmbed(model: string, limit: number): Promise<StoredDocument[]> {

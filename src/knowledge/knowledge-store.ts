@@ -22,6 +22,11 @@ export type StoredDocument = {
   createdAt: number;
   /** The model its chunks' vectors come from (`EMBEDDINGS_MODEL`); absent when they have none. */
   embeddingModel?: string;
+  /**
+   * The virtual key whose ingest wrote it (its id); absent for no owner: the admin key, `API_KEYS`
+   * keys, open mode, and documents stored before documents had owners.
+   */
+  owner?: string;
 };
 
 export type NewDocument = Omit<StoredDocument, "chunks" | "state" | "createdAt">;
@@ -40,17 +45,31 @@ export type VectorSearchOptions = SearchOptions & {
   model: string;
 };
 
-export type SearchOptions = {
+/**
+ * Whose documents a read sees: one owner's (a virtual key's id), those of no owner (`null`), or,
+ * when undefined, everyone's (the admin key). Collections are per owner: key A's `default` and
+ * key B's `default` are different sets of documents.
+ */
+export type OwnerFilter = { owner?: string | null };
+
+export type SearchOptions = OwnerFilter & {
   limit?: number;
   /** The collection searched; `default` when absent. */
   collection?: string;
 };
 
-export type ListOptions = {
+export type SourceOptions = OwnerFilter & {
+  /** The collection looked in; `default` when absent. */
+  collection?: string;
+};
+
+export type ListOptions = OwnerFilter & {
   limit: number;
   offset: number;
   /** Only this collection's documents; every collection's when absent. */
   collection?: string;
+  /** Only documents of these collections (a key limited to collections); no limit when absent. */
+  collections?: readonly string[];
 };
 
 export type SearchHit = {
@@ -96,16 +115,17 @@ export type KnowledgeStore = {
   appendChunks(documentId: string, firstIndex: number, chunks: readonly NewChunk[]): Promise<void>;
   /**
    * Makes the document searchable and removes older documents of the same source in the same
-   * collection, atomically.
+   * collection of the same owner, atomically: another owner's document of that source stays.
    */
   publishDocument(documentId: string): Promise<StoredDocument>;
-  getDocument(id: string): Promise<StoredDocument | undefined>;
-  /** Ready documents of a source in a collection (at most one once publishing is done). */
-  documentsForSource(source: string, collection?: string): Promise<StoredDocument[]>;
+  /** The document, when it exists and the filter's owner may see it. */
+  getDocument(id: string, filter?: OwnerFilter): Promise<StoredDocument | undefined>;
+  /** Ready documents of a source in a collection (at most one per owner once publishing is done). */
+  documentsForSource(source: string, options?: SourceOptions): Promise<StoredDocument[]>;
   /** Every document (of one collection, when named), ready or still being written, newest first. */
   listDocuments(options: ListOptions): Promise<DocumentPage>;
-  /** Removes a document and its chunks; false when there was no such document. */
-  deleteDocument(id: string): Promise<boolean>;
+  /** Removes a document and its chunks; false when there was no such document the filter's owner may see. */
+  deleteDocument(id: string, filter?: OwnerFilter): Promise<boolean>;
   /**
    * Chunks of ready documents of one collection that hold any of the query's words, best first: at most
    * MAX_QUERY_TERMS words count and at most MAX_SEARCH_RESULTS hits come back. A search that runs

@@ -5,6 +5,7 @@ import { digestKey, newKeySecret } from "../access/key-digest.ts";
 import { isKeyUsable, type VirtualKey, type VirtualKeyChanges } from "../access/virtual-key.ts";
 import { ServiceError } from "../errors/service-error.ts";
 import { rejectUnknownFields } from "../http/reject-unknown-fields.ts";
+import { COLLECTION_PATTERN } from "../knowledge/knowledge-store.ts";
 
 export type AdminKeysRoutesOptions = {
   store: AccessStore;
@@ -24,6 +25,11 @@ const KEY_FIELDS = {
     maxItems: 1000,
     description: "the only models this key may call (`echo`, `openai:gpt-4o-mini`); any other is 403",
   }),
+  collections: Type.Array(Type.String({ pattern: COLLECTION_PATTERN }), {
+    maxItems: 1000,
+    description:
+      "the only knowledge collections this key may ingest into, search, list and ground chat on (`default` included only when named); any other is 403",
+  }),
   rpm: Limit("requests per minute"),
   tpm: Limit("tokens per minute: the prompt estimate plus `max_tokens` reserved, settled with real usage"),
   max_parallel: Limit("model calls in progress at once"),
@@ -42,6 +48,7 @@ const KEY_FIELDS = {
 const CreateKeyBody = Type.Object({
   name: KEY_FIELDS.name,
   models: Type.Optional(KEY_FIELDS.models),
+  collections: Type.Optional(KEY_FIELDS.collections),
   rpm: Type.Optional(KEY_FIELDS.rpm),
   tpm: Type.Optional(KEY_FIELDS.tpm),
   max_parallel: Type.Optional(KEY_FIELDS.max_parallel),
@@ -54,10 +61,11 @@ const CreateKeyBody = Type.Object({
 const nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) =>
   Type.Optional(Type.Union([schema, Type.Null()]));
 
-/** Every field may change; `null` clears a limit (or the models list, the expiry, the metadata). */
+/** Every field may change; `null` clears a limit (or the models or collections list, the expiry, the metadata). */
 const UpdateKeyBody = Type.Object({
   name: Type.Optional(KEY_FIELDS.name),
   models: nullable(KEY_FIELDS.models),
+  collections: nullable(KEY_FIELDS.collections),
   rpm: nullable(KEY_FIELDS.rpm),
   tpm: nullable(KEY_FIELDS.tpm),
   max_parallel: nullable(KEY_FIELDS.max_parallel),
@@ -72,6 +80,9 @@ const KeyBody = Type.Object({
   name: Type.String(),
   status: Type.Union([Type.Literal("active"), Type.Literal("revoked"), Type.Literal("expired")]),
   models: Type.Union([Type.Array(Type.String()), Type.Null()]),
+  collections: Type.Union([Type.Array(Type.String()), Type.Null()], {
+    description: "the only knowledge collections the key may use; null for any",
+  }),
   rpm: Type.Union([Type.Integer(), Type.Null()]),
   tpm: Type.Union([Type.Integer(), Type.Null()]),
   max_parallel: Type.Union([Type.Integer(), Type.Null()]),
@@ -105,6 +116,7 @@ function keyBody(key: VirtualKey, now: number): Static<typeof KeyBody> {
     name: key.name,
     status: key.revokedAt !== null ? "revoked" : isKeyUsable(key, now) ? "active" : "expired",
     models: key.models === null ? null : [...key.models],
+    collections: key.collections === null ? null : [...key.collections],
     rpm: key.rpm,
     tpm: key.tpm,
     max_parallel: key.maxParallel,
@@ -147,6 +159,7 @@ export const adminKeysRoutes: FastifyPluginAsyncTypebox<AdminKeysRoutesOptions> 
         name: body.name,
         digest: digestKey(secret),
         models: body.models ?? null,
+        collections: body.collections ?? null,
         rpm: body.rpm ?? null,
         tpm: body.tpm ?? null,
         maxParallel: body.max_parallel ?? null,
@@ -202,7 +215,7 @@ export const adminKeysRoutes: FastifyPluginAsyncTypebox<AdminKeysRoutesOptions> 
     {
       schema: {
         tags: ["admin"],
-        summary: "Change a key's name, models, limits, budget, expiry or metadata",
+        summary: "Change a key's name, models, collections, limits, budget, expiry or metadata",
         params: KeyIdParams,
         body: UpdateKeyBody,
         response: { 200: KeyBody, 404: AdminError },
@@ -214,6 +227,7 @@ export const adminKeysRoutes: FastifyPluginAsyncTypebox<AdminKeysRoutesOptions> 
       const changes: VirtualKeyChanges = {
         name: body.name,
         models: body.models,
+        collections: body.collections,
         rpm: body.rpm,
         tpm: body.tpm,
         maxParallel: body.max_parallel,

@@ -1,10 +1,13 @@
 import { type FastifyPluginAsyncTypebox, type Static, Type } from "@fastify/type-provider-typebox";
+import { checkCollectionAllowed } from "../access/collection-access.ts";
+import { ownerFilterFor } from "../access/ownership.ts";
+import type { Principal } from "../access/principal.ts";
 import type { ChatPipeline } from "../chat/chat-pipeline.ts";
 import { checkEmptyMessages, checkEmptyText } from "../chat/check-empty-messages.ts";
 import { seedJsonProtocol } from "../chat/protocols/seed-json-protocol.ts";
 import { seedSseProtocol } from "../chat/protocols/seed-sse-protocol.ts";
 import { seedTextProtocol } from "../chat/protocols/seed-text-protocol.ts";
-import { COLLECTION_PATTERN } from "../knowledge/knowledge-store.ts";
+import { COLLECTION_PATTERN, DEFAULT_COLLECTION } from "../knowledge/knowledge-store.ts";
 import type { ChatInput } from "../llm/chat-input.ts";
 import type { LlmCallMessage } from "../llm/llm-call-observer.ts";
 
@@ -88,9 +91,9 @@ export type ChatRoutesOptions = { chat: ChatPipeline };
 /** `POST /chat`, `/chat/stream` (Server-Sent Events) and `/chat/stream-text` (plain text). */
 export const chatRoutes: FastifyPluginAsyncTypebox<ChatRoutesOptions> = async (app, options) => {
   const { chat } = options;
-  const call = (request: { body: ChatBodyType }) => ({
+  const call = (request: { body: ChatBodyType; principal?: Principal }) => ({
     input: toChatInput(checkedBody(request.body)),
-    ...knowledgeCall(request.body.knowledge),
+    ...knowledgeCall(request.body.knowledge, request.principal),
   });
 
   app.post(
@@ -155,16 +158,23 @@ export const chatRoutes: FastifyPluginAsyncTypebox<ChatRoutesOptions> = async (a
   );
 };
 
-/** A request's `knowledge` as the chat pipeline takes it: how many chunks, from which collection. */
-export function knowledgeCall(knowledge: Static<typeof KnowledgeOption> | undefined): {
-  knowledgeLimit?: number;
-  knowledgeCollection?: string;
-} {
+/**
+ * A request's `knowledge` as the chat pipeline takes it: how many chunks, from which collection,
+ * of whose documents. A collection outside the caller's key's `collections` is 403
+ * COLLECTION_NOT_ALLOWED (`param: "knowledge"`), before any model call.
+ */
+export function knowledgeCall(
+  knowledge: Static<typeof KnowledgeOption> | undefined,
+  principal: Principal | undefined,
+): { knowledgeLimit?: number; knowledgeCollection?: string; knowledgeOwner?: string | null } {
   if (knowledge === undefined || knowledge === false) return {};
-  if (knowledge === true) return { knowledgeLimit: DEFAULT_KNOWLEDGE_LIMIT };
+  const collection = knowledge === true ? undefined : knowledge.collection;
+  checkCollectionAllowed(principal, collection ?? DEFAULT_COLLECTION, "knowledge");
   return {
-    knowledgeLimit: knowledge.limit ?? DEFAULT_KNOWLEDGE_LIMIT,
-    ...(knowledge.collection === undefined ? {} : { knowledgeCollection: knowledge.collection }),
+    knowledgeLimit:
+      knowledge === true ? DEFAULT_KNOWLEDGE_LIMIT : (knowledge.limit ?? DEFAULT_KNOWLEDGE_LIMIT),
+    ...(collection === undefined ? {} : { knowledgeCollection: collection }),
+    knowledgeOwner: ownerFilterFor(principal),
   };
 }
 

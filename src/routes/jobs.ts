@@ -3,7 +3,8 @@ import path from "node:path";
 import multipart from "@fastify/multipart";
 import { type FastifyPluginAsyncTypebox, Type } from "@fastify/type-provider-typebox";
 import type { FastifyRequest } from "fastify";
-import { mayAccess, ownerFor } from "../access/ownership.ts";
+import { checkCollectionAllowed } from "../access/collection-access.ts";
+import { mayAccess, ownerFilterFor, ownerFor } from "../access/ownership.ts";
 import { ServiceError } from "../errors/service-error.ts";
 import { createResponseStream } from "../http/response-stream.ts";
 import { createSseWriter, formatSseData } from "../http/sse-writer.ts";
@@ -196,6 +197,8 @@ export const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app
               param: "collection",
             });
           }
+          // Refused as soon as it is read, before more files are saved for nothing.
+          checkCollectionAllowed(request.principal, collection);
           continue;
         }
         if (part.fieldname !== "file") throw unknownField(part.fieldname);
@@ -226,6 +229,8 @@ export const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app
           param: "file",
         });
       }
+      // Without a `collection` field the files join the default collection, which the key's limit covers too.
+      if (collection === undefined) checkCollectionAllowed(request.principal, DEFAULT_COLLECTION);
     } catch (error) {
       await Promise.all(files.map((file) => store.delete(file.upload).catch(() => {})));
       throw uploadError(error, options.maxUploadBytes);
@@ -260,7 +265,8 @@ export const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app
         summary: "Ingest a document into the knowledge base, in the background",
         description:
           "JSON: `source` is an http(s) URL, a path under INGEST_ROOT, or, with `text`, the name of inline content. " +
-          `\`multipart/form-data\`: one or more \`file\` fields (at most ${MAX_UPLOAD_FILES}, each at most INGEST_MAX_BYTES) and an optional \`collection\` field; each file becomes a job.`,
+          `\`multipart/form-data\`: one or more \`file\` fields (at most ${MAX_UPLOAD_FILES}, each at most INGEST_MAX_BYTES) and an optional \`collection\` field; each file becomes a job. ` +
+          "The job and its document belong to the virtual key that sent it (other keys get 404 for them); a key limited to `collections` gets 403 COLLECTION_NOT_ALLOWED for any other collection, `default` when none is named.",
         body: {
           content: {
             "application/json": {
@@ -307,6 +313,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app
         text?: string;
         collection?: string;
       };
+      checkCollectionAllowed(request.principal, collection ?? DEFAULT_COLLECTION);
       if (text !== undefined && options.maxTextBytes !== undefined) {
         const bytes = Buffer.byteLength(text, "utf8");
         if (bytes > options.maxTextBytes) {
@@ -420,7 +427,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app
         limit,
         offset,
         // Everything for the admin key; for any other caller, its own jobs only.
-        owner: request.principal?.kind === "admin" ? undefined : ownerFor(request.principal),
+        owner: ownerFilterFor(request.principal),
       });
       return { jobs: page.jobs.map(jobStatusBody), total: page.total, limit, offset };
     },

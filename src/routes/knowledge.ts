@@ -1,4 +1,6 @@
 import { type FastifyPluginAsyncTypebox, Type } from "@fastify/type-provider-typebox";
+import { allowedCollections, checkCollectionAllowed } from "../access/collection-access.ts";
+import { ownerFilterFor } from "../access/ownership.ts";
 import { ServiceError } from "../errors/service-error.ts";
 import { documentSummary } from "../knowledge/document-summary.ts";
 import {
@@ -44,6 +46,9 @@ const DocumentBody = Type.Object({
   }),
   job_id: Type.String(),
   created_at: Type.String({ format: "date-time" }),
+  owner: Type.Union([Type.String(), Type.Null()], {
+    description: "the id of the virtual key whose ingest stored it; null for no owner",
+  }),
 });
 
 function documentBody(document: StoredDocument) {
@@ -52,6 +57,7 @@ function documentBody(document: StoredDocument) {
     state: document.state,
     job_id: document.jobId,
     created_at: new Date(document.createdAt).toISOString(),
+    owner: document.owner ?? null,
   };
 }
 
@@ -66,7 +72,7 @@ export const knowledgeRoutes: FastifyPluginAsyncTypebox<KnowledgeRoutesOptions> 
         tags: ["knowledge"],
         summary: "Full-text search of the ingested documents of one collection",
         description:
-          "Chunks of the collection (`default` unless named) holding any of the query's words, best first. Query syntax is not interpreted: quotes and operators are plain words.",
+          "Chunks of the collection (`default` unless named) holding any of the query's words, best first. Query syntax is not interpreted: quotes and operators are plain words. A virtual key searches its own documents only (the admin key, everyone's); a key limited to `collections` gets 403 COLLECTION_NOT_ALLOWED for any other.",
         querystring: Type.Object({
           q: Type.String({ minLength: 1, maxLength: MAX_QUERY_CHARS }),
           limit: Type.Integer({ minimum: 1, maximum: 50, default: 10 }),
@@ -82,9 +88,12 @@ export const knowledgeRoutes: FastifyPluginAsyncTypebox<KnowledgeRoutesOptions> 
       if (query.trim() === "") {
         throw new ServiceError({ code: "VALIDATION_FAILED", message: "querystring.q is blank", param: "q" });
       }
-      const hits = await store.search(query, { limit, collection }).catch((error: unknown) => {
-        throw knowledgeStoreUnavailable(error);
-      });
+      checkCollectionAllowed(request.principal, collection);
+      const hits = await store
+        .search(query, { limit, collection, owner: ownerFilterFor(request.principal) })
+        .catch((error: unknown) => {
+          throw knowledgeStoreUnavailable(error);
+        });
       return {
         query,
         results: hits.map((hit) => ({
@@ -107,6 +116,8 @@ export const knowledgeRoutes: FastifyPluginAsyncTypebox<KnowledgeRoutesOptions> 
       schema: {
         tags: ["knowledge"],
         summary: "The stored documents, newest first",
+        description:
+          "A virtual key lists its own documents only (the admin key, everyone's). A key limited to `collections` gets 403 COLLECTION_NOT_ALLOWED for any other `collection`, and without one lists its allowed collections' documents.",
         querystring: Type.Object({
           limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
           offset: Type.Integer({ minimum: 0, maximum: 100_000, default: 0 }),
@@ -127,9 +138,18 @@ export const knowledgeRoutes: FastifyPluginAsyncTypebox<KnowledgeRoutesOptions> 
     },
     async (request) => {
       const { limit, offset, collection } = request.query;
-      const page = await store.listDocuments({ limit, offset, collection }).catch((error: unknown) => {
-        throw knowledgeStoreUnavailable(error);
-      });
+      if (collection !== undefined) checkCollectionAllowed(request.principal, collection);
+      const page = await store
+        .listDocuments({
+          limit,
+          offset,
+          collection,
+          collections: allowedCollections(request.principal),
+          owner: ownerFilterFor(request.principal),
+        })
+        .catch((error: unknown) => {
+          throw knowledgeStoreUnavailable(error);
+        });
       return { documents: page.documents.map(documentBody), total: page.total, limit, offset };
     },
   );
@@ -140,14 +160,18 @@ export const knowledgeRoutes: FastifyPluginAsyncTypebox<KnowledgeRoutesOptions> 
       schema: {
         tags: ["knowledge"],
         summary: "Delete a document and its chunks",
+        description:
+          "Another virtual key's document is 404, as if it did not exist; the admin key may delete any.",
         params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) }),
         response: { 204: Type.Null({ description: "deleted; no body" }) },
       },
     },
     async (request, reply) => {
-      const deleted = await store.deleteDocument(request.params.id).catch((error: unknown) => {
-        throw knowledgeStoreUnavailable(error);
-      });
+      const deleted = await store
+        .deleteDocument(request.params.id, { owner: ownerFilterFor(request.principal) })
+        .catch((error: unknown) => {
+          throw knowledgeStoreUnavailable(error);
+        });
       if (!deleted) {
         throw new ServiceError({
           code: "NOT_FOUND",

@@ -218,7 +218,7 @@ export const openAIRoutes: FastifyPluginAsyncTypebox<OpenAIRoutesOptions> = asyn
         wireBody: body,
         untranslated,
         features,
-        ...knowledgeCall(knowledge),
+        ...knowledgeCall(knowledge, request.principal),
       };
       const requestedModel = body.model ?? undefined;
       if (body.stream === true) {

@@ -10,11 +10,13 @@ import { startJobWorker } from "../../src/jobs/start-job-worker.ts";
 import { HybridKnowledgeStore } from "../../src/knowledge/hybrid-knowledge-store.ts";
 import type { KnowledgeStore } from "../../src/knowledge/knowledge-store.ts";
 import { reciprocalRankFusion } from "../../src/knowledge/reciprocal-rank-fusion.ts";
+import { reembedDocuments } from "../../src/knowledge/reembed-documents.ts";
 import { createWorkerServices } from "../../src/services.ts";
 import { buildTestApp } from "../support/build-test-app.ts";
 import { startConceptEmbeddingServer } from "../support/concept-embedding-server.ts";
 import { knowledgeStores, storeDocument } from "../support/knowledge-stores.ts";
 import { testConfig } from "../support/test-config.ts";
+import { textChunks } from "../support/text-chunks.ts";
 import { waitFor } from "../support/wait-for.ts";
 
 type Context = { after: (callback: () => unknown) => void };
@@ -112,6 +114,47 @@ for (const storeName of ["SQLite", "PostgreSQL"] as const) {
       for (const [index, result] of results.entries())
         assert.ok(Math.abs(result.score - expected[index].score) < 1e-9);
       assert.equal(results[0].source, "bikes.md", "the chunk both lists rank high comes first");
+    });
+
+    test("owners: both sides of a hybrid search see only the owner's documents, and re-embedding keeps the owner", async (t) => {
+      const { app, inner } = await hybridApp(t, storeName);
+      const store = app.knowledgeStore as HybridKnowledgeStore;
+      // Written without vectors, as before EMBEDDINGS_MODEL was set, by key A.
+      await inner.beginDocument({
+        id: "doc_garage",
+        collection: "default",
+        source: "garage.md",
+        contentType: "text/plain",
+        bytes: 1,
+        characters: 1,
+        jobId: "garage",
+        owner: "key_a",
+      });
+      await inner.appendChunks("doc_garage", 0, textChunks(DOCUMENTS["garage.md"]));
+      await inner.publishDocument("doc_garage");
+      await storeDocument(store, "doc_bikes", "bikes.md", DOCUMENTS["bikes.md"]);
+      const done = await reembedDocuments({
+        store,
+        embedder: store.embedder,
+        batchSize: 8,
+        signal: AbortSignal.timeout(10_000),
+        onProgress: async () => {},
+      });
+      assert.equal(done.documents, 1);
+      const garage = await store.getDocument("doc_garage");
+      assert.equal(garage?.owner, "key_a", "re-embedding keeps the owner");
+      assert.equal(garage?.embeddingModel, "openai:concepts-1");
+
+      // Only the vectors can answer this one, so the owner filter must reach the vector side too.
+      const question = "automobile mending";
+      assert.deepEqual(await inner.search(question, { owner: "key_a" }), []);
+      const sources = async (owner: string | null | undefined) =>
+        new Set((await store.search(question, { owner })).map((hit) => hit.source));
+      assert.ok((await sources("key_a")).has("garage.md"));
+      assert.deepEqual([...(await sources("key_a"))], ["garage.md"], "nothing of another owner");
+      assert.ok(!(await sources("key_b")).has("garage.md"));
+      assert.ok(!(await sources(null)).has("garage.md"));
+      assert.ok((await sources(undefined)).has("garage.md"), "no filter: everyone's");
     });
 
     test("after the embedding model is set, POST /knowledge/reembed is a job that embeds the documents", async (t) => {

@@ -3,7 +3,7 @@ import { before, test } from "node:test";
 import pg from "pg";
 import { PostgresKnowledgeStore } from "../../src/knowledge/stores/postgres-knowledge-store.ts";
 import { describeKnowledgeStoreConformance } from "../support/knowledge-store-conformance.ts";
-import { knowledgeStores } from "../support/knowledge-stores.ts";
+import { knowledgeStores, storeDocument } from "../support/knowledge-stores.ts";
 import {
   dropSchema,
   requirePostgres,
@@ -32,7 +32,10 @@ test("replicas starting at once migrate one schema once, and all of them can wri
   await client.connect();
   t.after(() => client.end());
   const versions = await client.query(`SELECT version FROM "${schema}".knowledge_migrations`);
-  assert.deepEqual(versions.rows, [{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }]);
+  assert.deepEqual(
+    versions.rows,
+    [1, 2, 3, 4, 5].map((version) => ({ version })),
+  );
   const indexes = await client.query(
     "SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND indexname = 'knowledge_chunks_search'",
     [schema],
@@ -51,6 +54,38 @@ test("replicas starting at once migrate one schema once, and all of them can wri
   await replicas[1].appendChunks("doc_shared", 0, textChunks(["Every replica sees the albatross."]));
   await replicas[2].publishDocument("doc_shared");
   assert.equal((await replicas[3].search("albatross"))[0]?.documentId, "doc_shared");
+});
+
+test("a database from before documents had owners migrates; its documents have no owner", async (t) => {
+  const schema = uniqueSchemaName();
+  const first = new PostgresKnowledgeStore({
+    connectionString: TEST_DATABASE_URL,
+    schema,
+    maxConnections: 2,
+  });
+  t.after(() => dropSchema(schema));
+  await storeDocument(first, "doc_old", "old.txt", ["Written before owners, about otters."]);
+  await first.close();
+  // The schema as the release before left it: four migrations, no owner column.
+  const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  await client.connect();
+  t.after(() => client.end());
+  await client.query(`ALTER TABLE "${schema}".knowledge_documents DROP COLUMN owner`);
+  await client.query(`DELETE FROM "${schema}".knowledge_migrations WHERE version = 5`);
+
+  const store = new PostgresKnowledgeStore({
+    connectionString: TEST_DATABASE_URL,
+    schema,
+    maxConnections: 2,
+  });
+  t.after(() => store.close());
+  const old = await store.getDocument("doc_old");
+  assert.equal(old?.source, "old.txt");
+  assert.equal(old?.owner, undefined);
+  assert.equal((await store.search("otters", { owner: null }))[0]?.documentId, "doc_old");
+  assert.deepEqual(await store.search("otters", { owner: "key_a" }), []);
+  const versions = await client.query(`SELECT max(version) AS version FROM "${schema}".knowledge_migrations`);
+  assert.equal(versions.rows[0].version, 5);
 });
 
 test("a store whose server is unreachable fails ping with the connection error, every time it is asked", async (t) => {

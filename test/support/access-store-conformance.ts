@@ -6,13 +6,15 @@ import { digestKey, newKeySecret } from "../../src/access/key-digest.ts";
 import type { UsageRow } from "../../src/access/usage-row.ts";
 import type { VirtualKey } from "../../src/access/virtual-key.ts";
 
-function newKey(overrides: Partial<VirtualKey> = {}): VirtualKey {
+/** A key with every field set, for stores to keep and give back as it is. */
+export function newKey(overrides: Partial<VirtualKey> = {}): VirtualKey {
   const now = Date.now();
   return {
     id: `key_${randomUUID().replaceAll("-", "").slice(0, 24)}`,
     name: "team",
     digest: digestKey(newKeySecret()),
     models: ["echo", "openai:gpt-4o-mini"],
+    collections: ["hr", "default"],
     rpm: 30,
     tpm: null,
     maxParallel: 2,
@@ -70,6 +72,12 @@ export function accessStoreConformance(
     assert.equal(changed?.maxParallel, 2, "what the change leaves out stays");
     assert.deepEqual(await store.getKey(key.id), changed);
     assert.equal(await store.updateKey("key_missing", { name: "x" }, Date.now()), undefined);
+    assert.deepEqual(changed?.collections, ["hr", "default"], "the collections stay when left out");
+    const narrowed = await store.updateKey(key.id, { collections: ["sales"] }, key.createdAt + 6);
+    assert.deepEqual((await store.getKey(key.id))?.collections, ["sales"]);
+    assert.equal(narrowed?.name, "renamed");
+    await store.updateKey(key.id, { collections: null }, key.createdAt + 7);
+    assert.equal((await store.getKey(key.id))?.collections, null, "null clears the limit");
 
     assert.equal(await store.revokeKey(key.id, key.createdAt + 10), true);
     assert.equal((await store.getKey(key.id))?.revokedAt, key.createdAt + 10);

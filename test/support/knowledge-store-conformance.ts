@@ -294,7 +294,7 @@ export function describeKnowledgeStoreConformance(name: string, factory: StoreFa
       await store.appendChunks("doc_b", 0, textChunks(["Beta teams meet on Fridays."]));
       await store.publishDocument("doc_b");
       // Publishing in beta did not replace alpha's document of the same source.
-      assert.equal((await store.documentsForSource("guide.md", "alpha")).length, 1);
+      assert.equal((await store.documentsForSource("guide.md", { collection: "alpha" })).length, 1);
       assert.deepEqual(
         (await store.search("teams meet", { collection: "beta" })).map((hit) => [hit.documentId, hit.title]),
         [["doc_b", "Beta guide"]],
@@ -369,6 +369,112 @@ export function describeKnowledgeStoreConformance(name: string, factory: StoreFa
         "doc_v",
       );
       assert.deepEqual(await store.documentsToEmbed("model-b", 10), []);
+    });
+
+    test("owners: every read filters by owner (a key's, none for null, everyone's when absent); publishing replaces only the same owner's", async (t) => {
+      const store = await open(factory, t);
+      const unit = [1, 0];
+      // The same source in the same collection, three times: key A's, key B's, and no one's.
+      const owners = { doc_a: "key_a", doc_b: "key_b", doc_none: undefined } as const;
+      for (const [id, owner] of Object.entries(owners)) {
+        await store.beginDocument(
+          newDocument(id, "https://example.com/handbook", {
+            embeddingModel: "model-a",
+            ...(owner === undefined ? {} : { owner }),
+          }),
+        );
+        await store.appendChunks(id, 0, [{ text: `Puffins nest here, says ${id}.`, embedding: unit }]);
+        await store.publishDocument(id);
+      }
+      const ids = (documents: readonly { id: string }[]) => documents.map((document) => document.id).sort();
+      const hitIds = (hits: readonly { documentId: string }[]) => hits.map((hit) => hit.documentId).sort();
+
+      // Nobody's publish replaced another owner's document of the same source.
+      assert.deepEqual(ids(await store.documentsForSource("https://example.com/handbook")), [
+        "doc_a",
+        "doc_b",
+        "doc_none",
+      ]);
+      assert.equal((await store.getDocument("doc_a"))?.owner, "key_a");
+      assert.equal((await store.getDocument("doc_none"))?.owner, undefined, "no owner: no field");
+
+      for (const [owner, expected] of [
+        ["key_a", ["doc_a"]],
+        ["key_b", ["doc_b"]],
+        [null, ["doc_none"]],
+        [undefined, ["doc_a", "doc_b", "doc_none"]],
+        ["key_stranger", []],
+      ] as const) {
+        const label = `owner ${owner}`;
+        assert.deepEqual(hitIds(await store.search("puffins", { owner })), expected, label);
+        assert.deepEqual(
+          hitIds(await store.searchByVector(unit, { model: "model-a", owner })),
+          expected,
+          label,
+        );
+        const page = await store.listDocuments({ limit: 10, offset: 0, owner });
+        assert.deepEqual(ids(page.documents), expected, label);
+        assert.equal(page.total, expected.length, label);
+        assert.deepEqual(
+          ids(await store.documentsForSource("https://example.com/handbook", { owner })),
+          expected,
+          label,
+        );
+        for (const id of Object.keys(owners)) {
+          assert.equal(
+            (await store.getDocument(id, { owner }))?.id,
+            expected.includes(id as never) ? id : undefined,
+          );
+        }
+      }
+
+      // Key A publishing the source again replaces its own document only.
+      await store.beginDocument(newDocument("doc_a2", "https://example.com/handbook", { owner: "key_a" }));
+      await store.appendChunks("doc_a2", 0, textChunks(["Puffins moved, says key A."]));
+      await store.publishDocument("doc_a2");
+      assert.deepEqual(ids(await store.documentsForSource("https://example.com/handbook")), [
+        "doc_a2",
+        "doc_b",
+        "doc_none",
+      ]);
+
+      // Deleting is filtered too: another owner's document is as if absent, and stays.
+      assert.equal(await store.deleteDocument("doc_b", { owner: "key_a" }), false);
+      assert.equal(await store.deleteDocument("doc_b", { owner: null }), false);
+      assert.equal((await store.getDocument("doc_b"))?.owner, "key_b", "still there");
+      assert.equal(await store.deleteDocument("doc_b", { owner: "key_b" }), true);
+      assert.equal(await store.deleteDocument("doc_none", { owner: "key_a" }), false);
+      assert.equal(await store.deleteDocument("doc_none", {}), true, "no filter: anyone's");
+      assert.deepEqual(ids((await store.listDocuments({ limit: 10, offset: 0 })).documents), ["doc_a2"]);
+    });
+
+    test("listDocuments limited to collections lists only theirs, with the owner filter beside it", async (t) => {
+      const store = await open(factory, t);
+      for (const [id, collection, owner] of [
+        ["doc_hr", "hr", "key_a"],
+        ["doc_sales", "sales", "key_a"],
+        ["doc_default", "default", "key_a"],
+        ["doc_hr_b", "hr", "key_b"],
+      ] as const) {
+        await store.beginDocument(newDocument(id, `${id}.txt`, { collection, owner }));
+        await store.publishDocument(id);
+      }
+      const listed = async (options: { collections?: string[]; owner?: string; collection?: string }) => {
+        const page = await store.listDocuments({ limit: 10, offset: 0, ...options });
+        return { ids: page.documents.map((document) => document.id).sort(), total: page.total };
+      };
+      assert.deepEqual(await listed({ collections: ["hr"], owner: "key_a" }), { ids: ["doc_hr"], total: 1 });
+      assert.deepEqual(await listed({ collections: ["hr", "sales"], owner: "key_a" }), {
+        ids: ["doc_hr", "doc_sales"],
+        total: 2,
+      });
+      assert.deepEqual(await listed({ collections: ["hr"] }), { ids: ["doc_hr", "doc_hr_b"], total: 2 });
+      assert.deepEqual(await listed({ collections: [] }), { ids: [], total: 0 });
+      assert.deepEqual(await listed({ collections: ["hr"], collection: "sales" }), { ids: [], total: 0 });
+      assert.deepEqual(await listed({ owner: "key_a" }), {
+        ids: ["doc_default", "doc_hr", "doc_sales"],
+        total: 3,
+      });
     });
 
     test("ping answers while the store is usable", async (t) => {

@@ -15,10 +15,10 @@ const slowStore: KnowledgeStore = {
     return store.appendChunks(documentId, firstIndex, chunks);
   },
   publishDocument: (documentId) => store.publishDocument(documentId),
-  getDocument: (id) => store.getDocument(id),
-  documentsForSource: (source, collection) => store.documentsForSource(source, collection),
+  getDocument: (id, filter) => store.getDocument(id, filter),
+  documentsForSource: (source, options) => store.documentsForSource(source, options),
   listDocuments: (options) => store.listDocuments(options),
-  deleteDocument: (id) => store.deleteDocument(id),
+  deleteDocument: (id, filter) => store.deleteDocument(id, filter),
   search: (query, options) => store.search(query, options),
   searchByVector: (vector, options) => store.searchByVector(vector, options),
   documentsToEmbed: (model, limit) => store.documentsToEmbed(model, limit),

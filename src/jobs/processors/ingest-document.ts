@@ -23,7 +23,7 @@ export type IngestPayload = {
   upload?: string;
   /** The Content-Type the upload was sent with: a hint, like its file name. */
   contentType?: string;
-  /** The virtual key that asked for it (see `jobOwner`); the processor does not read it. */
+  /** The virtual key that asked for it (see `jobOwner`): the job and the document it writes are its. */
   owner?: string;
 };
 
@@ -129,6 +129,7 @@ function ingestDocument(options: IngestDocumentOptions): (job: RunningJob) => Pr
       bytes: raw.body.length,
       characters,
       jobId: job.id,
+      ...(payload.owner === undefined ? {} : { owner: payload.owner }),
     });
     try {
       // Progress follows the chunks stored, from 35 to 99; 100 is the completed job.

@@ -7,10 +7,12 @@ import {
   type ListOptions,
   type NewChunk,
   type NewDocument,
+  type OwnerFilter,
   queryTerms,
   type SearchHit,
   type SearchOptions,
   SNIPPET_MARK,
+  type SourceOptions,
   type StoredDocument,
   searchLimit,
   type VectorSearchOptions,
@@ -100,6 +102,8 @@ const MIGRATIONS: readonly string[] = [
        END LOOP;
        RETURN total;
      END $$;`,
+  // The virtual key whose ingest wrote each document; documents from before have none (NULL).
+  `ALTER TABLE knowledge_documents ADD COLUMN owner text;`,
 ];
 
 type DocumentRow = {
@@ -115,6 +119,7 @@ type DocumentRow = {
   job_id: string;
   created_at: Date;
   embedding_model: string | null;
+  owner: string | null;
 };
 
 /**
@@ -153,8 +158,8 @@ export class PostgresKnowledgeStore implements KnowledgeStore {
       await client.query("DELETE FROM knowledge_documents WHERE id = $1", [document.id]);
       await client.query(
         `INSERT INTO knowledge_documents (id, source, content_type, bytes, characters, state, job_id, collection, title,
-           embedding_model)
-         VALUES ($1, $2, $3, $4, $5, 'writing', $6, $7, $8, $9)`,
+           embedding_model, owner)
+         VALUES ($1, $2, $3, $4, $5, 'writing', $6, $7, $8, $9, $10)`,
         [
           document.id,
           document.source,
@@ -165,6 +170,7 @@ export class PostgresKnowledgeStore implements KnowledgeStore {
           document.collection,
           document.title ?? null,
           document.embeddingModel ?? null,
+          document.owner ?? null,
         ],
       );
     });
@@ -224,25 +230,27 @@ export class PostgresKnowledgeStore implements KnowledgeStore {
 
   async publishDocument(documentId: string): Promise<StoredDocument> {
     return this.#transaction(async (client) => {
-      const found = await client.query<{ source: string; collection: string }>(
-        "SELECT source, collection FROM knowledge_documents WHERE id = $1",
+      const found = await client.query<{ source: string; collection: string; owner: string | null }>(
+        "SELECT source, collection, owner FROM knowledge_documents WHERE id = $1",
         [documentId],
       );
       if (found.rowCount === 0) throw new Error(`document ${documentId} was not begun`);
-      const { source, collection } = found.rows[0];
+      const { source, collection, owner } = found.rows[0];
       // Two documents of one source published at once take turns, so exactly one survives
       // (without the lock each would delete the other's row and deadlock).
       await client.query("SELECT pg_advisory_xact_lock($1, hashtext($2))", [
         SOURCE_LOCK_NAMESPACE,
-        `${collection}\n${source}`,
+        JSON.stringify([owner, collection, source]),
       ]);
       const still = await client.query("SELECT 1 FROM knowledge_documents WHERE id = $1 FOR UPDATE", [
         documentId,
       ]);
       if (still.rowCount === 0) throw new Error(`document ${documentId} was removed while publishing`);
+      // Only the same owner's: another key's document of the same source is its own, and stays.
       await client.query(
-        "DELETE FROM knowledge_documents WHERE collection = $3 AND source = $1 AND id <> $2",
-        [source, documentId, collection],
+        `DELETE FROM knowledge_documents
+         WHERE collection = $3 AND source = $1 AND owner IS NOT DISTINCT FROM $4 AND id <> $2`,
+        [source, documentId, collection, owner],
       );
       const published = await client.query<DocumentRow>(
         `UPDATE knowledge_documents SET state = 'ready',
@@ -254,32 +262,37 @@ export class PostgresKnowledgeStore implements KnowledgeStore {
     });
   }
 
-  async getDocument(id: string): Promise<StoredDocument | undefined> {
+  async getDocument(id: string, filter: OwnerFilter = {}): Promise<StoredDocument | undefined> {
     await this.#migrate();
-    const result = await this.#pool.query<DocumentRow>("SELECT * FROM knowledge_documents WHERE id = $1", [
-      id,
-    ]);
+    const result = await this.#pool.query<DocumentRow>(
+      `SELECT * FROM knowledge_documents WHERE id = $1 AND ${ownerCondition(2)}`,
+      [id, ...ownerValues(filter)],
+    );
     return result.rows[0] ? toDocument(result.rows[0]) : undefined;
   }
 
-  async documentsForSource(source: string, collection = DEFAULT_COLLECTION): Promise<StoredDocument[]> {
+  async documentsForSource(source: string, options: SourceOptions = {}): Promise<StoredDocument[]> {
     await this.#migrate();
     const result = await this.#pool.query<DocumentRow>(
       `SELECT * FROM knowledge_documents WHERE collection = $2 AND source = $1 AND state = 'ready'
+         AND ${ownerCondition(3)}
        ORDER BY created_at, id`,
-      [source, collection],
+      [source, options.collection ?? DEFAULT_COLLECTION, ...ownerValues(options)],
     );
     return result.rows.map(toDocument);
   }
 
   async listDocuments(options: ListOptions): Promise<DocumentPage> {
     await this.#migrate();
-    const collection = options.collection ?? null;
+    // A NULL filter is no filter: every collection when none is named, any when no list limits them.
+    const where = `WHERE ($1::text IS NULL OR collection = $1)
+      AND ($2::text[] IS NULL OR collection = ANY ($2))
+      AND ${ownerCondition(3)}`;
+    const filter = [options.collection ?? null, options.collections ?? null, ...ownerValues(options)];
     const result = await this.#pool.query<DocumentRow & { total: string }>(
-      `SELECT *, count(*) OVER () AS total FROM knowledge_documents
-       WHERE ($3::text IS NULL OR collection = $3)
-       ORDER BY created_at DESC, id LIMIT $1 OFFSET $2`,
-      [options.limit, options.offset, collection],
+      `SELECT *, count(*) OVER () AS total FROM knowledge_documents ${where}
+       ORDER BY created_at DESC, id LIMIT $5 OFFSET $6`,
+      [...filter, options.limit, options.offset],
     );
     // A page past the end has no rows to carry the total; count apart only then.
     const total =
@@ -288,17 +301,20 @@ export class PostgresKnowledgeStore implements KnowledgeStore {
         : Number(
             (
               await this.#pool.query<{ total: string }>(
-                "SELECT count(*) AS total FROM knowledge_documents WHERE ($1::text IS NULL OR collection = $1)",
-                [collection],
+                `SELECT count(*) AS total FROM knowledge_documents ${where}`,
+                filter,
               )
             ).rows[0].total,
           );
     return { documents: result.rows.map(toDocument), total };
   }
 
-  async deleteDocument(id: string): Promise<boolean> {
+  async deleteDocument(id: string, filter: OwnerFilter = {}): Promise<boolean> {
     await this.#migrate();
-    const result = await this.#pool.query("DELETE FROM knowledge_documents WHERE id = $1", [id]);
+    const result = await this.#pool.query(
+      `DELETE FROM knowledge_documents WHERE id = $1 AND ${ownerCondition(2)}`,
+      [id, ...ownerValues(filter)],
+    );
     return (result.rowCount ?? 0) > 0;
   }
 
@@ -330,6 +346,7 @@ export class PostgresKnowledgeStore implements KnowledgeStore {
          FROM query, knowledge_chunks AS chunks
          JOIN knowledge_documents AS documents
            ON documents.id = chunks.document_id AND documents.state = 'ready' AND documents.collection = $5
+          AND ${ownerCondition(6, "documents.owner")}
          WHERE chunks.search_vector @@ query.terms
          ORDER BY score DESC, chunks.document_id, chunks.chunk_index
          LIMIT $3
@@ -343,6 +360,7 @@ export class PostgresKnowledgeStore implements KnowledgeStore {
           searchLimit(options.limit),
           `StartSel="${SNIPPET_MARK}", StopSel="${SNIPPET_MARK}", MinWords=12, MaxWords=30, MaxFragments=2, FragmentDelimiter=" … "`,
           options.collection ?? DEFAULT_COLLECTION,
+          ...ownerValues(options),
         ],
       );
     }).catch((error: unknown) => {
@@ -381,10 +399,17 @@ export class PostgresKnowledgeStore implements KnowledgeStore {
          JOIN knowledge_documents AS documents
            ON documents.id = chunks.document_id AND documents.state = 'ready'
           AND documents.collection = $2 AND documents.embedding_model = $3
+          AND ${ownerCondition(5, "documents.owner")}
          WHERE chunks.embedding IS NOT NULL
          ORDER BY score DESC NULLS LAST, chunks.document_id, chunks.chunk_index
          LIMIT $4`,
-        [vector, options.collection ?? DEFAULT_COLLECTION, options.model, searchLimit(options.limit)],
+        [
+          vector,
+          options.collection ?? DEFAULT_COLLECTION,
+          options.model,
+          searchLimit(options.limit),
+          ...ownerValues(options),
+        ],
       );
     }).catch((error: unknown) => {
       if ((error as { code?: unknown }).code === QUERY_CANCELED) throw searchTimedOut(this.#searchTimeoutMs);
@@ -509,6 +534,18 @@ export class PostgresKnowledgeStore implements KnowledgeStore {
   }
 }
 
+/**
+ * The owner filter from parameter `$first` on: `$first` true matches every owner (the filter names
+ * none), else `$first + 1` is compared NULL-safely, so a null filter matches documents of no owner.
+ */
+function ownerCondition(first: number, column = "owner"): string {
+  return `($${first}::boolean OR ${column} IS NOT DISTINCT FROM $${first + 1}::text)`;
+}
+
+function ownerValues(filter: OwnerFilter): [boolean, string | null] {
+  return [filter.owner === undefined, filter.owner ?? null];
+}
+
 function quoteIdentifier(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
@@ -533,5 +570,6 @@ function toDocument(row: DocumentRow): StoredDocument {
     jobId: row.job_id,
     createdAt: row.created_at.getTime(),
     ...(row.embedding_model === null ? {} : { embeddingModel: row.embedding_model }),
+    ...(row.owner === null ? {} : { owner: row.owner }),
   };
 }

@@ -8,10 +8,12 @@ import {
   type ListOptions,
   type NewChunk,
   type NewDocument,
+  type OwnerFilter,
   queryTerms,
   type SearchHit,
   type SearchOptions,
   SNIPPET_MARK,
+  type SourceOptions,
   type StoredDocument,
   searchLimit,
   type VectorSearchOptions,
@@ -35,6 +37,7 @@ type DocumentRow = {
   job_id: string;
   created_at: number;
   embedding_model: string | null;
+  owner: string | null;
 };
 
 export type SqliteKnowledgeDatabaseOptions = {
@@ -105,6 +108,8 @@ export class SqliteKnowledgeDatabase {
     // Vectors as float32 blobs, the form sqlite-vec reads; the model they come from per document.
     this.#addColumn("chunks", "embedding", "BLOB");
     this.#addColumn("documents", "embedding_model", "TEXT");
+    // Owners came with virtual keys owning what they create; older documents have none (NULL).
+    this.#addColumn("documents", "owner", "TEXT");
     this.#database.exec(
       "CREATE INDEX IF NOT EXISTS documents_by_collection ON documents (collection, source, state)",
     );
@@ -136,8 +141,8 @@ export class SqliteKnowledgeDatabase {
       this.#database
         .prepare(
           `INSERT INTO documents (id, collection, source, title, content_type, bytes, characters, state, job_id,
-             created_at, embedding_model)
-           VALUES (?, ?, ?, ?, ?, ?, ?, 'writing', ?, ?, ?)`,
+             created_at, embedding_model, owner)
+           VALUES (?, ?, ?, ?, ?, ?, ?, 'writing', ?, ?, ?, ?)`,
         )
         .run(
           document.id,
@@ -150,6 +155,7 @@ export class SqliteKnowledgeDatabase {
           document.jobId,
           Date.now(),
           document.embeddingModel ?? null,
+          document.owner ?? null,
         );
     });
   }
@@ -192,9 +198,10 @@ export class SqliteKnowledgeDatabase {
     return inTransaction(this.#database, () => {
       const row = this.#row(documentId);
       if (!row) throw new Error(`document ${documentId} was not begun`);
+      // Only the same owner's: another key's document of the same source is its own, and stays.
       const older = this.#database
-        .prepare("SELECT id FROM documents WHERE collection = ? AND source = ? AND id != ?")
-        .all(row.collection, row.source, documentId) as { id: string }[];
+        .prepare("SELECT id FROM documents WHERE collection = ? AND source = ? AND owner IS ? AND id != ?")
+        .all(row.collection, row.source, row.owner, documentId) as { id: string }[];
       for (const { id } of older) this.#removeDocument(id);
       this.#database
         .prepare(
@@ -206,36 +213,44 @@ export class SqliteKnowledgeDatabase {
     });
   }
 
-  getDocument(id: string): StoredDocument | undefined {
+  getDocument(id: string, filter: OwnerFilter = {}): StoredDocument | undefined {
     const row = this.#row(id);
-    return row ? toDocument(row) : undefined;
+    return row && ownerMatches(row, filter) ? toDocument(row) : undefined;
   }
 
-  documentsForSource(source: string, collection = DEFAULT_COLLECTION): StoredDocument[] {
+  documentsForSource(source: string, options: SourceOptions = {}): StoredDocument[] {
     const rows = this.#database
       .prepare(
-        "SELECT * FROM documents WHERE collection = ? AND source = ? AND state = 'ready' ORDER BY created_at",
+        `SELECT * FROM documents WHERE collection = ? AND source = ? AND state = 'ready' AND ${OWNER_CONDITION}
+         ORDER BY created_at, id`,
       )
-      .all(collection, source) as DocumentRow[];
+      .all(options.collection ?? DEFAULT_COLLECTION, source, ...ownerValues(options)) as DocumentRow[];
     return rows.map(toDocument);
   }
 
   listDocuments(options: ListOptions): DocumentPage {
-    // `?2 IS NULL` lists every collection when none is named.
+    // A NULL filter is no filter: every collection when none is named, any when no list limits them.
+    const where = `WHERE (?1 IS NULL OR collection = ?1)
+      AND (?2 IS NULL OR collection IN (SELECT value FROM json_each(?2)))
+      AND (?3 = 1 OR owner IS ?4)`;
+    const filter = [
+      options.collection ?? null,
+      options.collections === undefined ? null : JSON.stringify(options.collections),
+      ...ownerValues(options),
+    ];
     const rows = this.#database
-      .prepare(
-        "SELECT * FROM documents WHERE (?1 IS NULL OR collection = ?1) ORDER BY created_at DESC, id LIMIT ?2 OFFSET ?3",
-      )
-      .all(options.collection ?? null, options.limit, options.offset) as DocumentRow[];
+      .prepare(`SELECT * FROM documents ${where} ORDER BY created_at DESC, id LIMIT ?5 OFFSET ?6`)
+      .all(...filter, options.limit, options.offset) as DocumentRow[];
     const { total } = this.#database
-      .prepare("SELECT count(*) AS total FROM documents WHERE (?1 IS NULL OR collection = ?1)")
-      .get(options.collection ?? null) as { total: number };
+      .prepare(`SELECT count(*) AS total FROM documents ${where}`)
+      .get(...filter) as { total: number };
     return { documents: rows.map(toDocument), total };
   }
 
-  deleteDocument(id: string): boolean {
+  deleteDocument(id: string, filter: OwnerFilter = {}): boolean {
     return inTransaction(this.#database, () => {
-      if (!this.#row(id)) return false;
+      const row = this.#row(id);
+      if (!row || !ownerMatches(row, filter)) return false;
       this.#removeDocument(id);
       return true;
     });
@@ -254,7 +269,7 @@ export class SqliteKnowledgeDatabase {
          FROM chunks_fts
          JOIN chunks ON chunks.id = chunks_fts.rowid
          JOIN documents ON documents.id = chunks.document_id AND documents.state = 'ready'
-           AND documents.collection = ?
+           AND documents.collection = ? AND (? = 1 OR documents.owner IS ?)
          WHERE chunks_fts MATCH ? AND js_checkpoint()
          ORDER BY rank, chunks.document_id, chunks.chunk_index LIMIT ?`,
       )
@@ -263,6 +278,7 @@ export class SqliteKnowledgeDatabase {
         SNIPPET_MARK,
         SNIPPET_TOKENS,
         options.collection ?? DEFAULT_COLLECTION,
+        ...ownerValues(options),
         match,
         searchLimit(options.limit),
       ) as {
@@ -296,13 +312,14 @@ export class SqliteKnowledgeDatabase {
                 documents.title, vec_distance_cosine(chunks.embedding, ?) AS distance
          FROM chunks
          JOIN documents ON documents.id = chunks.document_id AND documents.state = 'ready'
-           AND documents.collection = ? AND documents.embedding_model = ?
+           AND documents.collection = ? AND (? = 1 OR documents.owner IS ?) AND documents.embedding_model = ?
          WHERE chunks.embedding IS NOT NULL AND js_checkpoint()
          ORDER BY distance, chunks.document_id, chunks.chunk_index LIMIT ?`,
       )
       .all(
         vectorBlob(vector),
         options.collection ?? DEFAULT_COLLECTION,
+        ...ownerValues(options),
         options.model,
         searchLimit(options.limit),
       ) as {
@@ -382,6 +399,18 @@ export class SqliteKnowledgeDatabase {
   }
 }
 
+/** `owner IS ?` is SQLite's NULL-safe equality: a null owner filter matches documents of no owner. */
+const OWNER_CONDITION = "(? = 1 OR owner IS ?)";
+
+/** The values of OWNER_CONDITION: 1 (match all) when the filter names no owner, the owner otherwise. */
+function ownerValues(filter: OwnerFilter): [number, string | null] {
+  return [filter.owner === undefined ? 1 : 0, filter.owner ?? null];
+}
+
+function ownerMatches(row: DocumentRow, filter: OwnerFilter): boolean {
+  return filter.owner === undefined || row.owner === filter.owner;
+}
+
 /** A vector as sqlite-vec reads it: little-endian float32, in a blob. */
 function vectorBlob(vector: readonly number[] | undefined): Uint8Array | null {
   if (vector === undefined) return null;
@@ -402,5 +431,6 @@ function toDocument(row: DocumentRow): StoredDocument {
     jobId: row.job_id,
     createdAt: row.created_at,
     ...(row.embedding_model === null ? {} : { embeddingModel: row.embedding_model }),
+    ...(row.owner === null ? {} : { owner: row.owner }),
   };
 }

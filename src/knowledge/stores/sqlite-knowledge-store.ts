@@ -5,8 +5,10 @@ import type {
   ListOptions,
   NewChunk,
   NewDocument,
+  OwnerFilter,
   SearchHit,
   SearchOptions,
+  SourceOptions,
   StoredDocument,
   VectorSearchOptions,
 } from "../knowledge-store.ts";
@@ -64,20 +66,20 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
     return this.#writer.run("publishDocument", [documentId]);
   }
 
-  getDocument(id: string): Promise<StoredDocument | undefined> {
-    return this.#writer.run("getDocument", [id]);
+  getDocument(id: string, filter: OwnerFilter = {}): Promise<StoredDocument | undefined> {
+    return this.#writer.run("getDocument", [id, filter]);
   }
 
-  documentsForSource(source: string, collection?: string): Promise<StoredDocument[]> {
-    return this.#writer.run("documentsForSource", [source, collection]);
+  documentsForSource(source: string, options: SourceOptions = {}): Promise<StoredDocument[]> {
+    return this.#writer.run("documentsForSource", [source, options]);
   }
 
   listDocuments(options: ListOptions): Promise<DocumentPage> {
     return this.#writer.run("listDocuments", [options]);
   }
 
-  deleteDocument(id: string): Promise<boolean> {
-    return this.#writer.run("deleteDocument", [id]);
+  deleteDocument(id: string, filter: OwnerFilter = {}): Promise<boolean> {
+    return this.#writer.run("deleteDocument", [id, filter]);
   }
 
   search(query: string, options: SearchOptions = {}): Promise<SearchHit[]> {
