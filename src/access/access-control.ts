@@ -88,7 +88,9 @@ export class AccessControl {
       });
     }
     const now = this.#now();
-    const period = key === undefined ? undefined : periodWindow(key.budgetPeriod, now);
+    // Only a key with a budget has a period to count spend in (working one out costs Date objects).
+    const period =
+      key === undefined || key.budgetUsd === null ? undefined : periodWindow(key.budgetPeriod, now);
     if (key !== undefined && key.budgetUsd !== null && period !== undefined) {
       const spent = await this.#options.limiter.spend(
         `key:${key.id}`,

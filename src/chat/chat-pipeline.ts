@@ -131,7 +131,7 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
   const route = <T>(
     call: ChatCall,
     group: DeploymentGroup,
-    wireFormat: WireFormat | undefined,
+    servable: Servability,
     options: {
       signal: AbortSignal;
       handle: LlmCallHandle;
@@ -140,7 +140,6 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
     },
     attempt: (source: ChatSource, target: RoutedTarget) => Promise<T>,
   ): Promise<T> => {
-    const accepts = (model: ResolvedModel) => refusal(model, wireFormat, call) === undefined;
     return runRoutedCall(
       dependencies.router,
       group,
@@ -148,7 +147,7 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
         signal: options.signal,
         limits,
         handle: options.handle,
-        accepts,
+        accepts: servable.accepts,
         mayFailOver: options.mayFailOver,
         onAttempt: (target) => {
           options.served.target = target;
@@ -159,7 +158,7 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
           }
         },
       },
-      (target) => attempt(sourceFor(target.deployment.model, wireFormat, call), target),
+      (target) => attempt(servable.sourceFor(target.deployment.model), target),
     );
   };
 
@@ -201,24 +200,19 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
       const { request, reply } = call;
       const { group, model, input, sources, wireBody, admitted } = await admit(call);
       const protocol = call.protocol(replyContext(request, model, sources));
-      checkServable(group, protocol.wireFormat, call);
+      const servable = servability(group, protocol.wireFormat, call);
       const signal = watchClientDisconnect(reply.raw);
       const handle = observe(call, model, input, false, admitted);
       const served: Served = {};
       let generated: Awaited<ReturnType<ChatSource["generate"]>>;
       try {
-        generated = await route(
-          call,
-          group,
-          protocol.wireFormat,
-          { signal, handle, served },
-          (source, target) =>
-            source.generate(
-              sourceCall(target.deployment.model, input, signal, handle, target.limits, false, {
-                ...call,
-                wireBody,
-              }),
-            ),
+        generated = await route(call, group, servable, { signal, handle, served }, (source, target) =>
+          source.generate(
+            sourceCall(target.deployment.model, input, signal, handle, target.limits, false, {
+              ...call,
+              wireBody,
+            }),
+          ),
         );
       } catch (error) {
         if (signal.aborted) {
@@ -248,7 +242,7 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
       const { request, reply } = call;
       const { group, model, input, sources, wireBody, admitted } = await admit(call);
       const protocol = call.protocol(replyContext(request, model, sources));
-      checkServable(group, protocol.wireFormat, call);
+      const servable = servability(group, protocol.wireFormat, call);
       // Set by each attempt's source: the relay's own frames pass through, the AI SDK's are framed.
       let passthrough = false;
       let replyStarted = false;
@@ -311,7 +305,7 @@ export function createChatPipeline(dependencies: ChatDependencies): ChatPipeline
         const outcome = await route(
           call,
           group,
-          protocol.wireFormat,
+          servable,
           { signal, handle, served, mayFailOver: () => !replyStarted },
           (source, target) => {
             passthrough = source.wireFormat !== undefined;
@@ -364,21 +358,6 @@ const NATIVE_PROVIDERS: Readonly<Record<WireFormat, string>> = {
   "anthropic-messages": "an anthropic model",
 };
 
-/**
- * The first source that can call the model and speaks the protocol's format, or any format. The
- * language-model source takes only what its translation carries: anything else is refused by name
- * before the model is called, never dropped.
- */
-function sourceFor(
-  model: ResolvedModel,
-  wireFormat: WireFormat | undefined,
-  call: Pick<ChatCall, "untranslated" | "features">,
-): ChatSource {
-  const refused = refusal(model, wireFormat, call);
-  if (refused !== undefined) throw refused;
-  return firstSource(model, wireFormat);
-}
-
 /** Why `model` cannot take the call as it is, or undefined when it can. */
 function refusal(
   model: ResolvedModel,
@@ -415,18 +394,45 @@ function firstSource(model: ResolvedModel, wireFormat: WireFormat | undefined): 
   );
 }
 
+/** Which deployments' models can take one call, and through which source. */
+type Servability = {
+  /** Whether the call can go to `model` at all: the router passes over those that cannot. */
+  accepts(model: ResolvedModel): boolean;
+  /**
+   * The first source that can call the model and speaks the protocol's format, or any format. The
+   * language-model source takes only what its translation carries: anything else is refused by
+   * name before the model is called, never dropped.
+   */
+  sourceFor(model: ResolvedModel): ChatSource;
+};
+
 /**
  * Refuses by name, before a slot is taken or the model called, a request no deployment's provider
- * can carry; one that some can goes only to those.
+ * can carry; one that some can goes only to those. Each model's answer is worked out once per call,
+ * though the check, the router's choice and the attempt all ask for it.
  */
-function checkServable(
+function servability(
   group: DeploymentGroup,
   wireFormat: WireFormat | undefined,
   call: Pick<ChatCall, "untranslated" | "features">,
-): void {
-  const refusals = group.deployments.map((deployment) => refusal(deployment.model, wireFormat, call));
-  if (refusals.some((refused) => refused === undefined)) return;
-  throw refusals[0];
+): Servability {
+  const known = new Map<ResolvedModel, ServiceError | undefined>();
+  const refusalOf = (model: ResolvedModel): ServiceError | undefined => {
+    if (known.has(model)) return known.get(model);
+    const refused = refusal(model, wireFormat, call);
+    known.set(model, refused);
+    return refused;
+  };
+  const refusals = group.deployments.map((deployment) => refusalOf(deployment.model));
+  if (!refusals.some((refused) => refused === undefined)) throw refusals[0];
+  return {
+    accepts: (model) => refusalOf(model) === undefined,
+    sourceFor(model) {
+      const refused = refusalOf(model);
+      if (refused !== undefined) throw refused;
+      return firstSource(model, wireFormat);
+    },
+  };
 }
 
 /** The attempt that is serving, or last tried to serve, a call. */
