@@ -14,7 +14,6 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { Redis } from "ioredis";
 import {
   type BenchContext,
   completionRequest,
@@ -25,6 +24,7 @@ import {
 import { serviceName, serviceWithoutLogLinesName } from "./build-row.ts";
 import { machineInfo } from "./machine-info.ts";
 import { canPin, loadCore } from "./pinned-command.ts";
+import { startBenchRedis } from "./private-redis.ts";
 import { discoverModel, probeEndpoint } from "./probe-endpoint.ts";
 import { openFileLimits } from "./process-stats.ts";
 import { renderMarkdown } from "./report.ts";
@@ -139,26 +139,12 @@ const stop = async (target: TargetProcess | undefined): Promise<void> => {
   running.delete(target);
   await target.stop();
 };
-/** Whether the machine's Redis answers, for the scenario that counts limits on it. */
-async function redisAnswers(): Promise<boolean> {
-  const redis = new Redis("redis://127.0.0.1:6379", {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  redis.on("error", () => {});
-  try {
-    await redis.connect();
-    return (await redis.ping()) === "PONG";
-  } catch {
-    return false;
-  } finally {
-    redis.disconnect();
-  }
-}
-
+/** Other processes of the run (its own Redis), stopped with the targets. */
+const helpers = new Set<{ stop(): Promise<void> }>();
 const stopAll = async (): Promise<void> => {
   await Promise.all([...running].map((target) => stop(target)));
+  await Promise.all([...helpers].map((helper) => helper.stop()));
+  helpers.clear();
 };
 process.on("SIGINT", () => {
   log("interrupted: stopping every target");
@@ -404,15 +390,20 @@ try {
     };
     const open = track(await start(openServiceName, "access-open", {}));
     const inProcess = track(await start(serviceName, "access-in-process", { ADMIN_API_KEY: benchAdminKey }));
-    const redisMissing = (await redisAnswers()) ? undefined : "no Redis on 127.0.0.1:6379";
-    const onRedis = redisMissing
-      ? undefined
-      : track(
+    const redis = await startBenchRedis(scratchDirectory);
+    const redisMissing = redis ? undefined : "no redis-server installed and no Redis on 127.0.0.1:6379";
+    if (redis) {
+      helpers.add(redis);
+      log(`limits on Redis: ${redis.where}`);
+    }
+    const onRedis = redis
+      ? track(
           await start(redisLimitsName, "access-redis", {
             ADMIN_API_KEY: benchAdminKey,
-            REDIS_URL: "redis://127.0.0.1:6379",
+            REDIS_URL: redis.url,
           }),
-        );
+        )
+      : undefined;
     const keyed = {
       open,
       inProcess: await withVirtualKey(inProcess),
@@ -429,10 +420,14 @@ try {
         durationSeconds: options.primeSeconds,
       });
     }
-    scenarios.push(await guarded("access", () => accessCost(context, keyed, redisMissing)));
+    scenarios.push(await guarded("access", () => accessCost(context, keyed, redisMissing, redis?.where)));
     await stop(open);
     await stop(inProcess);
     await stop(onRedis);
+    if (redis) {
+      helpers.delete(redis);
+      await redis.stop();
+    }
   }
   if (only.has("jobs")) scenarios.push(await guarded("jobs", () => jobRates(context, repositoryRoot)));
 } finally {

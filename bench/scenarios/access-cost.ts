@@ -38,6 +38,8 @@ export async function accessCost(
   context: BenchContext,
   targets: { open: TargetProcess; inProcess: TargetProcess; onRedis: TargetProcess | undefined },
   redisMissing: string | undefined,
+  /** Which Redis the limits are counted on, for the row's note. */
+  redisWhere?: string,
 ): Promise<ScenarioResult> {
   const scenario = "auth + rate limits, /chat on the echo model, 50 connections";
   const rows = [
@@ -61,9 +63,9 @@ export async function accessCost(
       durationSeconds: context.options.measureSeconds,
     }),
   );
-  const noteFor = (rounds: WrkMeasurement[] | undefined): string | undefined => {
+  const noteFor = (rounds: WrkMeasurement[] | undefined, where?: string): string | undefined => {
     if (!rounds || rounds.length === 0) return undefined;
-    const notes = [describeCoreUse("service", rounds)];
+    const notes = [describeCoreUse("service", rounds), ...(where === undefined ? [] : [where])];
     const errors = rounds.reduce((sum, round) => sum + round.errors, 0);
     // A refused request (401, 429) is an error here: the limits must never be reached.
     if (errors > 0) notes.push(`${errors} wrk errors (non-2xx answers included)`);
@@ -99,7 +101,7 @@ export async function accessCost(
         serviceMissing: redisMissing,
         pick: (round) => round.requestsPerSecond,
         meets: (_value, ratio) => ratio !== null && ratio >= 0.75,
-        note: noteFor(results.get(redisLimitsName)),
+        note: noteFor(results.get(redisLimitsName), redisWhere),
       }),
     ],
     raw: { results: Object.fromEntries(results) },
