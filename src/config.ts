@@ -15,6 +15,8 @@ export type Config = Readonly<{
   logLevel: LogLevel;
   bodyLimitBytes: number;
   shutdownTimeoutMs: number;
+  /** `READY_CHECK_TIMEOUT_MS`: how long `/ready` waits for one dependency's check before naming it failed. */
+  readyCheckTimeoutMs: number;
   keepAliveTimeoutMs: number;
   headersTimeoutMs: number;
   requestTimeoutMs: number;
@@ -130,6 +132,8 @@ export function loadConfig(environment: Environment): Config {
     logLevel: read.oneOf("LOG_LEVEL", LogLevels, "info"),
     bodyLimitBytes: read.integer("BODY_LIMIT_BYTES", 1_048_576, { min: 1024 }),
     shutdownTimeoutMs: read.integer("SHUTDOWN_TIMEOUT_MS", 20_000, { min: 0 }),
+    // Well inside the usual probe timeouts (Kubernetes: 1 s by default, load balancers: 2-5 s).
+    readyCheckTimeoutMs: read.integer("READY_CHECK_TIMEOUT_MS", 1000, { min: 1, max: 60_000 }),
     // Above the 60 s idle timeout of common load balancers, so they close first.
     keepAliveTimeoutMs: read.integer("KEEP_ALIVE_TIMEOUT_MS", 65_000, { min: 1000 }),
     headersTimeoutMs: read.integer("HEADERS_TIMEOUT_MS", 20_000, { min: 1000 }),

@@ -121,7 +121,7 @@ export async function createServices(
       embeddingModels,
       deploymentModels,
     );
-    const lifecycle = overrides.lifecycle ?? new Lifecycle();
+    const lifecycle = overrides.lifecycle ?? new Lifecycle({ checkTimeoutMs: config.readyCheckTimeoutMs });
     lifecycle.addReadinessCheck("job_queue", () => jobQueue.ping());
     lifecycle.addReadinessCheck("knowledge_store", () => knowledgeStore.ping());
     const diskSpace = new DiskSpaceFloor({ path: config.dataDir, minFreeBytes: config.dataDirMinFreeBytes });
