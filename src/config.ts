@@ -3,6 +3,7 @@ import type { ModelPrice } from "./access/model-prices.ts";
 import type { Catalog } from "./catalog/catalog.ts";
 import { CatalogError } from "./catalog/catalog-error.ts";
 import { type CatalogEnvironment, loadCatalog } from "./catalog/load-catalog.ts";
+import { SecretSet } from "./secret-set.ts";
 
 /**
  * The whole configuration, read once at boot from the environment (and `.env`).
@@ -247,9 +248,7 @@ export function secretValues(config: Config): string[] {
     config.anthropicApiKey,
     config.langsmithApiKey,
     ...config.apiKeys,
-    ...(config.catalog?.models ?? []).flatMap((model) =>
-      model.deployments.map((deployment) => deployment.apiKey),
-    ),
+    ...catalogSecretValues(config.catalog),
     config.adminApiKey,
   ];
   for (const url of [config.redisUrl, config.databaseUrl]) {
@@ -257,6 +256,29 @@ export function secretValues(config: Config): string[] {
     if (password) secrets.push(decodeURIComponent(password));
   }
   return secrets.filter((secret): secret is string => typeof secret === "string" && secret.length >= 4);
+}
+
+/** The keys of a catalog's deployments (`api_key`), which are secrets like the environment's. */
+export function catalogSecretValues(catalog: Catalog | undefined): string[] {
+  return (catalog?.models ?? []).flatMap((model) =>
+    model.deployments.flatMap((deployment) => (deployment.apiKey === undefined ? [] : [deployment.apiKey])),
+  );
+}
+
+const secretSets = new WeakMap<Config, SecretSet>();
+
+/**
+ * The one secret set of a running config: `secretValues(config)` at first, and the keys of every
+ * catalog a reload serves since (the reload adds them). The logger's scrubber and the error
+ * bodies' redaction read the same set, so a reloaded key is hidden from both at once.
+ */
+export function configuredSecrets(config: Config): SecretSet {
+  let secrets = secretSets.get(config);
+  if (secrets === undefined) {
+    secrets = new SecretSet(secretValues(config));
+    secretSets.set(config, secrets);
+  }
+  return secrets;
 }
 
 function createReader(environment: Environment) {
