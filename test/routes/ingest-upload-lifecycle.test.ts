@@ -149,6 +149,14 @@ for (const backend of BACKENDS) {
       assert.equal(await service.stored(broken.uploadId), false);
     });
 
+    test("a job cancelled while queued deletes its upload at once", async (t) => {
+      const service = await uploadService(t, backend);
+      const [job] = await service.upload([{ name: "notes.txt", body: "Some notes about lighthouses." }]);
+      const answer = await fetch(`${service.address}/jobs/${job.jobId}/cancel`, { method: "POST" });
+      assert.equal(((await answer.json()) as { status: string }).status, "cancelled");
+      assert.equal(await service.stored(job.uploadId), false);
+    });
+
     test("a job cancelled while it runs deletes its upload", async (t) => {
       const service = await uploadService(t, backend);
       const gated = gatedKnowledgeStore(service.app.knowledgeStore);
