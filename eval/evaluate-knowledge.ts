@@ -198,6 +198,7 @@ async function ingestAll(store: KnowledgeStore, set: EvalSet, ingestRoot: string
       attempt: 1,
       signal: new AbortController().signal,
       reportProgress: async () => {},
+      onFinished: () => {},
     });
   }
 }

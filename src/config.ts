@@ -3,6 +3,7 @@ import type { ModelPrice } from "./access/model-prices.ts";
 import type { Catalog } from "./catalog/catalog.ts";
 import { CatalogError } from "./catalog/catalog-error.ts";
 import { type CatalogEnvironment, loadCatalog } from "./catalog/load-catalog.ts";
+import { SecretSet } from "./secret-set.ts";
 
 /**
  * The whole configuration, read once at boot from the environment (and `.env`).
@@ -15,6 +16,8 @@ export type Config = Readonly<{
   logLevel: LogLevel;
   bodyLimitBytes: number;
   shutdownTimeoutMs: number;
+  /** `READY_CHECK_TIMEOUT_MS`: how long `/ready` waits for one dependency's check before naming it failed. */
+  readyCheckTimeoutMs: number;
   keepAliveTimeoutMs: number;
   headersTimeoutMs: number;
   requestTimeoutMs: number;
@@ -130,6 +133,8 @@ export function loadConfig(environment: Environment): Config {
     logLevel: read.oneOf("LOG_LEVEL", LogLevels, "info"),
     bodyLimitBytes: read.integer("BODY_LIMIT_BYTES", 1_048_576, { min: 1024 }),
     shutdownTimeoutMs: read.integer("SHUTDOWN_TIMEOUT_MS", 20_000, { min: 0 }),
+    // Well inside the usual probe timeouts (Kubernetes: 1 s by default, load balancers: 2-5 s).
+    readyCheckTimeoutMs: read.integer("READY_CHECK_TIMEOUT_MS", 1000, { min: 1, max: 60_000 }),
     // Above the 60 s idle timeout of common load balancers, so they close first.
     keepAliveTimeoutMs: read.integer("KEEP_ALIVE_TIMEOUT_MS", 65_000, { min: 1000 }),
     headersTimeoutMs: read.integer("HEADERS_TIMEOUT_MS", 20_000, { min: 1000 }),
@@ -243,9 +248,7 @@ export function secretValues(config: Config): string[] {
     config.anthropicApiKey,
     config.langsmithApiKey,
     ...config.apiKeys,
-    ...(config.catalog?.models ?? []).flatMap((model) =>
-      model.deployments.map((deployment) => deployment.apiKey),
-    ),
+    ...catalogSecretValues(config.catalog),
     config.adminApiKey,
   ];
   for (const url of [config.redisUrl, config.databaseUrl]) {
@@ -253,6 +256,29 @@ export function secretValues(config: Config): string[] {
     if (password) secrets.push(decodeURIComponent(password));
   }
   return secrets.filter((secret): secret is string => typeof secret === "string" && secret.length >= 4);
+}
+
+/** The keys of a catalog's deployments (`api_key`), which are secrets like the environment's. */
+export function catalogSecretValues(catalog: Catalog | undefined): string[] {
+  return (catalog?.models ?? []).flatMap((model) =>
+    model.deployments.flatMap((deployment) => (deployment.apiKey === undefined ? [] : [deployment.apiKey])),
+  );
+}
+
+const secretSets = new WeakMap<Config, SecretSet>();
+
+/**
+ * The one secret set of a running config: `secretValues(config)` at first, and the keys of every
+ * catalog a reload serves since (the reload adds them). The logger's scrubber and the error
+ * bodies' redaction read the same set, so a reloaded key is hidden from both at once.
+ */
+export function configuredSecrets(config: Config): SecretSet {
+  let secrets = secretSets.get(config);
+  if (secrets === undefined) {
+    secrets = new SecretSet(secretValues(config));
+    secretSets.set(config, secrets);
+  }
+  return secrets;
 }
 
 function createReader(environment: Environment) {

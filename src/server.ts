@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import { type App, buildApp } from "./app.ts";
-import { type Config, loadConfig, secretValues } from "./config.ts";
+import { type Config, configuredSecrets, loadConfig } from "./config.ts";
 import { ServiceError } from "./errors/service-error.ts";
 import type { JobWorker } from "./jobs/job-queue.ts";
 import { startJobWorker } from "./jobs/start-job-worker.ts";
@@ -34,7 +34,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
     givenLogger ??
     createLogger({
       level: config.logLevel,
-      secrets: secretValues(config),
+      secrets: configuredSecrets(config),
       pretty: process.stdout.isTTY === true,
     });
   const services = await createServices(config, logger, overrides);

@@ -4,7 +4,7 @@ import { type Access, createAccess } from "./access/create-access.ts";
 import { createAccessStore } from "./access/create-access-store.ts";
 import type { ModelPrice } from "./access/model-prices.ts";
 import { type ChatPipeline, createChatPipeline } from "./chat/chat-pipeline.ts";
-import type { Config } from "./config.ts";
+import { type Config, catalogSecretValues, configuredSecrets } from "./config.ts";
 import { createEmbeddingsPipeline, type EmbeddingsPipeline } from "./embeddings/embeddings-pipeline.ts";
 import { createModelCallAdmission } from "./http/model-call-admission.ts";
 import { StreamSlots } from "./http/stream-slots.ts";
@@ -121,7 +121,7 @@ export async function createServices(
       embeddingModels,
       deploymentModels,
     );
-    const lifecycle = overrides.lifecycle ?? new Lifecycle();
+    const lifecycle = overrides.lifecycle ?? new Lifecycle({ checkTimeoutMs: config.readyCheckTimeoutMs });
     lifecycle.addReadinessCheck("job_queue", () => jobQueue.ping());
     lifecycle.addReadinessCheck("knowledge_store", () => knowledgeStore.ping());
     const diskSpace = new DiskSpaceFloor({ path: config.dataDir, minFreeBytes: config.dataDirMinFreeBytes });
@@ -163,7 +163,12 @@ export async function createServices(
               environment: config.catalogEnvironment,
               router,
               logger,
-              onReload: (result) => routingMetrics.reloaded(result),
+              onReload: (result) => {
+                // Before any call can use them (the reload is synchronous): a new deployment's key
+                // is scrubbed from logs and error bodies like the keys read at boot.
+                if (result === "success") configuredSecrets(config).add(catalogSecretValues(router.catalog));
+                routingMetrics.reloaded(result);
+              },
             }),
           );
     const access = owned.add(openAccess(config, logger, overrides, observability, lifecycle));

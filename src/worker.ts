@@ -1,4 +1,4 @@
-import { type Config, loadConfig, secretValues } from "./config.ts";
+import { type Config, configuredSecrets, loadConfig } from "./config.ts";
 import type { JobProcessor, JobQueue } from "./jobs/job-queue.ts";
 import { startJobWorker } from "./jobs/start-job-worker.ts";
 import type { KnowledgeStore } from "./knowledge/knowledge-store.ts";
@@ -24,7 +24,7 @@ export async function runWorkerProcess(options: WorkerProcessOptions = {}): Prom
   const config = await startOrExitOnConfigError(() => loadConfig(readEnvironment()));
   const logger = createLogger({
     level: config.logLevel,
-    secrets: secretValues(config),
+    secrets: configuredSecrets(config),
     pretty: process.stdout.isTTY === true,
   });
   // Made for this process by the caller's factories, so this process closes them too.

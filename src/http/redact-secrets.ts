@@ -1,12 +1,10 @@
 import type { FastifyRequest } from "fastify";
-import { type Config, secretValues } from "../config.ts";
+import { type Config, configuredSecrets } from "../config.ts";
 import { ServiceError } from "../errors/service-error.ts";
 
 /** What a virtual key (or an OpenAI-style key) looks like, wherever a client put it. */
 const KEY_PATTERN = /sk-[A-Za-z0-9_-]{16,}/g;
 const REDACTED = "[redacted]";
-
-const configuredSecrets = new WeakMap<Config, string[]>();
 
 /** The key the request presented, as a bearer token or `x-api-key`. */
 function presentedKeys(request: FastifyRequest): string[] {
@@ -21,15 +19,11 @@ function presentedKeys(request: FastifyRequest): string[] {
   return keys;
 }
 
-/** The configured secrets (computed once per config) and the key this request presented. */
+/** The configured secrets (those of a reloaded models file included) and the key this request presented. */
 function secretsOf(request: FastifyRequest): string[] {
   const config = (request.server as { config?: Config }).config;
-  let secrets: string[] = [];
-  if (config !== undefined) {
-    secrets = configuredSecrets.get(config) ?? secretValues(config);
-    configuredSecrets.set(config, secrets);
-  }
-  return [...secrets, ...presentedKeys(request)];
+  const configured = config === undefined ? [] : configuredSecrets(config).values;
+  return [...configured, ...presentedKeys(request)];
 }
 
 /**

@@ -4,7 +4,14 @@ import { type BullmqJobData, type BullmqJobStore, CANCELLED_REASON } from "./bul
 import { clampProgress } from "./clamp-progress.ts";
 import { JobCancelledError } from "./job-cancelled-error.ts";
 import { jobFailure } from "./job-failure.ts";
-import type { JobFinishedState, JobWorker, JobWorkerOptions, RunningJob } from "./job-worker.ts";
+import type {
+  JobFinishedListener,
+  JobFinishedState,
+  JobWorker,
+  JobWorkerOptions,
+  RunningJob,
+} from "./job-worker.ts";
+import { notifyJobFinished } from "./notify-job-finished.ts";
 import { processorFor } from "./processor-for.ts";
 
 type Running = {
@@ -61,6 +68,7 @@ export class BullmqJobWorker implements JobWorker {
     };
     this.#running.set(job.id!, entry);
     let progress = this.#store.progressOf(job);
+    const finishedListeners: JobFinishedListener[] = [];
     const runningJob: RunningJob = {
       id: job.id!,
       type: job.name,
@@ -78,9 +86,14 @@ export class BullmqJobWorker implements JobWorker {
         if (await this.#store.isCancelRequested(job.id!)) this.#interrupt(entry, "cancelled");
         if (entry.interruption) throw new JobCancelledError();
       },
+      onFinished: (listener) => {
+        finishedListeners.push(listener);
+      },
     };
 
-    let state: JobFinishedState = "failed";
+    // Until a branch below settles it, nothing was recorded: a write that throws (Redis gone) leaves
+    // the job to BullMQ's retry or stall recovery, so it may run again.
+    let state: JobFinishedState = "returned";
     try {
       const processor = processorFor(this.#options.processors, job.name);
       // A processor that ignores its signal must not hold the job once it was interrupted.
@@ -92,14 +105,13 @@ export class BullmqJobWorker implements JobWorker {
       throw new JobCancelledError();
     } catch (error) {
       if (entry.interruption === "returned") {
-        state = "returned";
         await job.moveToWait(token);
         throw new WaitingError();
       }
       if (entry.interruption === "cancelled" || error instanceof JobCancelledError) {
-        state = "cancelled";
         const cancelled = { ...this.#store.recordOf(job, "cancelled"), progress, updatedAt: Date.now() };
         await this.#store.writeCancelled(cancelled);
+        state = "cancelled";
         throw new UnrecoverableError(CANCELLED_REASON);
       }
       const failure = jobFailure(error);
@@ -111,6 +123,7 @@ export class BullmqJobWorker implements JobWorker {
       throw failure.retryable ? new Error(reason) : new UnrecoverableError(reason);
     } finally {
       this.#running.delete(job.id!);
+      await notifyJobFinished(finishedListeners, state, job.id!, this.#options.onError);
       this.#options.onJobFinished?.(job.name, state, performance.now() - startedAt);
     }
   }

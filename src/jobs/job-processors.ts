@@ -15,7 +15,6 @@ export function jobProcessors(
     [INGEST_JOB_TYPE]: createIngestDocumentProcessor({
       store,
       uploads,
-      maxAttempts: config.jobAttempts,
       ingestRoot: config.ingestRoot,
       maxBytes: config.ingestMaxBytes,
       fetchTimeoutMs: config.ingestFetchTimeoutMs,

@@ -10,7 +10,16 @@ export type RunningJob = {
   signal: AbortSignal;
   /** Records progress (clamped to 0–100, never lower than before) and throws once cancelled. */
   reportProgress: (percent: number) => Promise<void>;
+  /**
+   * Runs `listener` once the worker knows how this run ended, with the state it recorded. Only the
+   * worker knows it: a processor sees the same JobCancelledError whether the job was cancelled or
+   * is being given back at shutdown, and cannot tell a last attempt from one the queue retries.
+   * A listener's failure goes to `onError`; it never changes the job's outcome.
+   */
+  onFinished: (listener: JobFinishedListener) => void;
 };
+
+export type JobFinishedListener = (state: JobFinishedState) => void | Promise<void>;
 
 /**
  * Runs one job. To fail with a message the client may see, throw a JobError (job-error.ts):
@@ -19,7 +28,17 @@ export type RunningJob = {
  */
 export type JobProcessor = (job: RunningJob) => Promise<unknown>;
 
+/**
+ * How one run ended: the job is done for good (completed, failed, cancelled), or it runs again
+ * (retrying after a failed attempt; returned to the queue at shutdown, after a lost lease, or
+ * when its outcome could not be recorded).
+ */
 export type JobFinishedState = "completed" | "failed" | "cancelled" | "retrying" | "returned";
+
+/** Whether the job will never run again after a run that ended so. */
+export function isFinalJobState(state: JobFinishedState): boolean {
+  return state === "completed" || state === "failed" || state === "cancelled";
+}
 
 export type JobWorkerOptions = {
   /** Processors by job type; a job of another type fails without retry. */

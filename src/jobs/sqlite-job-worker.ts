@@ -4,7 +4,14 @@ import { settledWithin } from "../settled-within.ts";
 import { clampProgress } from "./clamp-progress.ts";
 import { JobCancelledError } from "./job-cancelled-error.ts";
 import { jobFailure } from "./job-failure.ts";
-import type { JobFinishedState, JobWorker, JobWorkerOptions, RunningJob } from "./job-worker.ts";
+import type {
+  JobFinishedListener,
+  JobFinishedState,
+  JobWorker,
+  JobWorkerOptions,
+  RunningJob,
+} from "./job-worker.ts";
+import { notifyJobFinished } from "./notify-job-finished.ts";
 import { processorFor } from "./processor-for.ts";
 import type { ClaimedJob, SqliteJobStore } from "./sqlite-job-store.ts";
 
@@ -89,6 +96,7 @@ export class SqliteJobWorker implements JobWorker {
   async #execute(claimed: ClaimedJob, entry: Running): Promise<void> {
     const startedAt = performance.now();
     let progress = claimed.progress;
+    const finishedListeners: JobFinishedListener[] = [];
     const job: RunningJob = {
       id: claimed.id,
       type: claimed.type,
@@ -104,6 +112,9 @@ export class SqliteJobWorker implements JobWorker {
         else if (lease.cancelRequested) this.#interrupt(claimed.id, "cancelled");
         if (entry.interruption) throw new JobCancelledError();
       },
+      onFinished: (listener) => {
+        finishedListeners.push(listener);
+      },
     };
 
     let state: JobFinishedState;
@@ -117,6 +128,7 @@ export class SqliteJobWorker implements JobWorker {
     } catch (error) {
       state = this.#finish(claimed, entry, () => this.#fail(claimed, error));
     }
+    await notifyJobFinished(finishedListeners, state, claimed.id, this.#options.onError);
     this.#options.onJobFinished?.(claimed.type, state, performance.now() - startedAt);
   }
 

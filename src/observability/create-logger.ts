@@ -1,11 +1,16 @@
 import pino, { type DestinationStream, type Logger } from "pino";
 import type { LogLevel } from "../config.ts";
+import { SecretSet } from "../secret-set.ts";
 import { createBatchedLogDestination } from "./batched-log-destination.ts";
 
 export type LoggerOptions = {
   level: LogLevel;
-  /** Values scrubbed from every line, wherever they appear (keys, tokens, passwords). */
-  secrets?: readonly string[];
+  /**
+   * Values scrubbed from every line, wherever they appear (keys, tokens, passwords). A SecretSet
+   * is read on every line, so what is added to it later (a reloaded models file's keys) is
+   * scrubbed from then on.
+   */
+  secrets?: readonly string[] | SecretSet;
   /** Where lines go; defaults to stdout. Tests pass a stream to read the lines back. */
   destination?: DestinationStream;
   /** Human-readable lines, for a developer's terminal. */
@@ -25,7 +30,7 @@ const REDACTED_PATHS = [
 ];
 
 export function createLogger(options: LoggerOptions): Logger {
-  const secrets = (options.secrets ?? []).filter((secret) => secret.length > 0);
+  const secrets = options.secrets instanceof SecretSet ? options.secrets : new SecretSet(options.secrets);
   const pinoOptions = {
     level: options.level,
     base: undefined,
@@ -36,14 +41,11 @@ export function createLogger(options: LoggerOptions): Logger {
   if (options.pretty && !options.destination) {
     return pino({ ...pinoOptions, transport: { target: "pino-pretty", options: { colorize: true } } });
   }
-  const scrub = secrets.length > 0 ? scrubber(secrets) : undefined;
+  const scrub = scrubber(secrets);
   if (options.destination) {
     // Tests read their lines back at once: no batching, each line scrubbed as it is written.
     const destination = options.destination;
-    return pino(
-      pinoOptions,
-      scrub ? { write: (line: string) => destination.write(scrub(line)) } : destination,
-    );
+    return pino(pinoOptions, { write: (line: string) => destination.write(scrub(line)) });
   }
   // sonic-boom writes each batch as it gets it (minLength 0); the batching is done in front of it.
   const stdout = pino.destination({ dest: 1, sync: false, minLength: 0 });
@@ -82,11 +84,14 @@ function isoTimeCachedPerMillisecond(): string {
  * A secret can reach a line by any field (an error message quoting a URL, a header echoed by an
  * upstream), so finished lines are scrubbed too: a substring search per secret. On stdout it runs
  * once per batch of lines rather than per line (a secret never spans two lines: none holds a newline).
+ * The set's current array is read each time, with no copy: no secret at all costs one empty loop.
  */
-function scrubber(secrets: readonly string[]): (text: string) => string {
+function scrubber(secrets: SecretSet): (text: string) => string {
   return (text) => {
     let clean = text;
-    for (const secret of secrets) if (clean.includes(secret)) clean = clean.replaceAll(secret, "[REDACTED]");
+    for (const secret of secrets.values) {
+      if (clean.includes(secret)) clean = clean.replaceAll(secret, "[REDACTED]");
+    }
     return clean;
   };
 }

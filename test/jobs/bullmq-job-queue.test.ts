@@ -1,12 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { before } from "node:test";
 import { BullmqJobQueue } from "../../src/jobs/bullmq-job-queue.ts";
-import { describeJobQueueConformance } from "../support/job-queue-conformance.ts";
+import { describeJobFinishedConformance } from "../support/job-finished-conformance.ts";
+import { describeJobQueueConformance, type QueueFactory } from "../support/job-queue-conformance.ts";
 import { requireRedis, TEST_REDIS_URL } from "../support/require-redis.ts";
 
 before(() => requireRedis());
 
-describeJobQueueConformance("BullMQ on Redis", async (tuning = {}) => {
+const createQueue: QueueFactory = async (tuning = {}) => {
   const queue = new BullmqJobQueue({
     redisUrl: TEST_REDIS_URL,
     // A queue of its own per test, deleted afterwards.
@@ -24,4 +25,7 @@ describeJobQueueConformance("BullMQ on Redis", async (tuning = {}) => {
       await queue.close();
     },
   };
-});
+};
+
+describeJobQueueConformance("BullMQ on Redis", createQueue);
+describeJobFinishedConformance("BullMQ on Redis", createQueue);

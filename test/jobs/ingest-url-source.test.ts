@@ -51,6 +51,7 @@ test("a URL source ingests over HTTP, following a redirect (server on 127.0.0.2,
     reportProgress: async (percent) => {
       progress.push(percent);
     },
+    onFinished: () => {},
   })) as IngestResult;
   assert.equal(result.source, source);
   assert.equal(result.content_type, "text/html");

@@ -6,10 +6,11 @@ import { DatabaseSync } from "node:sqlite";
 import { test } from "node:test";
 import { JobError } from "../../src/jobs/job-error.ts";
 import { SqliteJobQueue } from "../../src/jobs/sqlite-job-queue.ts";
-import { describeJobQueueConformance } from "../support/job-queue-conformance.ts";
+import { describeJobFinishedConformance } from "../support/job-finished-conformance.ts";
+import { describeJobQueueConformance, type QueueFactory } from "../support/job-queue-conformance.ts";
 import { waitFor } from "../support/wait-for.ts";
 
-describeJobQueueConformance("SQLite", async (tuning = {}) => {
+const createQueue: QueueFactory = async (tuning = {}) => {
   const folder = mkdtempSync(path.join(tmpdir(), "jobs-sqlite-"));
   const queue = new SqliteJobQueue({
     file: path.join(folder, "jobs.sqlite"),
@@ -26,7 +27,10 @@ describeJobQueueConformance("SQLite", async (tuning = {}) => {
       rmSync(folder, { recursive: true, force: true });
     },
   };
-});
+};
+
+describeJobQueueConformance("SQLite", createQueue);
+describeJobFinishedConformance("SQLite", createQueue);
 
 test("a jobs file from before failures had codes opens, keeps its old errors and records codes from then on", async (t) => {
   const folder = mkdtempSync(path.join(tmpdir(), "jobs-sqlite-legacy-"));

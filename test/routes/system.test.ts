@@ -51,6 +51,39 @@ test("GET /ready is 503 naming a dependency whose check fails", async (t) => {
   assert.deepEqual(response.json(), { status: "not_ready", failing: ["queue"] });
 });
 
+test("GET /ready names a check that hangs past its deadline, and probes meanwhile share that one check", {
+  timeout: 10_000,
+}, async (t) => {
+  const lifecycle = new Lifecycle({ checkTimeoutMs: 300 });
+  const { app } = await buildTestApp({ lifecycle });
+  t.after(() => app.close());
+  // A first probe while every dependency answers (its first check warms the store's threads up).
+  assert.equal((await app.inject({ method: "GET", url: "/ready" })).statusCode, 200);
+  let started = 0;
+  const hung = Promise.withResolvers<void>();
+  lifecycle.addReadinessCheck("queue", () => {
+    started += 1;
+    return hung.promise;
+  });
+  lifecycle.addReadinessCheck("store", () => {});
+  for (let probe = 0; probe < 3; probe += 1) {
+    const startedAt = performance.now();
+    const response = await app.inject({ method: "GET", url: "/ready" });
+    const elapsedMs = performance.now() - startedAt;
+    assert.equal(response.statusCode, 503);
+    const body = response.json() as { status: string; failing: string[] };
+    assert.equal(body.status, "not_ready");
+    assert.ok(body.failing.includes("queue") && !body.failing.includes("store"), body.failing.join());
+    assert.ok(elapsedMs >= 250 && elapsedMs < 1500, `answered after ${elapsedMs.toFixed(0)} ms`);
+  }
+  assert.equal(started, 1, "one pending check, not one per probe");
+  // Once it answers, the instance is ready again, and a later probe runs a fresh check.
+  hung.resolve();
+  assert.equal((await app.inject({ method: "GET", url: "/ready" })).statusCode, 200);
+  assert.equal((await app.inject({ method: "GET", url: "/ready" })).statusCode, 200);
+  assert.equal(started, 2);
+});
+
 test("a request that arrives while draining is refused with 503 and Connection: close", async (t) => {
   const lifecycle = new Lifecycle();
   const { app } = await buildTestApp({ lifecycle });

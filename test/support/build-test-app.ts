@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import { type App, buildApp } from "../../src/app.ts";
-import { secretValues } from "../../src/config.ts";
+import { configuredSecrets } from "../../src/config.ts";
 import { createLogger } from "../../src/observability/create-logger.ts";
 import { createServices, type ServiceOverrides } from "../../src/services.ts";
 import { createLogCapture } from "./log-capture.ts";
@@ -25,7 +25,7 @@ export async function buildTestApp(options: TestAppOptions = {}) {
   const logs = createLogCapture();
   const logger =
     givenLogger ??
-    createLogger({ level: config.logLevel, destination: logs.stream, secrets: secretValues(config) });
+    createLogger({ level: config.logLevel, destination: logs.stream, secrets: configuredSecrets(config) });
   const services = await createServices(config, logger, overrides);
   const app = await buildApp(services);
   app.addHook("onClose", () => services.close());

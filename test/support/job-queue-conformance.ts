@@ -15,7 +15,7 @@ export type QueueFactory = (
 
 type TestContext = { after: (callback: () => unknown) => void };
 
-async function open(factory: QueueFactory, t: TestContext, tuning?: QueueTuning) {
+export async function openQueue(factory: QueueFactory, t: TestContext, tuning?: QueueTuning) {
   const { queue, destroy } = await factory({ attempts: 3, leaseMs: 2000, backoffMs: 50, ...tuning });
   const workers: JobWorker[] = [];
   t.after(async () => {
@@ -25,7 +25,7 @@ async function open(factory: QueueFactory, t: TestContext, tuning?: QueueTuning)
   return { queue, workers };
 }
 
-function finished(queue: JobQueue, id: string): Promise<JobRecord> {
+export function finished(queue: JobQueue, id: string): Promise<JobRecord> {
   return waitFor(`job ${id} to finish`, async () => {
     const job = await queue.get(id);
     return job && ["completed", "failed", "cancelled"].includes(job.status) ? job : undefined;
@@ -54,7 +54,7 @@ class ResultLog {
 export function describeJobQueueConformance(name: string, factory: QueueFactory): void {
   describe(`JobQueue conformance: ${name}`, () => {
     test("enqueue answers a queued record that get reads back; an unknown id is undefined", async (t) => {
-      const { queue } = await open(factory, t);
+      const { queue } = await openQueue(factory, t);
       const job = await queue.enqueue({ type: "echo", payload: { word: "hi" }, source: "hello.txt" });
       assert.equal(job.status, "queued");
       assert.equal(job.progress, 0);
@@ -71,7 +71,7 @@ export function describeJobQueueConformance(name: string, factory: QueueFactory)
     });
 
     test("a worker runs the job, stores its result and reports the outcome and duration", async (t) => {
-      const { queue, workers } = await open(factory, t);
+      const { queue, workers } = await openQueue(factory, t);
       const outcomes: [string, JobFinishedState][] = [];
       workers.push(
         queue.startWorker({
@@ -95,7 +95,7 @@ export function describeJobQueueConformance(name: string, factory: QueueFactory)
     });
 
     test("progress never goes backwards and subscribers see it until the final state", async (t) => {
-      const { queue, workers } = await open(factory, t);
+      const { queue, workers } = await openQueue(factory, t);
       const job = await queue.enqueue({ type: "steps", payload: null });
       const seen: JobRecord[] = [];
       const unsubscribe = queue.subscribe(job.id, (record) => seen.push(record));
@@ -138,7 +138,7 @@ export function describeJobQueueConformance(name: string, factory: QueueFactory)
     });
 
     test("a failing job is retried with backoff and completes on a later attempt", async (t) => {
-      const { queue, workers } = await open(factory, t, { attempts: 3, backoffMs: 100 });
+      const { queue, workers } = await openQueue(factory, t, { attempts: 3, backoffMs: 100 });
       const attempts: number[] = [];
       const startedAt: number[] = [];
       workers.push(
@@ -165,7 +165,7 @@ export function describeJobQueueConformance(name: string, factory: QueueFactory)
     });
 
     test("a job fails after its attempts; a non-retryable code fails at once; internals stay hidden", async (t) => {
-      const { queue, workers } = await open(factory, t, { attempts: 2, backoffMs: 20 });
+      const { queue, workers } = await openQueue(factory, t, { attempts: 2, backoffMs: 20 });
       const runs = new ResultLog();
       workers.push(
         queue.startWorker({
@@ -213,7 +213,7 @@ export function describeJobQueueConformance(name: string, factory: QueueFactory)
     });
 
     test("while a job waits for its next attempt it shows the last attempt's failure and code", async (t) => {
-      const { queue, workers } = await open(factory, t, { attempts: 2, backoffMs: 100 });
+      const { queue, workers } = await openQueue(factory, t, { attempts: 2, backoffMs: 100 });
       const secondAttempt = gate();
       t.after(secondAttempt.open);
       workers.push(
@@ -246,7 +246,7 @@ export function describeJobQueueConformance(name: string, factory: QueueFactory)
     });
 
     test("a queued job is cancelled at once and never runs", async (t) => {
-      const { queue, workers } = await open(factory, t);
+      const { queue, workers } = await openQueue(factory, t);
       const runs = new ResultLog();
       const job = await queue.enqueue({ type: "echo", payload: null });
       const cancelled = await queue.cancel(job.id);
@@ -270,7 +270,7 @@ export function describeJobQueueConformance(name: string, factory: QueueFactory)
     });
 
     test("a running job stops at its next step once cancelled", async (t) => {
-      const { queue, workers } = await open(factory, t);
+      const { queue, workers } = await openQueue(factory, t);
       let steps = 0;
       let sawAbort = false;
       workers.push(
@@ -304,7 +304,7 @@ export function describeJobQueueConformance(name: string, factory: QueueFactory)
     });
 
     test("list filters by status and pages newest first; counts by state", async (t) => {
-      const { queue } = await open(factory, t);
+      const { queue } = await openQueue(factory, t);
       const ids: string[] = [];
       for (let index = 0; index < 5; index += 1) {
         const job = await queue.enqueue({ type: "echo", payload: { index } });
@@ -342,7 +342,7 @@ export function describeJobQueueConformance(name: string, factory: QueueFactory)
     });
 
     test("stop lets a running job finish within the window: it runs once", async (t) => {
-      const { queue, workers } = await open(factory, t);
+      const { queue, workers } = await openQueue(factory, t);
       const runs = new ResultLog();
       const release = gate();
       t.after(release.open);
@@ -380,7 +380,7 @@ export function describeJobQueueConformance(name: string, factory: QueueFactory)
     });
 
     test("past the shutdown window a running job goes back to the queue and another worker completes it", async (t) => {
-      const { queue, workers } = await open(factory, t);
+      const { queue, workers } = await openQueue(factory, t);
       const worker = queue.startWorker({
         concurrency: 1,
         processors: {

@@ -9,7 +9,7 @@ import type { SourceDocument } from "../../knowledge/sources/source-document.ts"
 import type { UploadStore } from "../../knowledge/uploads/upload-store.ts";
 import { urlWithoutCredentials } from "../../url-without-credentials.ts";
 import { JobError } from "../job-error.ts";
-import type { JobProcessor, RunningJob } from "../job-worker.ts";
+import { isFinalJobState, type JobProcessor, type RunningJob } from "../job-worker.ts";
 
 export const INGEST_JOB_TYPE = "ingest-document";
 
@@ -32,10 +32,8 @@ export type IngestResult = DocumentSummary;
 
 export type IngestDocumentOptions = {
   store: KnowledgeStore;
-  /** Where uploaded files wait; a job of an upload without one fails. */
+  /** Where uploaded files wait; a job of an upload without one fails. Its upload is deleted once it ends for good. */
   uploads?: UploadStore;
-  /** `JOB_ATTEMPTS`: an upload is deleted after its last attempt, whatever the outcome. */
-  maxAttempts?: number;
   ingestRoot: string;
   maxBytes: number;
   fetchTimeoutMs: number;
@@ -73,19 +71,16 @@ export function shownSource(source: string): string {
 export function createIngestDocumentProcessor(options: IngestDocumentOptions): JobProcessor {
   const ingest = ingestDocument(options);
   return async (job: RunningJob): Promise<IngestResult> => {
-    const payload = job.payload as IngestPayload;
-    if (payload.upload === undefined) return ingest(job);
-    const upload = payload.upload;
-    try {
-      const result = await ingest(job);
-      await options.uploads?.delete(upload);
-      return result;
-    } catch (error) {
-      // The bytes wait for another attempt only while one will come.
-      const retried = (error as { retryable?: boolean }).retryable !== false;
-      if (!retried || job.attempt >= (options.maxAttempts ?? 1)) await options.uploads?.delete(upload);
-      throw error;
+    const { upload } = job.payload as IngestPayload;
+    const uploads = options.uploads;
+    if (upload !== undefined && uploads !== undefined) {
+      // The bytes wait while the job will run again (another attempt, or the worker that takes it
+      // back after a shutdown) and go once it is completed, failed or cancelled.
+      job.onFinished(async (state) => {
+        if (isFinalJobState(state)) await uploads.delete(upload);
+      });
     }
+    return ingest(job);
   };
 }
 
