@@ -1,4 +1,3 @@
-import type { UsageQuery } from "./usage-row.ts";
 import type { BudgetPeriod, VirtualKey, VirtualKeyChanges } from "./virtual-key.ts";
 
 /** A key as both SQL stores hold it: JSON for the lists and the metadata, numbers for times. */
@@ -87,22 +86,4 @@ export function keyFromRow(row: KeyRow): VirtualKey {
 export function changedKey(key: VirtualKey, changes: VirtualKeyChanges, now: number): VirtualKey {
   const defined = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined));
   return { ...key, ...defined, updatedAt: now };
-}
-
-/** WHERE conditions of a usage query, with `placeholder(n)` giving the store's parameter syntax. */
-export function usageConditions(
-  query: UsageQuery,
-  placeholder: (index: number) => string,
-): { where: string; values: (string | number)[] } {
-  const conditions: string[] = [];
-  const values: (string | number)[] = [];
-  const add = (condition: string, value: string | number) => {
-    values.push(value);
-    conditions.push(condition.replace("?", placeholder(values.length)));
-  };
-  if (query.keyId !== undefined) add("key_id = ?", query.keyId);
-  if (query.model !== undefined) add("model = ?", query.model);
-  if (query.from !== undefined) add("time >= ?", query.from);
-  if (query.to !== undefined) add("time < ?", query.to);
-  return { where: conditions.length > 0 ? `WHERE ${conditions.join(" AND ")}` : "", values };
 }

@@ -359,11 +359,19 @@ export const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app
         tags: ["knowledge"],
         summary: "Embed every document that has no vectors of the configured model, in the background",
         description:
-          "After EMBEDDINGS_MODEL is first set or changed: until its job has reached a document, that document is found by full-text search only.",
+          "After EMBEDDINGS_MODEL is first set or changed: until its job has reached a document, that document is found by full-text search only. It is the admin key's (and API_KEYS keys' and open mode's): a virtual key gets 403 FORBIDDEN.",
         response: { 202: QueuedJob },
       },
     },
-    async (_request, reply) => {
+    async (request, reply) => {
+      // The job embeds every owner's documents and spends on the embedding model for all of them,
+      // so a virtual key, which sees and pays for its own only, may not start it.
+      if (request.principal?.kind === "virtual") {
+        throw new ServiceError({
+          code: "FORBIDDEN",
+          message: "Re-embedding the knowledge base is the admin key's: a virtual key may not start it.",
+        });
+      }
       if (options.embeddingsModel === undefined) {
         throw new ServiceError({
           code: "CONFLICT",
