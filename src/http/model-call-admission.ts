@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { AccessControl } from "../access/access-control.ts";
 import { refuseKeyAsModel } from "./redact-secrets.ts";
+import { onResponseClose } from "./response-close.ts";
 
 /** Output tokens reserved for a call that sets no `max_tokens`, until its real usage settles. */
 export const DEFAULT_RESERVED_OUTPUT_TOKENS = 1024;
@@ -69,7 +70,7 @@ export function createModelCallAdmission(access: AccessControl): ModelCallAdmiss
       const startedAt = performance.now();
       let observed = false;
       // A call refused after admission (a full stream slot, a field its source cannot take) frees what it took.
-      reply.raw.once("close", () => {
+      onResponseClose(reply.raw, () => {
         if (!observed) admitted.end();
       });
       return {

@@ -4,6 +4,8 @@ import { ServiceError } from "../errors/service-error.ts";
 
 /** What a virtual key (or an OpenAI-style key) looks like, wherever a client put it. */
 const KEY_PATTERN = /sk-[A-Za-z0-9_-]{16,}/g;
+/** The same shape, for a yes-or-no test (a `g` expression's `test` keeps state between calls). */
+const KEY_SHAPE = new RegExp(KEY_PATTERN.source);
 const REDACTED = "[redacted]";
 
 /** The key the request presented, as a bearer token or `x-api-key`. */
@@ -46,15 +48,21 @@ const MIN_SECRET_INSIDE_NAME = 12;
 
 /** A credential given as the model would be named in metrics, spans and the ledger: a 400 instead. */
 export function refuseKeyAsModel(request: FastifyRequest, modelName: string): void {
-  const holdsSecret = secretsOf(request).some(
-    (secret) =>
-      modelName === secret || (secret.length >= MIN_SECRET_INSIDE_NAME && modelName.includes(secret)),
-  );
-  if (holdsSecret || new RegExp(KEY_PATTERN.source).test(modelName)) {
+  // On every model call: no copy of the secret list, and a regular expression without `g` state.
+  const config = (request.server as { config?: Config }).config;
+  const holdsSecret =
+    (config !== undefined &&
+      configuredSecrets(config).values.some((secret) => nameHolds(modelName, secret))) ||
+    presentedKeys(request).some((secret) => nameHolds(modelName, secret));
+  if (holdsSecret || KEY_SHAPE.test(modelName)) {
     throw new ServiceError({
       code: "VALIDATION_FAILED",
       message: "body.model holds a key, not a model name",
       param: "model",
     });
   }
+}
+
+function nameHolds(modelName: string, secret: string): boolean {
+  return modelName === secret || (secret.length >= MIN_SECRET_INSIDE_NAME && modelName.includes(secret));
 }
