@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ChatCompletionFrames, UpstreamStreamError } from "../../src/llm/chat-completion-frames.ts";
+import { ChatCompletionFrames } from "../../src/llm/chat-completion-frames.ts";
+import { UpstreamStreamError } from "../../src/llm/upstream-stream-error.ts";
 
 const chunk = (content: string) =>
   `data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":${JSON.stringify(content)}},"finish_reason":null}]}\n\n`;
