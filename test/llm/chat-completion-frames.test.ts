@@ -66,3 +66,15 @@ test("the reply has started with its first text, tool-call or refusal delta, not
     assert.equal(frames.replyStarted, true, JSON.stringify(delta));
   }
 });
+
+test("the reply is complete with [DONE], or with a finish reason from a server that sends no [DONE]", () => {
+  const withoutDone = new ChatCompletionFrames({ includeUsage: true });
+  withoutDone.push(chunk("a"), () => {});
+  assert.equal(withoutDone.complete, false, "text alone is not a finished reply");
+  withoutDone.push(finish, () => {});
+  assert.equal(withoutDone.complete, true);
+
+  const onlyDone = new ChatCompletionFrames({ includeUsage: true });
+  onlyDone.push(`${chunk("a")}data: [DONE]\n\n`, () => {});
+  assert.equal(onlyDone.complete, true);
+});

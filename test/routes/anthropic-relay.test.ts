@@ -342,6 +342,50 @@ test("stream: an upstream that dies mid-stream ends it with an error event, neve
   await waitForNoActiveStreams(app);
 });
 
+test("stream: a body that ends cleanly without message_stop ends with an error event", async (t) => {
+  const { address, upstream, calls } = await start(t);
+  // Apart in time, so the end arrives after the first delta went out: too late to retry.
+  upstream.script({ deltas: ["one", "two"], chunkDelayMs: 50, endAfter: 1 });
+  const response = await fetch(`${address}/v1/messages`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      model: MODEL,
+      max_tokens: 64,
+      stream: true,
+      messages: [{ role: "user", content: "x" }],
+    }),
+  });
+  const { events } = parseSse(await response.text());
+  const names = events.map((event) => event.event);
+  assert.equal(names.filter((name) => name === "content_block_delta").length, 1);
+  assert.ok(!names.includes("message_stop"));
+  assert.equal(names.at(-1), "error");
+  assert.equal(JSON.parse(events.at(-1)!.data).error.type, "api_error");
+  assert.equal(upstream.requests.length, 1);
+  assert.equal(calls[0].end?.outcome, "error");
+});
+
+test("stream: a connection lost after message_start, before any content, is retried; the client sees one clean stream", async (t) => {
+  const { client, upstream, calls } = await start(t);
+  upstream.script({ dieAfter: 0 }, { deltas: ["second", " try"] });
+  const stream = client.messages.stream({
+    model: MODEL,
+    max_tokens: 64,
+    messages: [{ role: "user", content: "x" }],
+  });
+  const starts: string[] = [];
+  stream.on("streamEvent", (event) => {
+    if (event.type === "message_start") starts.push(event.message.id);
+  });
+  const message = await stream.finalMessage();
+  assert.deepEqual(message.content, [{ type: "text", text: "second try" }]);
+  assert.equal(starts.length, 1, "the first attempt's held message_start never reached the client");
+  assert.equal(upstream.requests.length, 2);
+  assert.deepEqual(calls[0].retries, ["connection_error"]);
+  assert.equal(calls[0].end?.outcome, "success");
+});
+
 test("stream: a client that disconnects stops the upstream within a second", async (t) => {
   const { address, upstream, calls, app } = await start(t);
   upstream.script({ deltas: Array.from({ length: 200 }, (_, index) => `d${index} `), chunkDelayMs: 20 });

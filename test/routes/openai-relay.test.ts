@@ -240,6 +240,23 @@ test("stream: a connection lost before the first text is retried; the client see
   assert.equal(calls[0].end?.output, "second try");
 });
 
+test("stream: a body that ends cleanly before the reply is finished ends with our error frame, never a silent truncation", async (t) => {
+  const { observer, calls } = recordingObserver();
+  const { post, upstream } = await startChatTestApp(t, { llmCallObserver: observer });
+  // Apart in time, so the end arrives after the first text went out: too late to retry.
+  upstream.script({ deltas: ["a", "b"], chunkDelayMs: 30, endAfter: 1 });
+  const { events } = parseSse(
+    await (await post("/v1/chat/completions", { stream: true, messages: MESSAGES })).text(),
+  );
+  assert.deepEqual(
+    events.slice(0, -2).flatMap((event) => JSON.parse(event.data).choices[0]?.delta?.content ?? []),
+    ["", "a"],
+  );
+  assert.equal(JSON.parse(events.at(-2)!.data).error.code, "upstream_error");
+  assert.equal(events.at(-1)?.data, "[DONE]");
+  assert.equal(calls[0].end?.outcome, "error");
+});
+
 test("stream: an upstream silent past LLM_IDLE_TIMEOUT_MS mid-stream ends with a timeout error frame", async (t) => {
   const { post, upstream, app } = await startChatTestApp(t, { environment: { LLM_IDLE_TIMEOUT_MS: "300" } });
   upstream.script({ deltas: ["a", "b", "c"], stallAfter: 1 });

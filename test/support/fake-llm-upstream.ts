@@ -16,6 +16,8 @@ export type UpstreamScript = {
   stallAfter?: number;
   /** After this many deltas, destroy the socket. */
   dieAfter?: number;
+  /** After this many deltas, end the body cleanly without the frames that finish a reply (streams). */
+  endAfter?: number;
   /** After this many deltas, send an `error` frame (OpenAI's or Anthropic's, with `errorMessage`) and keep the connection open. */
   errorFrameAfter?: number;
   /** Answer with this error status (and `headers`) instead of a reply. */
@@ -212,6 +214,10 @@ async function answer(
     if (script.stallAfter === index) return; // the connection stays open, silent
     if (script.dieAfter === index) {
       response.socket?.destroy();
+      return;
+    }
+    if (script.endAfter === index) {
+      response.end();
       return;
     }
     if (script.errorFrameAfter === index) {
