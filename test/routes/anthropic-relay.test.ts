@@ -368,7 +368,8 @@ test("stream: a body that ends cleanly without message_stop ends with an error e
 
 test("stream: a connection lost after message_start, before any content, is retried; the client sees one clean stream", async (t) => {
   const { client, upstream, calls } = await start(t);
-  upstream.script({ dieAfter: 0 }, { deltas: ["second", " try"] });
+  // The pause lets message_start arrive, to be held back, before the connection goes.
+  upstream.script({ dieAfter: 0, dieDelayMs: 50 }, { deltas: ["second", " try"] });
   const stream = client.messages.stream({
     model: MODEL,
     max_tokens: 64,

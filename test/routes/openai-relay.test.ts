@@ -231,7 +231,8 @@ for (const stream of [false, true]) {
 test("stream: a connection lost before the first text is retried; the client sees one clean stream", async (t) => {
   const { observer, calls } = recordingObserver();
   const { post, upstream } = await startChatTestApp(t, { llmCallObserver: observer });
-  upstream.script({ dieAfter: 0 }, { deltas: ["second try"] });
+  // The pause lets the role frame arrive, to be held back, before the connection goes.
+  upstream.script({ dieAfter: 0, dieDelayMs: 50 }, { deltas: ["second try"] });
   const raw = await (await post("/v1/chat/completions", { stream: true, messages: MESSAGES })).text();
   const frames = parseSse(raw).events.filter((event) => event.data !== "[DONE]");
   assert.equal(frames.filter((event) => JSON.parse(event.data).choices[0]?.delta?.role).length, 1);
