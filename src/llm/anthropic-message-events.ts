@@ -1,6 +1,7 @@
-import { UpstreamStreamError } from "./chat-completion-frames.ts";
-import { type FinishReason, finishReasonFromAnthropic } from "./finish-reason.ts";
-import { type TokenUsage, usageFromAnthropic } from "./token-usage.ts";
+import { finishReasonFromAnthropic } from "./finish-reason.ts";
+import { RelayFrameReader } from "./relay-frame-reader.ts";
+import { usageFromAnthropic } from "./token-usage.ts";
+import { UpstreamStreamError } from "./upstream-stream-error.ts";
 
 type EventJson = {
   type?: unknown;
@@ -16,60 +17,21 @@ type EventJson = {
  * event as the upstream wrote it. Each `data:` payload is parsed once, for the text, stop reason,
  * usage (cache reads and writes included) and tool calls. An `error` event is thrown rather than
  * passed on, so the client gets the service's own `error` event with a message that leaks nothing.
+ *
+ * The reply has started with the first content delta or `tool_use` block, not with
+ * `message_start`; tool calls are the `tool_use` blocks started.
  */
-export class AnthropicMessageEvents {
-  /** The reply's text so far. */
-  text = "";
-  finishReason: FinishReason | undefined;
-  usage: TokenUsage | undefined;
-  responseModel: string | undefined;
-  /** `tool_use` blocks started so far. */
-  toolCallCount = 0;
+export class AnthropicMessageEvents extends RelayFrameReader {
   /** The upstream sent `message_stop`. */
   done = false;
-  /**
-   * An event carried part of the reply itself (a delta, a tool call): from here on what the client
-   * got cannot be taken back by a retry.
-   */
-  replyStarted = false;
-  /** The start of an event whose end has not arrived yet. */
-  #partial = "";
-  /** The last piece ended in CR: an LF starting the next one belongs to it. */
-  #carriageReturn = false;
 
-  /**
-   * Takes the next piece of the body (decoded text) and answers the events to relay, maybe "".
-   * `onText` gets each non-empty text delta. Throws on a payload that is not JSON or on an
-   * `error` event.
-   */
-  push(piece: string, onText: (delta: string) => void): string {
-    let text = piece;
-    if (this.#carriageReturn && text.charCodeAt(0) === 10) text = text.slice(1);
-    this.#carriageReturn = false;
-    if (text.indexOf("\r") !== -1) {
-      this.#carriageReturn = text.charCodeAt(text.length - 1) === 13;
-      text = text.replace(/\r\n?/g, "\n");
-    }
-    const buffer = this.#partial.length === 0 ? text : this.#partial + text;
-    let events = "";
-    let start = 0;
-    for (;;) {
-      const end = buffer.indexOf("\n\n", start);
-      if (end === -1) break;
-      if (end > start) events += this.#event(buffer.slice(start, end), onText);
-      start = end + 2;
-    }
-    this.#partial = start === 0 ? buffer : buffer.slice(start);
-    return events;
+  /** Only `message_stop` says so: a stop reason arrives before the last events. */
+  override get complete(): boolean {
+    return this.done;
   }
 
-  #event(event: string, onText: (delta: string) => void): string {
-    let data: string | undefined;
-    for (const line of event.split("\n")) {
-      if (!line.startsWith("data:")) continue;
-      const value = line.charCodeAt(5) === 32 ? line.slice(6) : line.slice(5);
-      data = data === undefined ? value : `${data}\n${value}`;
-    }
+  protected override readEvent(event: string, onText: (delta: string) => void): string {
+    const data = this.eventData(event);
     // A comment or an event without data: nothing a client would dispatch.
     if (data === undefined) return "";
     const json = JSON.parse(data) as EventJson;

@@ -2,14 +2,13 @@ import { AnthropicMessageEvents } from "./anthropic-message-events.ts";
 import type { AnthropicMessagesUpstream } from "./anthropic-messages-upstream.ts";
 import { readAnthropicMessage } from "./read-anthropic-message.ts";
 import type { RelayedResult } from "./read-chat-completion.ts";
-import type { RelayStreamSink } from "./relay-completion-stream.ts";
+import { type RelayStreamSink, relayStream } from "./relay-stream.ts";
 import { retryUpstreamCall, type UpstreamCall } from "./retry-upstream-call.ts";
 import {
   type AnthropicPost,
   fetchAnthropicMessages,
   sendAnthropicMessages,
 } from "./send-anthropic-messages.ts";
-import { streamEndedEarly } from "./stream-ended-early.ts";
 
 /** One call relayed to the Messages API. */
 export type AnthropicRelayRequest = UpstreamCall &
@@ -56,67 +55,20 @@ export function relayAnthropicTokenCount(request: AnthropicRelayRequest): Promis
 }
 
 /**
- * A streaming call relayed event by event (see `AnthropicMessageEvents`). Events are held back
- * until the first one with part of the reply, so a failure before it is still retried; after it a
- * failure is thrown, and the stream ends with the service's `error` event. A stream that ends
- * without `message_stop` is such a failure: a truncated answer never passes for a finished one.
+ * A streaming call relayed event by event (see `relayStream`, `AnthropicMessageEvents`): every
+ * event as the upstream wrote it, until `message_stop`. A failure after the first content ends
+ * the stream with the service's `error` event.
  */
-export async function relayAnthropicMessagesStream(
+export function relayAnthropicMessagesStream(
   request: AnthropicRelayRequest,
   sink: RelayStreamSink,
 ): Promise<RelayedResult> {
-  let replySent = false;
-  return retryUpstreamCall(
+  return relayStream(
     request,
-    async (deadline) => {
-      const response = await sendAnthropicMessages(post(request, "messages", deadline.signal));
-      const events = new AnthropicMessageEvents();
-      const body = response.body;
-      body.setEncoding("utf8");
-      let held = "";
-      const onText = (delta: string) => sink.text(delta);
-      await new Promise<void>((resolve, reject) => {
-        body.on("data", (piece: string) => {
-          deadline.activity();
-          let relay: string;
-          try {
-            relay = events.push(piece, onText);
-          } catch (error) {
-            body.destroy();
-            reject(error);
-            return;
-          }
-          if (!replySent) {
-            held += relay;
-            if (!events.replyStarted) return;
-            relay = held;
-            held = "";
-            replySent = true;
-          }
-          if (relay.length === 0) return;
-          const pending = sink.frames(relay);
-          if (pending === undefined) return;
-          body.pause();
-          deadline.suspend();
-          pending.then(() => {
-            deadline.activity();
-            body.resume();
-          });
-        });
-        body.once("end", resolve);
-        body.once("error", reject);
-      });
-      if (!events.done) throw streamEndedEarly();
-      // A reply without any content block: its events were all held back.
-      if (held.length > 0) await sink.frames(held);
-      return {
-        text: events.text,
-        finishReason: events.finishReason,
-        usage: events.usage,
-        responseModel: events.responseModel,
-        toolCallCount: events.toolCallCount,
-      };
+    {
+      send: (signal) => sendAnthropicMessages(post(request, "messages", signal)),
+      createReader: () => new AnthropicMessageEvents(),
     },
-    () => !replySent,
+    sink,
   );
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ChatCompletionFrames, UpstreamStreamError } from "../../src/llm/chat-completion-frames.ts";
+import { ChatCompletionFrames } from "../../src/llm/chat-completion-frames.ts";
+import { UpstreamStreamError } from "../../src/llm/upstream-stream-error.ts";
 
 const chunk = (content: string) =>
   `data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":${JSON.stringify(content)}},"finish_reason":null}]}\n\n`;
@@ -64,4 +65,16 @@ test("the reply has started with its first text, tool-call or refusal delta, not
     frames.push(chunk(delta), () => {});
     assert.equal(frames.replyStarted, true, JSON.stringify(delta));
   }
+});
+
+test("the reply is complete with [DONE], or with a finish reason from a server that sends no [DONE]", () => {
+  const withoutDone = new ChatCompletionFrames({ includeUsage: true });
+  withoutDone.push(chunk("a"), () => {});
+  assert.equal(withoutDone.complete, false, "text alone is not a finished reply");
+  withoutDone.push(finish, () => {});
+  assert.equal(withoutDone.complete, true);
+
+  const onlyDone = new ChatCompletionFrames({ includeUsage: true });
+  onlyDone.push(`${chunk("a")}data: [DONE]\n\n`, () => {});
+  assert.equal(onlyDone.complete, true);
 });

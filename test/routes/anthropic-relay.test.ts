@@ -49,6 +49,21 @@ async function start(t: Parameters<typeof startChatTestApp>[0], environment: Rec
   return { ...app, client, calls: recorded.calls };
 }
 
+/** A streamed `/v1/messages` call as any client sends it, read with fetch to see the raw events. */
+function postMessagesStream(address: string, signal?: AbortSignal): Promise<Response> {
+  return fetch(`${address}/v1/messages`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      model: MODEL,
+      max_tokens: 64,
+      stream: true,
+      messages: [{ role: "user", content: "x" }],
+    }),
+    signal,
+  });
+}
+
 /** The same request sent straight to the fake upstream: what the relay must pass on. */
 async function straightFromUpstream(baseUrl: string, body: object): Promise<string> {
   const response = await fetch(`${baseUrl}/messages`, {
@@ -169,16 +184,7 @@ test("stream: Anthropic's events are relayed as sent; the SDK rebuilds the messa
   assert.equal(message.usage.cache_read_input_tokens, 4);
   assert.equal(upstream.requests[0].body.stream, true);
 
-  const response = await fetch(`${address}/v1/messages`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      model: MODEL,
-      max_tokens: 64,
-      stream: true,
-      messages: [{ role: "user", content: "x" }],
-    }),
-  });
+  const response = await postMessagesStream(address);
   assert.equal(response.headers.get("content-type"), "text/event-stream");
   const relayed = await response.text();
   assert.equal(
@@ -292,16 +298,7 @@ test("stream: an upstream that dies mid-stream ends it with an error event, neve
   const { address, upstream, calls, app } = await start(t);
   // The pause lets the first delta reach the client before the connection goes.
   upstream.script({ deltas: ["one", "two", "three"], chunkDelayMs: 100, dieAfter: 2 });
-  const response = await fetch(`${address}/v1/messages`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      model: MODEL,
-      max_tokens: 64,
-      stream: true,
-      messages: [{ role: "user", content: "x" }],
-    }),
-  });
+  const response = await postMessagesStream(address);
   const { events } = parseSse(await response.text());
   const names = events.map((event) => event.event);
   assert.deepEqual(names.slice(0, 4), [
@@ -324,16 +321,7 @@ test("stream: an upstream that dies mid-stream ends it with an error event, neve
     errorFrameAfter: 1,
     errorMessage: "secret internals",
   });
-  const second = await fetch(`${address}/v1/messages`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      model: MODEL,
-      max_tokens: 64,
-      stream: true,
-      messages: [{ role: "user", content: "x" }],
-    }),
-  });
+  const second = await postMessagesStream(address);
   const text = await second.text();
   assert.ok(!text.includes("secret internals"));
   const last = parseSse(text).events.at(-1)!;
@@ -342,21 +330,47 @@ test("stream: an upstream that dies mid-stream ends it with an error event, neve
   await waitForNoActiveStreams(app);
 });
 
+test("stream: a body that ends cleanly without message_stop ends with an error event", async (t) => {
+  const { address, upstream, calls } = await start(t);
+  // Apart in time, so the end arrives after the first delta went out: too late to retry.
+  upstream.script({ deltas: ["one", "two"], chunkDelayMs: 50, endAfter: 1 });
+  const response = await postMessagesStream(address);
+  const { events } = parseSse(await response.text());
+  const names = events.map((event) => event.event);
+  assert.equal(names.filter((name) => name === "content_block_delta").length, 1);
+  assert.ok(!names.includes("message_stop"));
+  assert.equal(names.at(-1), "error");
+  assert.equal(JSON.parse(events.at(-1)!.data).error.type, "api_error");
+  assert.equal(upstream.requests.length, 1);
+  assert.equal(calls[0].end?.outcome, "error");
+});
+
+test("stream: a connection lost after message_start, before any content, is retried; the client sees one clean stream", async (t) => {
+  const { client, upstream, calls } = await start(t);
+  // The pause lets message_start arrive, to be held back, before the connection goes.
+  upstream.script({ dieAfter: 0, dieDelayMs: 50 }, { deltas: ["second", " try"] });
+  const stream = client.messages.stream({
+    model: MODEL,
+    max_tokens: 64,
+    messages: [{ role: "user", content: "x" }],
+  });
+  const starts: string[] = [];
+  stream.on("streamEvent", (event) => {
+    if (event.type === "message_start") starts.push(event.message.id);
+  });
+  const message = await stream.finalMessage();
+  assert.deepEqual(message.content, [{ type: "text", text: "second try" }]);
+  assert.equal(starts.length, 1, "the first attempt's held message_start never reached the client");
+  assert.equal(upstream.requests.length, 2);
+  assert.deepEqual(calls[0].retries, ["connection_error"]);
+  assert.equal(calls[0].end?.outcome, "success");
+});
+
 test("stream: a client that disconnects stops the upstream within a second", async (t) => {
   const { address, upstream, calls, app } = await start(t);
   upstream.script({ deltas: Array.from({ length: 200 }, (_, index) => `d${index} `), chunkDelayMs: 20 });
   const controller = new AbortController();
-  const response = await fetch(`${address}/v1/messages`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      model: MODEL,
-      max_tokens: 64,
-      stream: true,
-      messages: [{ role: "user", content: "x" }],
-    }),
-    signal: controller.signal,
-  });
+  const response = await postMessagesStream(address, controller.signal);
   const reader = response.body!.getReader();
   await reader.read();
   const abortedAt = Date.now();

@@ -231,13 +231,31 @@ for (const stream of [false, true]) {
 test("stream: a connection lost before the first text is retried; the client sees one clean stream", async (t) => {
   const { observer, calls } = recordingObserver();
   const { post, upstream } = await startChatTestApp(t, { llmCallObserver: observer });
-  upstream.script({ dieAfter: 0 }, { deltas: ["second try"] });
+  // The pause lets the role frame arrive, to be held back, before the connection goes.
+  upstream.script({ dieAfter: 0, dieDelayMs: 50 }, { deltas: ["second try"] });
   const raw = await (await post("/v1/chat/completions", { stream: true, messages: MESSAGES })).text();
   const frames = parseSse(raw).events.filter((event) => event.data !== "[DONE]");
   assert.equal(frames.filter((event) => JSON.parse(event.data).choices[0]?.delta?.role).length, 1);
   assert.equal(upstream.requests.length, 2);
   assert.deepEqual(calls[0].retries, ["connection_error"]);
   assert.equal(calls[0].end?.output, "second try");
+});
+
+test("stream: a body that ends cleanly before the reply is finished ends with our error frame, never a silent truncation", async (t) => {
+  const { observer, calls } = recordingObserver();
+  const { post, upstream } = await startChatTestApp(t, { llmCallObserver: observer });
+  // Apart in time, so the end arrives after the first text went out: too late to retry.
+  upstream.script({ deltas: ["a", "b"], chunkDelayMs: 30, endAfter: 1 });
+  const { events } = parseSse(
+    await (await post("/v1/chat/completions", { stream: true, messages: MESSAGES })).text(),
+  );
+  assert.deepEqual(
+    events.slice(0, -2).flatMap((event) => JSON.parse(event.data).choices[0]?.delta?.content ?? []),
+    ["", "a"],
+  );
+  assert.equal(JSON.parse(events.at(-2)!.data).error.code, "upstream_error");
+  assert.equal(events.at(-1)?.data, "[DONE]");
+  assert.equal(calls[0].end?.outcome, "error");
 });
 
 test("stream: an upstream silent past LLM_IDLE_TIMEOUT_MS mid-stream ends with a timeout error frame", async (t) => {

@@ -16,6 +16,13 @@ export type UpstreamScript = {
   stallAfter?: number;
   /** After this many deltas, destroy the socket. */
   dieAfter?: number;
+  /**
+   * With `dieAfter`, wait this long first, so what was written reaches the caller before the
+   * connection goes (an error right behind the data can discard it unread).
+   */
+  dieDelayMs?: number;
+  /** After this many deltas, end the body cleanly without the frames that finish a reply (streams). */
+  endAfter?: number;
   /** After this many deltas, send an `error` frame (OpenAI's or Anthropic's, with `errorMessage`) and keep the connection open. */
   errorFrameAfter?: number;
   /** Answer with this error status (and `headers`) instead of a reply. */
@@ -211,7 +218,12 @@ async function answer(
     if (index > 0 && script.chunkDelayMs) await sleep(script.chunkDelayMs);
     if (script.stallAfter === index) return; // the connection stays open, silent
     if (script.dieAfter === index) {
+      if (script.dieDelayMs) await sleep(script.dieDelayMs);
       response.socket?.destroy();
+      return;
+    }
+    if (script.endAfter === index) {
+      response.end();
       return;
     }
     if (script.errorFrameAfter === index) {
