@@ -1,5 +1,5 @@
 import underPressure from "@fastify/under-pressure";
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyInstance } from "fastify";
 import fastifyPlugin from "fastify-plugin";
 import { ServiceError } from "../errors/service-error.ts";
 
@@ -22,29 +22,39 @@ const SAMPLE_INTERVAL_MS = 1000;
  * Past a threshold (`MAX_EVENT_LOOP_DELAY_MS`, `MAX_EVENT_LOOP_UTILIZATION`, `MAX_HEAP_USED_BYTES`,
  * `MAX_RSS_BYTES`), API routes answer 503 OVERLOADED with `Retry-After` at once, before any work,
  * so an overloaded instance sheds load instead of queueing it.
+ *
+ * `@fastify/under-pressure` samples the load; the check is our own hook. Its own hook reads
+ * `request.routeOptions` on every request, which Fastify builds anew each time it is read.
  */
 export const loadSheddingPlugin = fastifyPlugin(
   async function loadShedding(app: FastifyInstance, options: LoadSheddingOptions) {
+    // No thresholds given to the plugin: it samples, and adds no hook of its own.
     await app.register(underPressure, {
-      maxEventLoopDelay: options.maxEventLoopDelayMs,
-      maxEventLoopUtilization: options.maxEventLoopUtilization,
       // Utilisation of the last sample, not since start: a blocked second shows as ~1.
       eventLoopUtilizationMode: "interval",
-      maxHeapUsedBytes: options.maxHeapUsedBytes,
-      maxRssBytes: options.maxRssBytes,
       sampleInterval: SAMPLE_INTERVAL_MS,
       exposeStatusRoute: false,
-      pressureHandler: (request: FastifyRequest, _reply, type: string) => {
-        if (NEVER_SHED.has(request.url.split("?")[0])) return undefined;
-        return Promise.reject(
-          new ServiceError({
-            code: "OVERLOADED",
-            message: "This instance is overloaded; retry shortly or elsewhere.",
-            retryAfterSeconds: Math.ceil(SAMPLE_INTERVAL_MS / 1000) + 1,
-            cause: new Error(`under pressure: ${type}`),
-          }),
-        );
-      },
+    });
+    const limits = options;
+    if (
+      limits.maxEventLoopDelayMs <= 0 &&
+      limits.maxEventLoopUtilization <= 0 &&
+      limits.maxHeapUsedBytes <= 0 &&
+      limits.maxRssBytes <= 0
+    ) {
+      return;
+    }
+    app.addHook("onRequest", (request, _reply, done) => {
+      const pressure = pressureOf(app.memoryUsage(), limits);
+      if (pressure === undefined || NEVER_SHED.has(request.url.split("?")[0])) return done();
+      done(
+        new ServiceError({
+          code: "OVERLOADED",
+          message: "This instance is overloaded; retry shortly or elsewhere.",
+          retryAfterSeconds: Math.ceil(SAMPLE_INTERVAL_MS / 1000) + 1,
+          cause: new Error(`under pressure: ${pressure}`),
+        }),
+      );
     });
   },
   {
@@ -53,3 +63,18 @@ export const loadSheddingPlugin = fastifyPlugin(
     dependencies: ["request-logging", "request-observation", "error-handler"],
   },
 );
+
+type LoadSample = ReturnType<FastifyInstance["memoryUsage"]>;
+
+/** The threshold the last sample is past, named as under-pressure names it, or undefined. */
+function pressureOf(sample: LoadSample, limits: LoadSheddingOptions): string | undefined {
+  if (limits.maxEventLoopDelayMs > 0 && sample.eventLoopDelay > limits.maxEventLoopDelayMs) {
+    return "eventLoopDelay";
+  }
+  if (limits.maxHeapUsedBytes > 0 && sample.heapUsed > limits.maxHeapUsedBytes) return "heapUsedBytes";
+  if (limits.maxRssBytes > 0 && sample.rssBytes > limits.maxRssBytes) return "rssBytes";
+  if (limits.maxEventLoopUtilization > 0 && sample.eventLoopUtilized > limits.maxEventLoopUtilization) {
+    return "eventLoopUtilization";
+  }
+  return undefined;
+}

@@ -40,6 +40,30 @@ test("an event loop blocked for 1.5 s gives 503 with Retry-After on an API route
   );
 });
 
+test("past the memory thresholds API routes are shed; without thresholds nothing is", async (t) => {
+  for (const threshold of ["MAX_RSS_BYTES", "MAX_HEAP_USED_BYTES"]) {
+    // One byte: every sample is past it.
+    const { app } = await buildTestApp({ environment: { [threshold]: "1" } });
+    t.after(() => app.close());
+    const shed = await waitFor(
+      `${threshold} to shed an API route`,
+      async () => {
+        const response = await app.inject({ method: "POST", url: "/chat", payload: { message: "hi" } });
+        return response.statusCode === 503 ? response : undefined;
+      },
+      { timeoutMs: 3000, intervalMs: 50 },
+    );
+    assert.equal(shed.json().error.code, "OVERLOADED", threshold);
+    assert.equal((await app.inject({ method: "GET", url: "/health" })).statusCode, 200);
+  }
+  const { app } = await buildTestApp({});
+  t.after(() => app.close());
+  // Two samples later, an unloaded instance with the default thresholds still serves.
+  await new Promise((resolve) => setTimeout(resolve, 2100));
+  const served = await app.inject({ method: "POST", url: "/chat", payload: { message: "hi" } });
+  assert.equal(served.statusCode, 200);
+});
+
 test("CORS answers only the allowed origins; preflights need no key; other origins get nothing reflected", async (t) => {
   const { app } = await buildTestApp({
     environment: {
