@@ -41,14 +41,23 @@ export class KeyDirectory {
    * Throws when the store cannot be read.
    */
   async find(digest: string): Promise<VirtualKey | undefined> {
-    const entry = this.#entries.get(digest);
-    if (entry !== undefined && this.#now() - entry.fetchedAt < this.#ttlMs) return entry.key;
+    const known = this.known(digest);
+    if (known !== undefined) return known.key;
     let lookup = this.#lookups.get(digest);
     if (lookup === undefined) {
-      lookup = this.#lookUp(digest, entry).finally(() => this.#lookups.delete(digest));
+      lookup = this.#lookUp(digest, this.#entries.get(digest)).finally(() => this.#lookups.delete(digest));
       this.#lookups.set(digest, lookup);
     }
     return lookup;
+  }
+
+  /**
+   * The answer `find` would give from what is cached, without waiting: `{ key }` (the key, or
+   * undefined for no such key) while it is fresh, undefined when only the store can tell.
+   */
+  known(digest: string): { key: VirtualKey | undefined } | undefined {
+    const entry = this.#entries.get(digest);
+    return entry !== undefined && this.#now() - entry.fetchedAt < this.#ttlMs ? entry : undefined;
   }
 
   /** Forgets everything, so a change made on this replica is seen here at once. */

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import fastifyPlugin from "fastify-plugin";
 import type { KeyDirectory } from "../access/key-directory.ts";
 import type { Principal } from "../access/principal.ts";
-import { isKeyUsable } from "../access/virtual-key.ts";
+import { isKeyUsable, type VirtualKey } from "../access/virtual-key.ts";
 import { ServiceError } from "../errors/service-error.ts";
 
 declare module "fastify" {
@@ -47,11 +47,9 @@ export const authenticationPlugin = fastifyPlugin(
     const staticDigests = options.apiKeys.map(digest);
     const adminDigest = options.adminApiKey === undefined ? undefined : digest(options.adminApiKey);
 
-    const findVirtualKey = async (presentedDigest: Buffer): Promise<Principal | undefined> => {
-      if (options.keyDirectory === undefined) return undefined;
-      let key: Awaited<ReturnType<KeyDirectory["find"]>>;
+    const findVirtualKey = async (digestHex: string): Promise<VirtualKey | undefined> => {
       try {
-        key = await options.keyDirectory.find(presentedDigest.toString("hex"));
+        return await options.keyDirectory?.find(digestHex);
       } catch (error) {
         throw new ServiceError({
           code: "NOT_READY",
@@ -60,39 +58,63 @@ export const authenticationPlugin = fastifyPlugin(
           cause: error,
         });
       }
-      return key !== undefined && isKeyUsable(key, now()) ? { kind: "virtual", key } : undefined;
     };
-
-    app.addHook("onRequest", async (request) => {
-      const path = request.url.split("?")[0];
-      if (OPEN_PATHS.has(path) || options.isPublic?.(request)) return;
-      if (!secured) {
-        request.principal = OPEN;
-        return;
-      }
-      const presented = presentedKey(request);
-      if (presented === undefined) {
-        throw new ServiceError({ code: "UNAUTHORIZED", message: "An API key is required." });
-      }
-      const presentedDigest = digest(presented);
-      if (adminDigest !== undefined && timingSafeEqual(adminDigest, presentedDigest)) {
-        request.principal = ADMIN;
-        return;
-      }
-      const isAdminPath = path === "/admin" || path.startsWith("/admin/");
-      const isStatic = staticDigests.some((known) => timingSafeEqual(known, presentedDigest));
-      if (isStatic && !isAdminPath) {
-        request.principal = STATIC;
-        return;
-      }
-      const virtual = isStatic ? STATIC : await findVirtualKey(presentedDigest);
-      if (virtual !== undefined && isAdminPath) {
+    /** The principal a key found (or not) stands for on this path, or the refusal. */
+    const admitted = (principal: Principal | undefined, isAdminPath: boolean): Principal => {
+      if (principal !== undefined && isAdminPath) {
         throw new ServiceError({ code: "FORBIDDEN", message: "The admin API takes the admin key only." });
       }
-      if (virtual === undefined || isAdminPath) {
+      if (principal === undefined || isAdminPath) {
         throw new ServiceError({ code: "UNAUTHORIZED", message: "The API key is not valid." });
       }
-      request.principal = virtual;
+      return principal;
+    };
+    const asVirtual = (key: VirtualKey | undefined): Principal | undefined =>
+      key !== undefined && isKeyUsable(key, now()) ? { kind: "virtual", key } : undefined;
+
+    // Callback-style, and waiting only when the key store must be read: this runs on every request,
+    // and an async hook costs each one a promise.
+    app.addHook("onRequest", (request, _reply, done) => {
+      const path = request.url.split("?")[0];
+      if (OPEN_PATHS.has(path) || options.isPublic?.(request)) return done();
+      if (!secured) {
+        request.principal = OPEN;
+        return done();
+      }
+      try {
+        const presented = presentedKey(request);
+        if (presented === undefined) {
+          throw new ServiceError({ code: "UNAUTHORIZED", message: "An API key is required." });
+        }
+        const presentedDigest = digest(presented);
+        if (adminDigest !== undefined && timingSafeEqual(adminDigest, presentedDigest)) {
+          request.principal = ADMIN;
+          return done();
+        }
+        const isAdminPath = path === "/admin" || path.startsWith("/admin/");
+        if (staticDigests.some((known) => timingSafeEqual(known, presentedDigest))) {
+          request.principal = admitted(STATIC, isAdminPath);
+          return done();
+        }
+        const digestHex = presentedDigest.toString("hex");
+        const known =
+          options.keyDirectory === undefined ? { key: undefined } : options.keyDirectory.known(digestHex);
+        if (known !== undefined) {
+          request.principal = admitted(asVirtual(known.key), isAdminPath);
+          return done();
+        }
+        findVirtualKey(digestHex)
+          .then((key) => admitted(asVirtual(key), isAdminPath))
+          .then(
+            (principal) => {
+              request.principal = principal;
+              done();
+            },
+            (error: Error) => done(error),
+          );
+      } catch (error) {
+        done(error as Error);
+      }
     });
   },
   {

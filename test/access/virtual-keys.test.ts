@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { test } from "node:test";
 import { PostgresAccessStore } from "../../src/access/postgres-access-store.ts";
+import { privateAccessStore } from "../support/access-test-app.ts";
 import { buildTestApp } from "../support/build-test-app.ts";
 import {
   dropSchema,
@@ -196,6 +197,34 @@ test("a key limited to models gets 403 naming any other model; /v1 answers in Op
   assert.equal(openai.json().error.type, "permission_error");
   assert.equal(openai.json().error.code, "model_not_allowed");
   assert.equal(openai.json().error.param, "model");
+});
+
+test("while the key store cannot be read, a key not seen yet gets 503 NOT_READY and one seen before keeps working", async (t) => {
+  const store = privateAccessStore();
+  let failing = false;
+  const findKeyByDigest = store.findKeyByDigest.bind(store);
+  store.findKeyByDigest = async (digest) => {
+    if (failing) throw new Error("the key store is down");
+    return findKeyByDigest(digest);
+  };
+  const { app } = await buildTestApp({
+    environment: { ADMIN_API_KEY: ADMIN, ECHO_DELAY_MS: "0" },
+    accessStore: store,
+  });
+  t.after(() => app.close());
+  const seen = await createKey(app, { name: "seen" });
+  const unseen = await createKey(app, { name: "unseen" });
+  assert.equal((await chat(app, seen.key)).statusCode, 200);
+  failing = true;
+  // Past the directory's 1 s trust: the seen key must be looked up again, and cannot be.
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  const refused = await chat(app, unseen.key);
+  assert.equal(refused.statusCode, 503, refused.body);
+  assert.equal(refused.json().error.code, "NOT_READY");
+  assert.equal(refused.headers["retry-after"], "1");
+  assert.equal((await chat(app, seen.key)).statusCode, 200, "a key read before the outage keeps its answer");
+  failing = false;
+  assert.equal((await chat(app, unseen.key)).statusCode, 200);
 });
 
 test("an expired key is refused", async (t) => {
