@@ -8,8 +8,6 @@ import {
   MESSAGES_FEATURES,
   MESSAGES_MATRIX,
   type MessagesFeature,
-  PROVIDER_MODELS,
-  PROVIDERS,
   type ProviderLabel,
 } from "../support/openai-surface-matrix.ts";
 

@@ -5,14 +5,7 @@ import { ChatOpenAI, OpenAIEmbeddings } from "@langchain/openai";
 import { startChatTestApp } from "../support/chat-test-app.ts";
 import { checkMatrixRow } from "../support/check-matrix-row.ts";
 import type { FakeLlmUpstream } from "../support/fake-llm-upstream.ts";
-import {
-  type Feature,
-  MATRIX,
-  namesParam,
-  PROVIDER_MODELS,
-  PROVIDERS,
-  type ProviderLabel,
-} from "../support/openai-surface-matrix.ts";
+import { type Feature, MATRIX, namesParam, type ProviderLabel } from "../support/openai-surface-matrix.ts";
 
 /**
  * The OpenAI surface's matrix through LangChain's `ChatOpenAI` and `OpenAIEmbeddings`, as a LangChain

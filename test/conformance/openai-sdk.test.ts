@@ -9,7 +9,6 @@ import {
   type Feature,
   MATRIX,
   namesParam,
-  PROVIDER_MODELS,
   PROVIDERS,
   type ProviderLabel,
 } from "../support/openai-surface-matrix.ts";
