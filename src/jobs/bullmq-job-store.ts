@@ -29,8 +29,11 @@ type StoredProgress = { percent: number; at: number };
 
 /** The failure reason that marks a job failed by cancellation (then removed, see the worker). */
 export const CANCELLED_REASON = "bullmq-job-queue:cancelled";
-/** BullMQ's own reason for a job whose lock lapsed more than `maxStalledCount` times. */
-const STALLED_REASON = "job stalled more than allowable limit";
+/**
+ * BullMQ's own reason for a job whose lock lapsed more than `maxStalledCount` times: the next worker
+ * to take it fails it with this, without running its processor.
+ */
+export const STALLED_REASON = "job stalled more than allowable limit";
 /**
  * A failure is stored in BullMQ's `failedReason` as `CODE: message`, so that the code and the
  * message are written by the same command that moves the job and can never disagree.

@@ -1,6 +1,11 @@
 import { type Job, UnrecoverableError, WaitingError, Worker } from "bullmq";
 import { settledWithin } from "../settled-within.ts";
-import { type BullmqJobData, type BullmqJobStore, CANCELLED_REASON } from "./bullmq-job-store.ts";
+import {
+  type BullmqJobData,
+  type BullmqJobStore,
+  CANCELLED_REASON,
+  STALLED_REASON,
+} from "./bullmq-job-store.ts";
 import { clampProgress } from "./clamp-progress.ts";
 import { JobCancelledError } from "./job-cancelled-error.ts";
 import { jobFailure } from "./job-failure.ts";
@@ -11,6 +16,7 @@ import type {
   JobWorkerOptions,
   RunningJob,
 } from "./job-worker.ts";
+import { notifyJobAbandoned } from "./notify-job-abandoned.ts";
 import { notifyJobFinished } from "./notify-job-finished.ts";
 import { processorFor } from "./processor-for.ts";
 
@@ -24,13 +30,16 @@ type Running = {
 /**
  * A BullMQ Worker running our processors. BullMQ renews each job's lock and moves a job whose
  * lock lapsed (its worker died) back to wait; a job that stalls more than `attempts - 1` times
- * fails, like one whose lease lapses too often in the SQLite queue.
+ * fails, like one whose lease lapses too often in the SQLite queue, and goes to its type's
+ * `onAbandoned` handler.
  */
 export class BullmqJobWorker implements JobWorker {
   readonly #store: BullmqJobStore;
   readonly #options: JobWorkerOptions;
   readonly #worker: Worker<BullmqJobData>;
   readonly #running = new Map<string, Running>();
+  /** Handlers of abandoned jobs still at work; stop() lets them end. */
+  readonly #releasing = new Set<Promise<void>>();
   readonly #cancelTimer: NodeJS.Timeout;
   readonly #retentionTimer: NodeJS.Timeout;
   #stopped: Promise<void> | undefined;
@@ -51,8 +60,21 @@ export class BullmqJobWorker implements JobWorker {
     });
     this.#worker.on("error", (error) => options.onError?.(error));
     this.#worker.on("failed", (job, error) => {
+      if (!job) return;
       // The cancelled record is kept by the store; the BullMQ job is no longer needed.
-      if (job && error?.message === CANCELLED_REASON) void store.forgetCancelledJob(job.id!).catch(() => {});
+      if (error?.message === CANCELLED_REASON) void store.forgetCancelledJob(job.id!).catch(() => {});
+      // Stalled too often: BullMQ failed it for good here without running our processor (it is
+      // emitted once the failure is written), so nothing else releases what the job held.
+      if (error?.message === STALLED_REASON) {
+        const abandoned = {
+          id: job.id!,
+          type: job.name,
+          payload: job.data.payload,
+          state: "failed" as const,
+        };
+        const release = notifyJobAbandoned(abandoned, options).finally(() => this.#releasing.delete(release));
+        this.#releasing.add(release);
+      }
     });
     // BullMQ has no cancel signal of its own: look for cancel requests of the jobs we hold.
     this.#cancelTimer = setInterval(() => void this.#checkCancelRequests(), 500);
@@ -164,5 +186,6 @@ export class BullmqJobWorker implements JobWorker {
       for (const entry of this.#running.values()) this.#interrupt(entry, "returned");
       await settledWithin(closed, 2000, { unref: true });
     }
+    await settledWithin(Promise.all(this.#releasing), 1000, { unref: true });
   }
 }

@@ -40,9 +40,25 @@ export function isFinalJobState(state: JobFinishedState): boolean {
   return state === "completed" || state === "failed" || state === "cancelled";
 }
 
+/**
+ * A job the queue's own recovery ended for good, with no run of its processor alive to hear it:
+ * its worker died on the job's last attempt (failed, `JOB_LEASE_EXPIRED`), or died after a cancel
+ * was asked for (cancelled).
+ */
+export type AbandonedJob = { id: string; type: string; payload: unknown; state: "failed" | "cancelled" };
+
+/**
+ * Releases what a job of its type held (an upload's bytes), as its processor's `onFinished`
+ * listener would have had the run lived. It runs in whichever worker recovered the job, once the
+ * final state is written.
+ */
+export type AbandonedJobHandler = (job: AbandonedJob) => void | Promise<void>;
+
 export type JobWorkerOptions = {
   /** Processors by job type; a job of another type fails without retry. */
   processors: Readonly<Record<string, JobProcessor>>;
+  /** By job type: what to release when the queue ends a job of that type without its processor. */
+  onAbandoned?: Readonly<Record<string, AbandonedJobHandler>>;
   concurrency: number;
   /** Called after every run: how it ended and how long it ran (for metrics). */
   onJobFinished?: (type: string, state: JobFinishedState, durationMs: number) => void;

@@ -6,6 +6,7 @@ import { inTransaction, openSqliteDatabase } from "../storage/open-sqlite-databa
 import type { JobFailure } from "./job-failure.ts";
 import type { EnqueueOptions, JobCounts, JobPage, ListJobsOptions } from "./job-producer.ts";
 import { type JobRecord, type JobStatus, JobStatuses } from "./job-record.ts";
+import type { AbandonedJob } from "./job-worker.ts";
 
 export type SqliteJobQueueOptions = {
   /** The database file, e.g. `DATA_DIR/jobs.sqlite`. */
@@ -50,6 +51,9 @@ type JobRow = {
   created_at: number;
   updated_at: number;
 };
+
+/** What recovery reads back of a job it ended for good. */
+type EndedRow = Pick<JobRow, "id" | "type" | "payload">;
 
 const FINAL = "('completed', 'failed', 'cancelled')";
 /** The conditions every write by a worker carries: it still holds the job's lease. */
@@ -321,28 +325,24 @@ export class SqliteJobStore {
 
   /**
    * Returns jobs whose lease lapsed (their worker died) to the queue with backoff; one that has
-   * spent its attempts fails, one whose cancel was requested is cancelled.
+   * spent its attempts fails, one whose cancel was requested is cancelled. Answers the jobs it
+   * ended for good, whose processors never learn of it, so that their worker releases what they held.
    */
-  recoverLapsedLeases(now = Date.now()): number {
+  recoverLapsedLeases(now = Date.now()): AbandonedJob[] {
     const lapsed = "status = 'running' AND lease_expires_at < ?";
     const released = `${RELEASED}, updated_at = ?`;
     const code: ErrorCode = "JOB_LEASE_EXPIRED";
-    let recovered = this.#run(
-      `UPDATE jobs SET status = 'cancelled', finished_at = ?, ${released} WHERE ${lapsed} AND cancel_requested = 1`,
-      now,
-      now,
-      now,
-    );
-    recovered += this.#run(
+    const cancelled = this.#statement(
+      `UPDATE jobs SET status = 'cancelled', finished_at = ?, ${released} WHERE ${lapsed} AND cancel_requested = 1
+       RETURNING id, type, payload`,
+    ).all(now, now, now) as EndedRow[];
+    const failed = this.#statement(
       `UPDATE jobs SET status = 'failed', finished_at = ?, ${released}, error_code = ?,
          error = 'The worker running this job stopped ' || attempts || ' time(s); giving up.'
-       WHERE ${lapsed} AND attempts >= max_attempts`,
-      now,
-      now,
-      code,
-      now,
-    );
-    recovered += this.#run(
+       WHERE ${lapsed} AND attempts >= max_attempts
+       RETURNING id, type, payload`,
+    ).all(now, now, code, now) as EndedRow[];
+    this.#run(
       `UPDATE jobs SET status = 'queued', ${released}, error_code = ?,
          run_at = ? + ? * (1 << min(attempts - 1, 10)),
          error = 'The worker running this job stopped; retrying.'
@@ -353,7 +353,10 @@ export class SqliteJobStore {
       this.options.backoffMs,
       now,
     );
-    return recovered;
+    return [
+      ...cancelled.map((row) => abandoned(row, "cancelled")),
+      ...failed.map((row) => abandoned(row, "failed")),
+    ];
   }
 
   /** Deletes jobs that finished before the retention window. */
@@ -389,6 +392,10 @@ export class SqliteJobStore {
 /** Exponential backoff: base, 2×base, 4×base… capped at ten minutes. */
 function backoffDelayMs(baseMs: number, attempt: number): number {
   return Math.min(600_000, baseMs * 2 ** Math.max(0, attempt - 1));
+}
+
+function abandoned(row: EndedRow, state: AbandonedJob["state"]): AbandonedJob {
+  return { id: row.id, type: row.type, payload: JSON.parse(row.payload), state };
 }
 
 function toRecord(row: JobRow): JobRecord {

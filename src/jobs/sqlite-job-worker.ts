@@ -11,6 +11,7 @@ import type {
   JobWorkerOptions,
   RunningJob,
 } from "./job-worker.ts";
+import { notifyJobAbandoned } from "./notify-job-abandoned.ts";
 import { notifyJobFinished } from "./notify-job-finished.ts";
 import { processorFor } from "./processor-for.ts";
 import type { ClaimedJob, SqliteJobStore } from "./sqlite-job-store.ts";
@@ -32,6 +33,8 @@ export class SqliteJobWorker implements JobWorker {
   readonly #options: JobWorkerOptions;
   readonly #owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   readonly #running = new Map<string, Running>();
+  /** Handlers of abandoned jobs still at work; stop() lets them end. */
+  readonly #releasing = new Set<Promise<void>>();
   #stopping = false;
   #wake: (() => void) | undefined;
   readonly #loop: Promise<void>;
@@ -46,12 +49,9 @@ export class SqliteJobWorker implements JobWorker {
     const onEnqueued = () => this.#wake?.();
     store.events.on("enqueued", onEnqueued);
     this.#renewTimer = setInterval(() => this.#guard(() => this.#renewLeases()), Math.max(50, leaseMs / 3));
-    this.#recoverTimer = setInterval(
-      () => this.#guard(() => store.recoverLapsedLeases()),
-      Math.max(50, leaseMs / 2),
-    );
+    this.#recoverTimer = setInterval(() => this.#guard(() => this.#recover()), Math.max(50, leaseMs / 2));
     this.#retentionTimer = setInterval(() => this.#guard(() => store.removeExpired()), 60_000);
-    this.#guard(() => store.recoverLapsedLeases());
+    this.#guard(() => this.#recover());
     this.#guard(() => store.removeExpired());
     this.#loop = this.#run().finally(() => store.events.off("enqueued", onEnqueued));
   }
@@ -171,6 +171,17 @@ export class SqliteJobWorker implements JobWorker {
     entry.controller.abort(new JobCancelledError());
   }
 
+  /**
+   * Recovers the jobs of workers that died. Those it ended for good have no processor alive to
+   * release what they held (an upload's bytes), so their type's handler does it here.
+   */
+  #recover(): void {
+    for (const job of this.#store.recoverLapsedLeases()) {
+      const release = notifyJobAbandoned(job, this.#options).finally(() => this.#releasing.delete(release));
+      this.#releasing.add(release);
+    }
+  }
+
   #renewLeases(): void {
     if (this.#running.size === 0) return;
     for (const id of this.#store.renewLeases(this.#owner)) this.#interrupt(id, "cancelled");
@@ -188,6 +199,8 @@ export class SqliteJobWorker implements JobWorker {
   async stop(options: { timeoutMs: number }): Promise<void> {
     if (!this.#stopping) {
       this.#stopping = true;
+      // Nothing more is recovered here, so the handlers waited for below are all there will be.
+      clearInterval(this.#recoverTimer);
       this.#wake?.();
       await this.#loop;
       const allDone = () => Promise.all([...this.#running.values()].map((entry) => entry.done));
@@ -200,6 +213,7 @@ export class SqliteJobWorker implements JobWorker {
       }
       // Processors that honour their signal end promptly; do not wait for one that does not.
       await settledWithin(allDone(), 1000, { unref: true });
+      await settledWithin(Promise.all(this.#releasing), 1000, { unref: true });
     }
     clearInterval(this.#renewTimer);
     clearInterval(this.#recoverTimer);

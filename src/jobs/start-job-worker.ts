@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import type { Config } from "../config.ts";
 import type { KnowledgeStore } from "../knowledge/knowledge-store.ts";
 import type { UploadStore } from "../knowledge/uploads/upload-store.ts";
-import { jobProcessors } from "./job-processors.ts";
+import { jobAbandonedHandlers, jobProcessors } from "./job-processors.ts";
 import type { JobQueue } from "./job-queue.ts";
 import type { JobProcessor, JobWorker, JobWorkerOptions } from "./job-worker.ts";
 
@@ -24,6 +24,8 @@ export function startJobWorker(options: StartJobWorkerOptions): JobWorker {
   const worker = options.jobQueue.startWorker({
     concurrency: config.jobConcurrency,
     processors: { ...jobProcessors(config, options.knowledgeStore, options.uploads), ...options.processors },
+    // Kept when a test replaces a processor: a job its worker died on still releases its upload.
+    onAbandoned: jobAbandonedHandlers(options.uploads),
     onJobFinished: (type, state, durationMs) => {
       logger.info({ job_type: type, state, duration_ms: Math.round(durationMs) }, "job finished");
       options.onJobFinished?.(type, state, durationMs);

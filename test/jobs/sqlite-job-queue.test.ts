@@ -91,3 +91,50 @@ test("a jobs file from before failures had codes opens, keeps its old errors and
   assert.equal((await again.get(job.id))?.errorCode, "SOURCE_REFUSED");
   await again.close();
 });
+
+test("recovery hands the jobs a dead worker leaves to onAbandoned once it ends them for good, and only those", async (t) => {
+  const folder = mkdtempSync(path.join(tmpdir(), "jobs-sqlite-abandoned-"));
+  const queue = new SqliteJobQueue({
+    file: path.join(folder, "jobs.sqlite"),
+    attempts: 2,
+    leaseMs: 500,
+    backoffMs: 60_000,
+    retentionMs: 3_600_000,
+    pollIntervalMs: 50,
+  });
+  t.after(async () => {
+    await queue.close();
+    rmSync(folder, { recursive: true, force: true });
+  });
+  const spent = await queue.enqueue({ type: "held", payload: { name: "spent" }, maxAttempts: 1 });
+  const cancelled = await queue.enqueue({ type: "held", payload: { name: "cancelled" } });
+  const retried = await queue.enqueue({ type: "held", payload: { name: "retried" } });
+  // A worker that claims all three and dies: nothing of it renews their leases.
+  assert.equal(queue.store.claim("dead-worker", 3).length, 3);
+  assert.equal((await queue.cancel(cancelled.id))?.status, "running");
+
+  const heard: { id: string; state: string; payload: unknown }[] = [];
+  const worker = queue.startWorker({
+    concurrency: 1,
+    processors: {},
+    onAbandoned: {
+      held: (job) => {
+        heard.push({ id: job.id, state: job.state, payload: job.payload });
+      },
+    },
+  });
+  t.after(() => worker.stop({ timeoutMs: 0 }));
+  await waitFor("the retried job to go back to the queue", async () => {
+    return (await queue.get(retried.id))?.status === "queued";
+  });
+  assert.equal((await queue.get(spent.id))?.status, "failed");
+  assert.equal((await queue.get(cancelled.id))?.status, "cancelled");
+  assert.deepEqual(
+    heard.sort((left, right) => left.state.localeCompare(right.state)),
+    [
+      { id: cancelled.id, state: "cancelled", payload: { name: "cancelled" } },
+      { id: spent.id, state: "failed", payload: { name: "spent" } },
+    ],
+    "the job that runs again is not handed over",
+  );
+});

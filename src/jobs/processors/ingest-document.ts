@@ -9,7 +9,12 @@ import type { SourceDocument } from "../../knowledge/sources/source-document.ts"
 import type { UploadStore } from "../../knowledge/uploads/upload-store.ts";
 import { urlWithoutCredentials } from "../../url-without-credentials.ts";
 import { JobError } from "../job-error.ts";
-import { isFinalJobState, type JobProcessor, type RunningJob } from "../job-worker.ts";
+import {
+  type AbandonedJobHandler,
+  isFinalJobState,
+  type JobProcessor,
+  type RunningJob,
+} from "../job-worker.ts";
 
 export const INGEST_JOB_TYPE = "ingest-document";
 
@@ -81,6 +86,17 @@ export function createIngestDocumentProcessor(options: IngestDocumentOptions): J
       });
     }
     return ingest(job);
+  };
+}
+
+/**
+ * Deletes the upload of an ingest job that the queue ended without its processor (its worker died
+ * on the last attempt, or after a cancel): the processor's `onFinished` listener never ran.
+ */
+export function createIngestAbandonedHandler(uploads: UploadStore): AbandonedJobHandler {
+  return async (job) => {
+    const { upload } = (job.payload ?? {}) as Partial<IngestPayload>;
+    if (typeof upload === "string") await uploads.delete(upload);
   };
 }
 
