@@ -1,6 +1,7 @@
-import { hash, timingSafeEqual } from "node:crypto";
+import { timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import fastifyPlugin from "fastify-plugin";
+import { digestKey } from "../access/key-digest.ts";
 import type { KeyDirectory } from "../access/key-directory.ts";
 import type { Principal } from "../access/principal.ts";
 import { isKeyUsable, type VirtualKey } from "../access/virtual-key.ts";
@@ -46,6 +47,7 @@ export const authenticationPlugin = fastifyPlugin(
     // Compare digests so the comparison takes the same time whatever the key's length.
     const staticDigests = options.apiKeys.map(digest);
     const adminDigest = options.adminApiKey === undefined ? undefined : digest(options.adminApiKey);
+    const fixedDigests = adminDigest !== undefined || staticDigests.length > 0;
 
     const findVirtualKey = async (digestHex: string): Promise<VirtualKey | undefined> => {
       try {
@@ -86,17 +88,19 @@ export const authenticationPlugin = fastifyPlugin(
         if (presented === undefined) {
           throw new ServiceError({ code: "UNAUTHORIZED", message: "An API key is required." });
         }
-        const presentedDigest = digest(presented);
-        if (adminDigest !== undefined && timingSafeEqual(adminDigest, presentedDigest)) {
+        // Hex straight from OpenSSL is the cheapest form (a Buffer digest measured 3x slower), and it
+        // is what the key store indexes; the fixed keys compare as bytes, in constant time.
+        const digestHex = digestKey(presented);
+        const presentedDigest = fixedDigests ? Buffer.from(digestHex, "hex") : undefined;
+        if (adminDigest !== undefined && presentedDigest && timingSafeEqual(adminDigest, presentedDigest)) {
           request.principal = ADMIN;
           return done();
         }
         const isAdminPath = path === "/admin" || path.startsWith("/admin/");
-        if (staticDigests.some((known) => timingSafeEqual(known, presentedDigest))) {
+        if (presentedDigest && staticDigests.some((known) => timingSafeEqual(known, presentedDigest))) {
           request.principal = admitted(STATIC, isAdminPath);
           return done();
         }
-        const digestHex = presentedDigest.toString("hex");
         const known =
           options.keyDirectory === undefined ? { key: undefined } : options.keyDirectory.known(digestHex);
         if (known !== undefined) {
@@ -124,10 +128,13 @@ export const authenticationPlugin = fastifyPlugin(
   },
 );
 
+const BEARER = /^bearer\s+/i;
+
 function presentedKey(request: FastifyRequest): string | undefined {
   const authorization = request.headers.authorization;
-  if (typeof authorization === "string" && /^bearer\s+/i.test(authorization)) {
-    return authorization.replace(/^bearer\s+/i, "").trim();
+  if (typeof authorization === "string") {
+    const bearer = BEARER.exec(authorization);
+    if (bearer !== null) return authorization.slice(bearer[0].length).trim();
   }
   const apiKey = request.headers["x-api-key"];
   return typeof apiKey === "string" && apiKey.length > 0 ? apiKey : undefined;
@@ -135,5 +142,5 @@ function presentedKey(request: FastifyRequest): string | undefined {
 
 /** SHA-256, as `digestKey` stores virtual keys (here as bytes, for `timingSafeEqual`). */
 function digest(value: string): Buffer {
-  return hash("sha256", value, "buffer");
+  return Buffer.from(digestKey(value), "hex");
 }
