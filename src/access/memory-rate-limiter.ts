@@ -146,6 +146,7 @@ export class MemoryRateLimiter implements RateLimiter {
     const now = this.#now();
     for (const [name, subject] of this.#subjects) {
       for (const [id, leaseEnd] of subject.parallel) if (leaseEnd <= now) subject.parallel.delete(id);
+      subject.tokens.forgetLapsed();
       if (subject.parallel.size === 0 && subject.lastUsed <= now - RATE_WINDOW_MS)
         this.#subjects.delete(name);
     }

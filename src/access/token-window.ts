@@ -10,13 +10,11 @@ const INITIAL_CAPACITY = 1024;
  * - An object per reservation lives the whole minute, so the garbage collector promotes every one
  *   of them to the old generation and copies it on the way.
  * So reservations are numbers in a ring of typed arrays, addressed by a sequence number, and only
- * calls not settled yet (at most the calls in flight) are found by id.
+ * calls not settled yet (at most the calls in flight) are found by id, by their sequence number.
  */
 export class TokenWindow {
   #times = new Float64Array(INITIAL_CAPACITY);
   #tokens = new Float64Array(INITIAL_CAPACITY);
-  /** The call id of each unsettled reservation, so the map can forget it when it leaves the window. */
-  #ids: (string | undefined)[] = new Array(INITIAL_CAPACITY).fill(undefined);
   #mask = INITIAL_CAPACITY - 1;
   /** Sequence numbers of the oldest reservation in the window and of the next one. */
   #head = 0;
@@ -38,7 +36,7 @@ export class TokenWindow {
   }
 
   reserve(id: string, time: number, tokens: number): void {
-    this.#unsettled.set(id, this.#push(time, tokens, id));
+    this.#unsettled.set(id, this.#push(time, tokens));
   }
 
   /**
@@ -47,14 +45,14 @@ export class TokenWindow {
    */
   settle(id: string, usedTokens: number, now: number): void {
     const sequence = this.#unsettled.get(id);
-    if (sequence !== undefined) {
-      this.#unsettled.delete(id);
+    if (sequence !== undefined) this.#unsettled.delete(id);
+    // A reservation that already left the window (the call outlived it) is not there to replace.
+    if (sequence !== undefined && sequence >= this.#head) {
       const slot = sequence & this.#mask;
-      this.#ids[slot] = undefined;
       this.#total += usedTokens - this.#tokens[slot];
       this.#tokens[slot] = usedTokens;
     } else if (usedTokens > 0) {
-      this.#push(now, usedTokens, undefined);
+      this.#push(now, usedTokens);
     }
   }
 
@@ -63,24 +61,25 @@ export class TokenWindow {
     while (this.#head < this.#tail) {
       const slot = this.#head & this.#mask;
       if (this.#times[slot] > time) break;
-      // A call still in flight when its reservation leaves the window is settled as a late one.
-      const id = this.#ids[slot];
-      if (id !== undefined) {
-        this.#unsettled.delete(id);
-        this.#ids[slot] = undefined;
-      }
       this.#total -= this.#tokens[slot];
       this.#head += 1;
     }
   }
 
-  #push(time: number, tokens: number, id: string | undefined): number {
+  /**
+   * Forgets calls that were never settled and whose reservation has left the window (a settlement
+   * that never came); a settlement that does come still counts as a late one.
+   */
+  forgetLapsed(): void {
+    for (const [id, sequence] of this.#unsettled) if (sequence < this.#head) this.#unsettled.delete(id);
+  }
+
+  #push(time: number, tokens: number): number {
     if (this.#tail - this.#head > this.#mask) this.#grow();
     const sequence = this.#tail;
     const slot = sequence & this.#mask;
     this.#times[slot] = time;
     this.#tokens[slot] = tokens;
-    this.#ids[slot] = id;
     this.#tail += 1;
     this.#total += tokens;
     return sequence;
@@ -91,17 +90,14 @@ export class TokenWindow {
     const capacity = (this.#mask + 1) * 2;
     const times = new Float64Array(capacity);
     const tokens = new Float64Array(capacity);
-    const ids: (string | undefined)[] = new Array(capacity).fill(undefined);
     const mask = capacity - 1;
     for (let sequence = this.#head; sequence < this.#tail; sequence += 1) {
       const from = sequence & this.#mask;
       times[sequence & mask] = this.#times[from];
       tokens[sequence & mask] = this.#tokens[from];
-      ids[sequence & mask] = this.#ids[from];
     }
     this.#times = times;
     this.#tokens = tokens;
-    this.#ids = ids;
     this.#mask = mask;
   }
 }

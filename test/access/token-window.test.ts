@@ -37,9 +37,10 @@ const operation = fc.oneof(
   }),
   fc.record({ kind: fc.constant("drop" as const), back: fc.integer({ min: 0, max: 3000 }) }),
   fc.record({ kind: fc.constant("advance" as const), ms: fc.integer({ min: 1, max: 500 }) }),
+  fc.record({ kind: fc.constant("forget" as const) }),
 );
 
-test("the token window agrees with a plain list through reservations, settlements, drops and growth past its first ring", () => {
+test("the token window agrees with a plain list through reservations, settlements, drops, forgetting and growth past its first ring", () => {
   fc.assert(
     fc.property(fc.array(operation, { minLength: 1, maxLength: 60 }), (operations) => {
       const window = new TokenWindow();
@@ -65,6 +66,9 @@ test("the token window agrees with a plain list through reservations, settlement
           model.dropThrough(now - step.back);
         } else if (step.kind === "advance") {
           now += step.ms;
+        } else if (step.kind === "forget") {
+          // Memory only: what it forgets has left the window, so a late settlement counts the same.
+          window.forgetLapsed();
         }
         assert.equal(window.total, model.total);
         assert.equal(window.oldestTime, model.entries[0]?.time);
