@@ -16,6 +16,20 @@ const SELECT_KEYS = "SELECT * FROM virtual_keys";
 export function accessStatements(dialect: SqlDialect) {
   const placeholders = (count: number, offset = 0) =>
     Array.from({ length: count }, (_, index) => dialect.placeholder(offset + index + 1)).join(", ");
+  // The ledger is written on every model call: a batch size's text is spelled out once.
+  const insertUsageTexts = new Map<number, string>();
+  const insertUsageText = (rowCount: number): string => {
+    let text = insertUsageTexts.get(rowCount);
+    if (text === undefined) {
+      const tuples = Array.from(
+        { length: rowCount },
+        (_, rowIndex) => `(${placeholders(LEDGER_COLUMNS.length, rowIndex * LEDGER_COLUMNS.length)})`,
+      );
+      text = `INSERT INTO usage_ledger (${LEDGER_COLUMNS.join(", ")}) VALUES ${tuples.join(", ")}`;
+      insertUsageTexts.set(rowCount, text);
+    }
+    return text;
+  };
   const groupExpressions: Readonly<Record<UsageGrouping, string>> = {
     day: dialect.utcDay("time"),
     model: "model",
@@ -58,15 +72,10 @@ export function accessStatements(dialect: SqlDialect) {
     }),
 
     /** One INSERT of all `rows`. */
-    insertUsage: (rows: readonly UsageRow[]): SqlStatement => {
-      const tuples = rows.map(
-        (_, rowIndex) => `(${placeholders(LEDGER_COLUMNS.length, rowIndex * LEDGER_COLUMNS.length)})`,
-      );
-      return {
-        text: `INSERT INTO usage_ledger (${LEDGER_COLUMNS.join(", ")}) VALUES ${tuples.join(", ")}`,
-        values: rows.flatMap(ledgerValues),
-      };
-    },
+    insertUsage: (rows: readonly UsageRow[]): SqlStatement => ({
+      text: insertUsageText(rows.length),
+      values: rows.flatMap(ledgerValues),
+    }),
 
     /** The sums of `GET /admin/usage`, one row a group; read them with `usageTotalFromRow`. */
     usageTotals: (query: UsageQuery): SqlStatement => {

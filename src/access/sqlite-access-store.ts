@@ -9,6 +9,9 @@ import type { SqlDialect } from "./sql-dialect.ts";
 import type { UsageQuery, UsageRow, UsageTotal } from "./usage-row.ts";
 import type { VirtualKey, VirtualKeyChanges } from "./virtual-key.ts";
 
+/** 50 rows of 11 columns: within the 999 parameters even an old SQLite allows a statement. */
+const USAGE_ROWS_PER_INSERT = 50;
+
 // SQLite stores every integer in up to 8 bytes, whatever the declared width.
 const SQLITE: SqlDialect = {
   placeholder: () => "?",
@@ -75,9 +78,12 @@ export class SqliteAccessStore implements AccessStore {
 
   async insertUsage(rows: readonly UsageRow[]): Promise<void> {
     if (rows.length === 0) return;
-    // A row a statement, in one transaction: SQLite caps a statement's parameters, which a large batch would pass.
+    // Up to USAGE_ROWS_PER_INSERT rows a statement, in one transaction: SQLite caps a statement's
+    // parameters, which a whole batch could pass, and a row a statement cost every call its own.
     inTransaction(this.#database, () => {
-      for (const row of rows) this.#run(statements.insertUsage([row]));
+      for (let start = 0; start < rows.length; start += USAGE_ROWS_PER_INSERT) {
+        this.#run(statements.insertUsage(rows.slice(start, start + USAGE_ROWS_PER_INSERT)));
+      }
     });
   }
 

@@ -134,4 +134,19 @@ export function accessStoreConformance(
     await store.insertUsage([]);
     await store.ping();
   });
+
+  test(`${name}: a batch of the ledger's size, past any one statement's rows, is written whole`, async (t) => {
+    const store = await open();
+    t.after(() => store.close());
+    const keyId = `key_batch_${randomUUID()}`;
+    // 1,234 rows: several statements' worth, the last one partial.
+    const rows = Array.from({ length: 1234 }, (_, index) =>
+      row({ keyId, time: index + 1, costNanoUsd: index }),
+    );
+    await store.insertUsage(rows);
+    const [total] = await store.queryUsage({ keyId });
+    assert.equal(total.requests, 1234);
+    assert.equal(total.costNanoUsd, (1233 * 1234) / 2);
+    assert.equal(await store.spendSince(keyId, 1234), 1233, "the last row is there");
+  });
 }
