@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { ServiceError } from "../errors/service-error.ts";
 import type { AccessStore } from "./access-store.ts";
 import { periodWindow } from "./budget-period.ts";
@@ -6,7 +6,7 @@ import type { PriceList } from "./price-list.ts";
 import type { Principal } from "./principal.ts";
 import type { LimitDecision, RateLimiter } from "./rate-limiter.ts";
 import type { UsageLedger } from "./usage-ledger.ts";
-import { type AccessLimits, limitsOf } from "./virtual-key.ts";
+import { type AccessLimits, limitsOf, type VirtualKey } from "./virtual-key.ts";
 
 /** How long a spend counter lives at most before it is read again from the ledger. */
 const TOTAL_BUDGET_COUNTER_TTL_MS = 24 * 3600_000;
@@ -52,6 +52,17 @@ export type AccessControlOptions = {
   now?: () => number;
 };
 
+/** A key's limits subject, made once per key object (the key directory hands out the same object until it re-reads it). */
+const keySubjects = new WeakMap<VirtualKey, string>();
+function keySubject(key: VirtualKey): string {
+  let subject = keySubjects.get(key);
+  if (subject === undefined) {
+    subject = `key:${key.id}`;
+    keySubjects.set(key, subject);
+  }
+  return subject;
+}
+
 const noLimits = (limits: AccessLimits) =>
   limits.rpm === undefined && limits.tpm === undefined && limits.maxParallel === undefined;
 
@@ -62,6 +73,12 @@ const noLimits = (limits: AccessLimits) =>
 export class AccessControl {
   readonly #options: AccessControlOptions;
   readonly #now: () => number;
+  /**
+   * Names a call's reservation and parallel slot: unique across replicas sharing one Redis (a
+   * random prefix per instance), and cheaper than a UUID per call (a counter after it).
+   */
+  readonly #callIdPrefix = `${randomBytes(9).toString("base64url")}:`;
+  #calls = 0;
 
   constructor(options: AccessControlOptions) {
     this.#options = options;
@@ -93,7 +110,7 @@ export class AccessControl {
       key === undefined || key.budgetUsd === null ? undefined : periodWindow(key.budgetPeriod, now);
     if (key !== undefined && key.budgetUsd !== null && period !== undefined) {
       const spent = await this.#options.limiter.spend(
-        `key:${key.id}`,
+        keySubject(key),
         period.name,
         () => this.#options.store.spendSince(key.id, period.start),
         Math.min(period.end - now, TOTAL_BUDGET_COUNTER_TTL_MS),
@@ -109,10 +126,13 @@ export class AccessControl {
     }
 
     const limits = key !== undefined ? limitsOf(key) : this.#options.addressLimits;
-    const subject = key !== undefined ? `key:${key.id}` : `address:${call.address}`;
-    const id = randomUUID();
     let decision: LimitDecision | undefined;
+    let subject = "";
+    let id = "";
     if (!noLimits(limits)) {
+      subject = key !== undefined ? keySubject(key) : `address:${call.address}`;
+      this.#calls += 1;
+      id = `${this.#callIdPrefix}${this.#calls}`;
       decision = await this.#options.limiter.acquire({
         subject,
         limits,
@@ -138,7 +158,7 @@ export class AccessControl {
         if (result === undefined) return;
         const cost = this.#options.prices.costOf(call.modelName, call.modelId, result);
         if (key !== undefined && key.budgetUsd !== null && period !== undefined && cost > 0) {
-          void this.#options.limiter.addSpend(`key:${key.id}`, period.name, cost).catch(() => {});
+          void this.#options.limiter.addSpend(keySubject(key), period.name, cost).catch(() => {});
         }
         this.#options.ledger.record({
           time: endedAt,
