@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { test } from "node:test";
+import { Pool } from "undici";
 import { PostgresAccessStore } from "../../src/access/postgres-access-store.ts";
 import { privateAccessStore } from "../support/access-test-app.ts";
 import { buildTestApp } from "../support/build-test-app.ts";
@@ -290,4 +291,46 @@ test("PostgreSQL: a key revoked on one instance gets 401 on a second instance wi
   );
   const took = Date.now() - revokedAt;
   assert.ok(took <= 2000, `took ${took} ms`);
+});
+
+test("keys sent one after another on one kept-alive connection are each judged on their own", async (t) => {
+  const { app } = await buildTestApp({
+    environment: { ADMIN_API_KEY: ADMIN, API_KEYS: STATIC, ECHO_DELAY_MS: "0" },
+  });
+  t.after(() => app.close());
+  const first = await createKey(app, { name: "first" });
+  const second = await createKey(app, { name: "second", models: ["openai:gpt-4o-mini"] });
+  const address = await app.listen({ port: 0, host: "127.0.0.1" });
+  // One socket for every request, as an SDK's keep-alive agent (or a proxy's pool) would use it.
+  const connection = new Pool(address, { connections: 1, pipelining: 1 });
+  t.after(() => connection.close());
+  const call = async (key: string, path = "/chat") => {
+    const response = await connection.request({
+      method: path === "/chat" ? "POST" : "GET",
+      path,
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: path === "/chat" ? JSON.stringify({ message: "hi" }) : undefined,
+    });
+    const body = await response.body.text();
+    return { status: response.statusCode, body };
+  };
+  assert.equal((await call(first.key)).status, 200);
+  assert.equal((await call(first.key)).status, 200, "the same key again");
+  assert.equal((await call(`${first.key.slice(0, -1)}x`)).status, 401, "one character off, same length");
+  assert.equal((await call(second.key)).status, 403, "the second key's own models limit, not the first's");
+  assert.equal((await call(first.key, "/admin/keys")).status, 403, "a virtual key on /admin");
+  assert.equal((await call(ADMIN, "/admin/keys")).status, 200, "the admin key right after it");
+  assert.equal((await call(STATIC)).status, 200);
+  assert.equal((await call(STATIC, "/admin/keys")).status, 403);
+  assert.equal((await call("")).status, 401);
+  const revoked = await app.inject({ method: "DELETE", url: `/admin/keys/${first.id}`, headers: admin });
+  assert.equal(revoked.statusCode, 200, revoked.body);
+  await waitFor(
+    "the revoked key to be refused on the same connection",
+    async () => (await call(first.key)).status === 401,
+    {
+      timeoutMs: 3000,
+    },
+  );
+  assert.equal(connection.stats.connected, 1, "every request went over the one connection");
 });
