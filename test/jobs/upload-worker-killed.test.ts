@@ -10,30 +10,21 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { before, describe, test } from "node:test";
-import pg from "pg";
-import { BullmqJobQueue } from "../../src/jobs/bullmq-job-queue.ts";
 import type { IngestPayload } from "../../src/jobs/processors/ingest-document.ts";
 import { startJobWorker } from "../../src/jobs/start-job-worker.ts";
 import { buildTestApp } from "../support/build-test-app.ts";
-import {
-  dropSchema,
-  requirePostgres,
-  TEST_DATABASE_URL,
-  uniqueSchemaName,
-} from "../support/require-postgres.ts";
+import { requirePostgres } from "../support/require-postgres.ts";
 import { requireRedis, TEST_REDIS_URL } from "../support/require-redis.ts";
+import {
+  removeJobQueue,
+  UPLOAD_BACKENDS,
+  type UploadBackend,
+  uploadDatabase,
+  uploadJobQueue,
+} from "../support/upload-backends.ts";
 import { waitFor } from "../support/wait-for.ts";
 
 type Context = { after: (callback: () => unknown) => void };
-type Backend = { queue: "sqlite" | "bullmq"; uploads: "files" | "postgres" };
-
-const BACKENDS: readonly Backend[] = [
-  { queue: "sqlite", uploads: "files" },
-  { queue: "sqlite", uploads: "postgres" },
-  { queue: "bullmq", uploads: "files" },
-  { queue: "bullmq", uploads: "postgres" },
-];
-
 /** Two attempts: on BullMQ, one stall is retried (maxStalledCount 1) and the second fails the job. */
 const ATTEMPTS = 2;
 /** Short, so a dead worker's lease (a BullMQ lock) lapses within a second. */
@@ -48,7 +39,7 @@ before(async () => {
  * The API over the backend's queue and upload store, with no worker of its own, and a way to start
  * worker processes that share with it only DATA_DIR, DATABASE_URL and REDIS_URL.
  */
-async function killedWorkerService(t: Context, backend: Backend) {
+async function killedWorkerService(t: Context, backend: UploadBackend) {
   const folder = mkdtempSync(path.join(tmpdir(), "upload-killed-"));
   const shared: Record<string, string> = {
     DATA_DIR: folder,
@@ -56,30 +47,16 @@ async function killedWorkerService(t: Context, backend: Backend) {
     JOB_LEASE_MS: String(LEASE_MS),
     JOB_BACKOFF_MS: "100",
   };
-  const schema = backend.uploads === "postgres" ? uniqueSchemaName() : undefined;
-  if (schema) {
-    const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
-    await admin.connect();
-    await admin.query(`CREATE SCHEMA "${schema}"`);
-    await admin.end();
-    const url = new URL(TEST_DATABASE_URL);
-    url.searchParams.set("options", `-c search_path=${schema}`);
-    shared.DATABASE_URL = url.href;
-  }
+  const database = await uploadDatabase(backend);
+  Object.assign(shared, database.environment);
   const queueName = `uploads-killed-${randomUUID()}`;
   if (backend.queue === "bullmq") shared.REDIS_URL = TEST_REDIS_URL;
-  const jobQueue =
-    backend.queue === "bullmq"
-      ? new BullmqJobQueue({
-          redisUrl: TEST_REDIS_URL,
-          name: queueName,
-          prefix: "llm-api-test",
-          attempts: ATTEMPTS,
-          retentionMs: 3_600_000,
-          leaseMs: LEASE_MS,
-          backoffMs: 100,
-        })
-      : undefined;
+  const jobQueue = uploadJobQueue(backend, {
+    name: queueName,
+    attempts: ATTEMPTS,
+    leaseMs: LEASE_MS,
+    backoffMs: 100,
+  });
   const { app, config, services } = await buildTestApp({
     environment: { LOG_LEVEL: "silent", RUN_WORKER: "false", ...shared },
     ...(jobQueue ? { jobQueue } : {}),
@@ -96,11 +73,8 @@ async function killedWorkerService(t: Context, backend: Backend) {
     );
     await Promise.all(workers.map((worker) => worker.stop({ timeoutMs: 0 })));
     await app.close();
-    if (jobQueue) {
-      await jobQueue.destroy();
-      await jobQueue.close();
-    }
-    if (schema) await dropSchema(schema);
+    await removeJobQueue(jobQueue);
+    await database.dropped();
   });
   const address = await app.listen({ port: 0, host: "127.0.0.1" });
 
@@ -162,7 +136,7 @@ async function killedWorkerService(t: Context, backend: Backend) {
   return { crashingWorker, startWorker, upload, status, isFinal, stored };
 }
 
-for (const backend of BACKENDS) {
+for (const backend of UPLOAD_BACKENDS) {
   describe(`a killed worker's upload on ${backend.queue} with ${backend.uploads} uploads`, () => {
     test("killed on every attempt, the job is failed by the queue and its upload is deleted", async (t) => {
       const service = await killedWorkerService(t, backend);

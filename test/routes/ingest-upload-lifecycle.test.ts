@@ -4,8 +4,6 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { before, describe, test } from "node:test";
-import pg from "pg";
-import { BullmqJobQueue } from "../../src/jobs/bullmq-job-queue.ts";
 import type { JobFinishedState } from "../../src/jobs/job-worker.ts";
 import type { IngestPayload } from "../../src/jobs/processors/ingest-document.ts";
 import { startJobWorker } from "../../src/jobs/start-job-worker.ts";
@@ -13,24 +11,18 @@ import type { KnowledgeStore } from "../../src/knowledge/knowledge-store.ts";
 import { buildTestApp } from "../support/build-test-app.ts";
 import { makeDocx } from "../support/document-fixtures.ts";
 import { gatedKnowledgeStore } from "../support/gated-knowledge-store.ts";
+import { requirePostgres } from "../support/require-postgres.ts";
+import { requireRedis } from "../support/require-redis.ts";
 import {
-  dropSchema,
-  requirePostgres,
-  TEST_DATABASE_URL,
-  uniqueSchemaName,
-} from "../support/require-postgres.ts";
-import { requireRedis, TEST_REDIS_URL } from "../support/require-redis.ts";
+  removeJobQueue,
+  UPLOAD_BACKENDS,
+  type UploadBackend,
+  uploadDatabase,
+  uploadJobQueue,
+} from "../support/upload-backends.ts";
 import { waitFor } from "../support/wait-for.ts";
 
 type Context = { after: (callback: () => unknown) => void };
-type Backend = { queue: "sqlite" | "bullmq"; uploads: "files" | "postgres" };
-
-const BACKENDS: readonly Backend[] = [
-  { queue: "sqlite", uploads: "files" },
-  { queue: "sqlite", uploads: "postgres" },
-  { queue: "bullmq", uploads: "files" },
-  { queue: "bullmq", uploads: "postgres" },
-];
 
 before(async () => {
   await requirePostgres();
@@ -44,7 +36,7 @@ const LONG_NOTES = Array.from(
 ).join("\n");
 
 /** The app over the backend's queue and upload store, with no worker until the test starts one. */
-async function uploadService(t: Context, backend: Backend, options: { attempts?: number } = {}) {
+async function uploadService(t: Context, backend: UploadBackend, options: { attempts?: number } = {}) {
   const attempts = options.attempts ?? 3;
   const environment: Record<string, string> = {
     LOG_LEVEL: "silent",
@@ -52,28 +44,14 @@ async function uploadService(t: Context, backend: Backend, options: { attempts?:
     CHUNK_OVERLAP: "30",
     JOB_ATTEMPTS: String(attempts),
   };
-  const schema = backend.uploads === "postgres" ? uniqueSchemaName() : undefined;
-  if (schema) {
-    const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
-    await admin.connect();
-    await admin.query(`CREATE SCHEMA "${schema}"`);
-    await admin.end();
-    const url = new URL(TEST_DATABASE_URL);
-    url.searchParams.set("options", `-c search_path=${schema}`);
-    environment.DATABASE_URL = url.href;
-  }
-  const jobQueue =
-    backend.queue === "bullmq"
-      ? new BullmqJobQueue({
-          redisUrl: TEST_REDIS_URL,
-          name: `uploads-${randomUUID()}`,
-          prefix: "llm-api-test",
-          attempts,
-          retentionMs: 3_600_000,
-          leaseMs: 5000,
-          backoffMs: 50,
-        })
-      : undefined;
+  const database = await uploadDatabase(backend);
+  Object.assign(environment, database.environment);
+  const jobQueue = uploadJobQueue(backend, {
+    name: `uploads-${randomUUID()}`,
+    attempts,
+    leaseMs: 5000,
+    backoffMs: 50,
+  });
   const built = await buildTestApp({ environment, ...(jobQueue ? { jobQueue } : {}) });
   const { app, config, services } = built;
   const workers: { stop: (options: { timeoutMs: number }) => Promise<void> }[] = [];
@@ -82,11 +60,8 @@ async function uploadService(t: Context, backend: Backend, options: { attempts?:
   t.after(async () => {
     await Promise.all(workers.map((worker) => worker.stop({ timeoutMs: 0 })));
     await app.close();
-    if (jobQueue) {
-      await jobQueue.destroy();
-      await jobQueue.close();
-    }
-    if (schema) await dropSchema(schema);
+    await removeJobQueue(jobQueue);
+    await database.dropped();
   });
   const address = await app.listen({ port: 0, host: "127.0.0.1" });
 
@@ -133,7 +108,7 @@ async function uploadService(t: Context, backend: Backend, options: { attempts?:
   return { app, address, outcomes, startWorker, upload, status, ended, stored };
 }
 
-for (const backend of BACKENDS) {
+for (const backend of UPLOAD_BACKENDS) {
   describe(`an upload's bytes on ${backend.queue} with ${backend.uploads} uploads`, () => {
     test("completed and failed jobs delete their uploads", async (t) => {
       const service = await uploadService(t, backend);
