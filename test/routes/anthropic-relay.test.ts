@@ -8,6 +8,7 @@ import Anthropic from "@anthropic-ai/sdk";
 import type { LlmCallEnd, LlmCallObserver, LlmCallStart } from "../../src/llm/llm-call-observer.ts";
 import { startChatTestApp } from "../support/chat-test-app.ts";
 import { FAKE_TOKEN_COUNT } from "../support/fake-llm-upstream.ts";
+import { postMessagesStream } from "../support/post-messages-stream.ts";
 import { parseSse } from "../support/sse-parser.ts";
 import { startStalledReader } from "../support/stalled-reader.ts";
 import { waitForNoActiveStreams } from "../support/wait-for-no-active-streams.ts";
@@ -47,21 +48,6 @@ async function start(t: Parameters<typeof startChatTestApp>[0], environment: Rec
   });
   const client = new Anthropic({ baseURL: app.address, apiKey: "client-key", maxRetries: 0 });
   return { ...app, client, calls: recorded.calls };
-}
-
-/** A streamed `/v1/messages` call as any client sends it, read with fetch to see the raw events. */
-function postMessagesStream(address: string, signal?: AbortSignal): Promise<Response> {
-  return fetch(`${address}/v1/messages`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      model: MODEL,
-      max_tokens: 64,
-      stream: true,
-      messages: [{ role: "user", content: "x" }],
-    }),
-    signal,
-  });
 }
 
 /** The same request sent straight to the fake upstream: what the relay must pass on. */
@@ -184,7 +170,7 @@ test("stream: Anthropic's events are relayed as sent; the SDK rebuilds the messa
   assert.equal(message.usage.cache_read_input_tokens, 4);
   assert.equal(upstream.requests[0].body.stream, true);
 
-  const response = await postMessagesStream(address);
+  const response = await postMessagesStream(address, MODEL);
   assert.equal(response.headers.get("content-type"), "text/event-stream");
   const relayed = await response.text();
   assert.equal(
@@ -298,7 +284,7 @@ test("stream: an upstream that dies mid-stream ends it with an error event, neve
   const { address, upstream, calls, app } = await start(t);
   // The pause lets the first delta reach the client before the connection goes.
   upstream.script({ deltas: ["one", "two", "three"], chunkDelayMs: 100, dieAfter: 2 });
-  const response = await postMessagesStream(address);
+  const response = await postMessagesStream(address, MODEL);
   const { events } = parseSse(await response.text());
   const names = events.map((event) => event.event);
   assert.deepEqual(names.slice(0, 4), [
@@ -321,7 +307,7 @@ test("stream: an upstream that dies mid-stream ends it with an error event, neve
     errorFrameAfter: 1,
     errorMessage: "secret internals",
   });
-  const second = await postMessagesStream(address);
+  const second = await postMessagesStream(address, MODEL);
   const text = await second.text();
   assert.ok(!text.includes("secret internals"));
   const last = parseSse(text).events.at(-1)!;
@@ -334,7 +320,7 @@ test("stream: a body that ends cleanly without message_stop ends with an error e
   const { address, upstream, calls } = await start(t);
   // Apart in time, so the end arrives after the first delta went out: too late to retry.
   upstream.script({ deltas: ["one", "two"], chunkDelayMs: 50, endAfter: 1 });
-  const response = await postMessagesStream(address);
+  const response = await postMessagesStream(address, MODEL);
   const { events } = parseSse(await response.text());
   const names = events.map((event) => event.event);
   assert.equal(names.filter((name) => name === "content_block_delta").length, 1);
@@ -370,7 +356,7 @@ test("stream: a client that disconnects stops the upstream within a second", asy
   const { address, upstream, calls, app } = await start(t);
   upstream.script({ deltas: Array.from({ length: 200 }, (_, index) => `d${index} `), chunkDelayMs: 20 });
   const controller = new AbortController();
-  const response = await postMessagesStream(address, controller.signal);
+  const response = await postMessagesStream(address, MODEL, { signal: controller.signal });
   const reader = response.body!.getReader();
   await reader.read();
   const abortedAt = Date.now();
@@ -400,16 +386,7 @@ test("no first byte within LLM_TIMEOUT_MS is a 504 timeout_error; silence past L
   await upstream.waitForAbort(0, 2_000);
 
   upstream.script({ deltas: ["a", "b", "c"], stallAfter: 1 });
-  const response = await fetch(`${address}/v1/messages`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      model: MODEL,
-      max_tokens: 16,
-      stream: true,
-      messages: [{ role: "user", content: "x" }],
-    }),
-  });
+  const response = await postMessagesStream(address, MODEL, { body: { max_tokens: 16 } });
   const events = parseSse(await response.text()).events;
   assert.equal(events.filter((event) => event.event === "content_block_delta").length, 1);
   const last = events.at(-1)!;

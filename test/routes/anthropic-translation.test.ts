@@ -8,6 +8,7 @@ import Anthropic from "@anthropic-ai/sdk";
 import type { LlmCallEnd, LlmCallObserver, LlmCallStart } from "../../src/llm/llm-call-observer.ts";
 import { startChatTestApp } from "../support/chat-test-app.ts";
 import { startFakeLlmUpstream } from "../support/fake-llm-upstream.ts";
+import { postMessagesStream } from "../support/post-messages-stream.ts";
 import { parseSse } from "../support/sse-parser.ts";
 import { waitForNoActiveStreams } from "../support/wait-for-no-active-streams.ts";
 
@@ -111,16 +112,7 @@ test("JSON: system blocks, sampling, stop_sequences and metadata reach the upstr
 test("stream: Anthropic's exact event sequence, which the SDK rebuilds into the message", async (t) => {
   const { address, client, upstream, app } = await start(t);
   upstream.script({ deltas: ["one\n", "two ", "three"] });
-  const response = await fetch(`${address}/v1/messages`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      model: MODEL,
-      max_tokens: 64,
-      stream: true,
-      messages: [{ role: "user", content: "x" }],
-    }),
-  });
+  const response = await postMessagesStream(address, MODEL);
   assert.equal(response.status, 200);
   assert.equal(response.headers.get("content-type"), "text/event-stream");
   const { events } = parseSse(await response.text());
@@ -224,16 +216,8 @@ test("tool use (JSON): tools and tool_choice reach the upstream as functions; to
 test("tool use (stream): tool_use blocks with input_json_delta events, one block after another", async (t) => {
   const { address, client, upstream, calls } = await start(t);
   upstream.script({ toolCalls: TOOL_CALLS, deltas: ["Let me look."] });
-  const response = await fetch(`${address}/v1/messages`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      model: MODEL,
-      max_tokens: 64,
-      stream: true,
-      tools: [WEATHER],
-      messages: [{ role: "user", content: "Weather?" }],
-    }),
+  const response = await postMessagesStream(address, MODEL, {
+    body: { tools: [WEATHER], messages: [{ role: "user", content: "Weather?" }] },
   });
   const data = parseSse(await response.text()).events.map((event) => JSON.parse(event.data));
   const shape = data.map((event) =>
@@ -600,16 +584,7 @@ test("count_tokens for a provider without a token-counting endpoint is a 400 tha
 test("stream: an upstream that dies mid-stream ends the translated stream with an error event", async (t) => {
   const { address, upstream, calls, app } = await start(t);
   upstream.script({ deltas: ["one", "two", "three"], chunkDelayMs: 100, dieAfter: 2 });
-  const response = await fetch(`${address}/v1/messages`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      model: MODEL,
-      max_tokens: 64,
-      stream: true,
-      messages: [{ role: "user", content: "x" }],
-    }),
-  });
+  const response = await postMessagesStream(address, MODEL);
   const { events } = parseSse(await response.text());
   const names = events.map((event) => event.event);
   assert.deepEqual(names.slice(0, 2), ["message_start", "content_block_start"]);
@@ -623,16 +598,7 @@ test("stream: an upstream that dies mid-stream ends the translated stream with a
 test("stream: Anthropic's ping event while the model is idle, never a bare comment", async (t) => {
   const { address, upstream } = await start(t, { STREAM_PING_MS: "50" });
   upstream.script({ deltas: ["slow", " answer"], chunkDelayMs: 400 });
-  const response = await fetch(`${address}/v1/messages`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      model: MODEL,
-      max_tokens: 64,
-      stream: true,
-      messages: [{ role: "user", content: "x" }],
-    }),
-  });
+  const response = await postMessagesStream(address, MODEL);
   const { events, comments } = parseSse(await response.text());
   const pings = events.filter((event) => event.event === "ping");
   assert.ok(pings.length >= 2, `${pings.length} pings`);
@@ -664,17 +630,7 @@ test("stream: a client that disconnects from a translated stream stops the upstr
   const { address, upstream, calls, app } = await start(t);
   upstream.script({ deltas: Array.from({ length: 200 }, (_, index) => `d${index} `), chunkDelayMs: 20 });
   const controller = new AbortController();
-  const response = await fetch(`${address}/v1/messages`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      model: MODEL,
-      max_tokens: 64,
-      stream: true,
-      messages: [{ role: "user", content: "x" }],
-    }),
-    signal: controller.signal,
-  });
+  const response = await postMessagesStream(address, MODEL, { signal: controller.signal });
   await response.body!.getReader().read();
   const abortedAt = Date.now();
   controller.abort();
