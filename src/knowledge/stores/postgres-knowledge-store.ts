@@ -1,4 +1,4 @@
-import pg from "pg";
+import pg, { type QueryResult, type QueryResultRow } from "pg";
 import {
   type ChunkText,
   DEFAULT_COLLECTION,
@@ -20,6 +20,7 @@ import {
 import { knowledgeStoreFull } from "../knowledge-store-full.ts";
 import { searchTimedOut } from "../search-timed-out.ts";
 import { vectorSnippet } from "../vector-snippet.ts";
+import { type ChunkHitRow, searchHitFromRow } from "./chunk-hit-row.ts";
 
 export type PostgresKnowledgeStoreOptions = {
   connectionString: string;
@@ -324,20 +325,8 @@ export class PostgresKnowledgeStore implements KnowledgeStore {
     // websearch syntax (quotes, `-`) comes from the user; `or` itself would read as an operator.
     const terms = queryTerms(query).filter((term) => term !== "or");
     if (terms.length === 0) return [];
-    await this.#migrate();
-    const result = await this.#inTransaction(async (client) => {
-      // Server-side, so the database stops the work, not just our wait for it.
-      await client.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.trunc(this.#searchTimeoutMs))}`);
-      return client.query<{
-        document_id: string;
-        chunk_index: number;
-        text: string;
-        page: number | null;
-        source: string;
-        title: string | null;
-        score: number;
-        snippet: string;
-      }>(
+    const rows = await this.#timedSearch((client) =>
+      client.query<ChunkHitRow & { score: number; snippet: string }>(
         // Ranked and cut first, so ts_headline (slow: it re-parses the text) runs only on the page.
         `WITH query AS (SELECT websearch_to_tsquery($1::regconfig, $2) AS terms),
        best AS (
@@ -362,36 +351,14 @@ export class PostgresKnowledgeStore implements KnowledgeStore {
           options.collection ?? DEFAULT_COLLECTION,
           ...ownerValues(options),
         ],
-      );
-    }).catch((error: unknown) => {
-      if ((error as { code?: unknown }).code === QUERY_CANCELED) throw searchTimedOut(this.#searchTimeoutMs);
-      throw error;
-    });
-    return result.rows.map((row) => ({
-      documentId: row.document_id,
-      source: row.source,
-      ...(row.title === null ? {} : { title: row.title }),
-      chunkIndex: row.chunk_index,
-      ...(row.page === null ? {} : { page: row.page }),
-      text: row.text,
-      snippet: row.snippet,
-      score: row.score,
-    }));
+      ),
+    );
+    return rows.map((row) => searchHitFromRow(row, row.snippet, row.score));
   }
 
   async searchByVector(vector: readonly number[], options: VectorSearchOptions): Promise<SearchHit[]> {
-    await this.#migrate();
-    const result = await this.#inTransaction(async (client) => {
-      await client.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.trunc(this.#searchTimeoutMs))}`);
-      return client.query<{
-        document_id: string;
-        chunk_index: number;
-        text: string;
-        page: number | null;
-        source: string;
-        title: string | null;
-        score: number;
-      }>(
+    const rows = await this.#timedSearch((client) =>
+      client.query<ChunkHitRow & { score: number }>(
         // Both sides are normalised, so the dot product is the cosine: exact, over every vector.
         `SELECT chunks.document_id, chunks.chunk_index, chunks.text, chunks.page, documents.source, documents.title,
                 knowledge_dot(chunks.embedding, $1::real[]) AS score
@@ -410,21 +377,27 @@ export class PostgresKnowledgeStore implements KnowledgeStore {
           searchLimit(options.limit),
           ...ownerValues(options),
         ],
-      );
+      ),
+    );
+    return rows.map((row) => searchHitFromRow(row, vectorSnippet(row.text), Number(row.score)));
+  }
+
+  /**
+   * Runs a search query under `SEARCH_TIMEOUT_MS`, set server-side so the database stops the work,
+   * not just our wait for it; a query past it rejects with SEARCH_TIMEOUT.
+   */
+  async #timedSearch<Row extends QueryResultRow>(
+    query: (client: pg.PoolClient) => Promise<QueryResult<Row>>,
+  ): Promise<Row[]> {
+    await this.#migrate();
+    const result = await this.#inTransaction(async (client) => {
+      await client.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.trunc(this.#searchTimeoutMs))}`);
+      return query(client);
     }).catch((error: unknown) => {
       if ((error as { code?: unknown }).code === QUERY_CANCELED) throw searchTimedOut(this.#searchTimeoutMs);
       throw error;
     });
-    return result.rows.map((row) => ({
-      documentId: row.document_id,
-      source: row.source,
-      ...(row.title === null ? {} : { title: row.title }),
-      chunkIndex: row.chunk_index,
-      ...(row.page === null ? {} : { page: row.page }),
-      text: row.text,
-      snippet: vectorSnippet(row.text),
-      score: Number(row.score),
-    }));
+    return result.rows;
   }
 
   async documentsToEmbed(model: string, limit: number): Promise<StoredDocument[]> {

@@ -20,6 +20,7 @@ import {
 } from "../knowledge-store.ts";
 import { knowledgeStoreFull } from "../knowledge-store-full.ts";
 import { vectorSnippet } from "../vector-snippet.ts";
+import { type ChunkHitRow, searchHitFromRow } from "./chunk-hit-row.ts";
 
 /** Words of context around the matches in a snippet. */
 const SNIPPET_TOKENS = 24;
@@ -281,27 +282,9 @@ export class SqliteKnowledgeDatabase {
         ...ownerValues(options),
         match,
         searchLimit(options.limit),
-      ) as {
-      document_id: string;
-      chunk_index: number;
-      text: string;
-      page: number | null;
-      source: string;
-      title: string | null;
-      rank: number;
-      snippet: string;
-    }[];
-    return rows.map((row) => ({
-      documentId: row.document_id,
-      source: row.source,
-      ...(row.title === null ? {} : { title: row.title }),
-      chunkIndex: row.chunk_index,
-      ...(row.page === null ? {} : { page: row.page }),
-      text: row.text,
-      snippet: row.snippet,
-      // bm25() is lower for better matches; turn it into "higher is better".
-      score: -row.rank,
-    }));
+      ) as (ChunkHitRow & { rank: number; snippet: string })[];
+    // bm25() is lower for better matches; turn it into "higher is better".
+    return rows.map((row) => searchHitFromRow(row, row.snippet, -row.rank));
   }
 
   searchByVector(vector: readonly number[], options: VectorSearchOptions): SearchHit[] {
@@ -322,26 +305,9 @@ export class SqliteKnowledgeDatabase {
         ...ownerValues(options),
         options.model,
         searchLimit(options.limit),
-      ) as {
-      document_id: string;
-      chunk_index: number;
-      text: string;
-      page: number | null;
-      source: string;
-      title: string | null;
-      distance: number;
-    }[];
-    return rows.map((row) => ({
-      documentId: row.document_id,
-      source: row.source,
-      ...(row.title === null ? {} : { title: row.title }),
-      chunkIndex: row.chunk_index,
-      ...(row.page === null ? {} : { page: row.page }),
-      text: row.text,
-      snippet: vectorSnippet(row.text),
-      // Cosine similarity: 1 for the same direction, higher is better as in full-text hits.
-      score: 1 - row.distance,
-    }));
+      ) as (ChunkHitRow & { distance: number })[];
+    // Cosine similarity: 1 for the same direction, higher is better as in full-text hits.
+    return rows.map((row) => searchHitFromRow(row, vectorSnippet(row.text), 1 - row.distance));
   }
 
   documentsToEmbed(model: string, limit: number): StoredDocument[] {
