@@ -98,3 +98,27 @@ test("a store whose server is unreachable fails ping with the connection error, 
   await assert.rejects(store.ping(), /ECONNREFUSED|connect/);
   await assert.rejects(store.ping(), /ECONNREFUSED|connect/);
 });
+
+test("a search past SEARCH_TIMEOUT_MS is stopped by the server and rejects with SEARCH_TIMEOUT", async (t) => {
+  const schema = uniqueSchemaName();
+  const store = new PostgresKnowledgeStore({
+    connectionString: TEST_DATABASE_URL,
+    schema,
+    searchTimeoutMs: 1,
+  });
+  t.after(async () => {
+    await store.close();
+    await dropSchema(schema);
+  });
+  // Enough matching chunks that ranking and snippets take well over the 1 ms budget.
+  const chunks = Array.from(
+    { length: 4000 },
+    (_, index) =>
+      `Lighthouse ${index}: the keeper climbs the lighthouse stairs and trims the lighthouse lamp.`,
+  );
+  await storeDocument(store, "doc_many", "many.txt", chunks);
+  await assert.rejects(store.search("lighthouse keeper lamp stairs"), (error: unknown) => {
+    assert.equal((error as { code?: unknown }).code, "SEARCH_TIMEOUT");
+    return true;
+  });
+});
