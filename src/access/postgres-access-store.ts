@@ -1,4 +1,5 @@
-import pg from "pg";
+import type pg from "pg";
+import { openPostgresPool, quoteIdentifier } from "../storage/open-postgres-pool.ts";
 import { accessSchema, keyColumnsAddedLater } from "./access-schema.ts";
 import { accessStatements, type SqlStatement } from "./access-statements.ts";
 import type { AccessStore } from "./access-store.ts";
@@ -46,15 +47,13 @@ export class PostgresAccessStore implements AccessStore {
 
   constructor(options: PostgresAccessStoreOptions) {
     this.#schema = options.schema;
-    this.#pool = new pg.Pool({
+    this.#pool = openPostgresPool({
       connectionString: options.connectionString,
-      max: options.maxConnections ?? 10,
-      connectionTimeoutMillis: options.connectionTimeoutMs ?? 5000,
-      options: options.schema ? `-c search_path=${quoteIdentifier(options.schema)}` : undefined,
-      application_name: "llm-api-service",
+      schema: options.schema,
+      maxConnections: options.maxConnections ?? 10,
+      connectionTimeoutMs: options.connectionTimeoutMs ?? 5000,
+      applicationName: "llm-api-service",
     });
-    // A connection the server dropped must not crash the process; the next query reports it.
-    this.#pool.on("error", () => {});
   }
 
   async createKey(key: VirtualKey): Promise<void> {
@@ -159,8 +158,4 @@ export class PostgresAccessStore implements AccessStore {
     });
     return this.#migrated;
   }
-}
-
-function quoteIdentifier(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
 }

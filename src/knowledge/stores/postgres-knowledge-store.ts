@@ -1,4 +1,6 @@
-import pg, { type QueryResult, type QueryResultRow } from "pg";
+import type pg from "pg";
+import type { QueryResult, QueryResultRow } from "pg";
+import { openPostgresPool, quoteIdentifier } from "../../storage/open-postgres-pool.ts";
 import {
   type ChunkText,
   DEFAULT_COLLECTION,
@@ -140,17 +142,13 @@ export class PostgresKnowledgeStore implements KnowledgeStore {
     this.#schema = options.schema;
     this.#maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
     this.#searchTimeoutMs = options.searchTimeoutMs ?? DEFAULT_SEARCH_TIMEOUT_MS;
-    this.#pool = new pg.Pool({
+    this.#pool = openPostgresPool({
       connectionString: options.connectionString,
-      max: options.maxConnections ?? 10,
-      connectionTimeoutMillis: options.connectionTimeoutMs ?? 5000,
-      // Every connection of the pool sees the schema first, so the queries need no prefix.
-      options: options.schema ? `-c search_path=${quoteIdentifier(options.schema)}` : undefined,
-      application_name: "llm-api-service",
+      schema: options.schema,
+      maxConnections: options.maxConnections ?? 10,
+      connectionTimeoutMs: options.connectionTimeoutMs ?? 5000,
+      applicationName: "llm-api-service",
     });
-    // An idle connection the server dropped (a restart, a failover) must not crash the process;
-    // the pool replaces it and the next query reports any lasting problem.
-    this.#pool.on("error", () => {});
   }
 
   async beginDocument(document: NewDocument): Promise<void> {
@@ -517,10 +515,6 @@ function ownerCondition(first: number, column = "owner"): string {
 
 function ownerValues(filter: OwnerFilter): [boolean, string | null] {
   return [filter.owner === undefined, filter.owner ?? null];
-}
-
-function quoteIdentifier(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
 }
 
 /** A vector as PostgreSQL's array literal, `{0.1,0.2}`; finite numbers only reach here. */

@@ -1,5 +1,6 @@
 import type { Readable } from "node:stream";
-import pg from "pg";
+import type pg from "pg";
+import { openPostgresPool, quoteIdentifier } from "../../storage/open-postgres-pool.ts";
 import type { StoredUpload, UploadStore } from "./upload-store.ts";
 
 /** Bytes per row: large enough to keep the rows few, small enough that a part is all we hold. */
@@ -25,13 +26,12 @@ export class PostgresUploadStore implements UploadStore {
 
   constructor(options: PostgresUploadStoreOptions) {
     this.#schema = options.schema;
-    this.#pool = new pg.Pool({
+    this.#pool = openPostgresPool({
       connectionString: options.connectionString,
-      max: options.maxConnections ?? 4,
-      options: options.schema ? `-c search_path=${quoteIdentifier(options.schema)}` : undefined,
-      application_name: "llm-api-service-uploads",
+      schema: options.schema,
+      maxConnections: options.maxConnections ?? 4,
+      applicationName: "llm-api-service-uploads",
     });
-    this.#pool.on("error", () => {});
   }
 
   async save(id: string, stream: Readable): Promise<{ bytes: number }> {
@@ -116,8 +116,4 @@ export class PostgresUploadStore implements UploadStore {
       );
     return this.#ready;
   }
-}
-
-function quoteIdentifier(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
 }
