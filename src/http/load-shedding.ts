@@ -35,17 +35,16 @@ export const loadSheddingPlugin = fastifyPlugin(
       sampleInterval: SAMPLE_INTERVAL_MS,
       exposeStatusRoute: false,
     });
-    const limits = options;
     if (
-      limits.maxEventLoopDelayMs <= 0 &&
-      limits.maxEventLoopUtilization <= 0 &&
-      limits.maxHeapUsedBytes <= 0 &&
-      limits.maxRssBytes <= 0
+      options.maxEventLoopDelayMs <= 0 &&
+      options.maxEventLoopUtilization <= 0 &&
+      options.maxHeapUsedBytes <= 0 &&
+      options.maxRssBytes <= 0
     ) {
       return;
     }
     app.addHook("onRequest", (request, _reply, done) => {
-      const pressure = pressureOf(app.memoryUsage(), limits);
+      const pressure = pressureOf(app.memoryUsage(), options);
       if (pressure === undefined || NEVER_SHED.has(request.url.split("?")[0])) return done();
       done(
         new ServiceError({
