@@ -111,6 +111,36 @@ export function rateLimiterConformance(
     assert.equal(decisions.filter((decision) => decision.allowed).length, 20);
   });
 
+  test(`${name}: calls of one turn are judged in order, each subject on its own`, async (t) => {
+    const limiter = await open();
+    t.after(() => limiter.close());
+    const [first, second] = [subject(), subject()];
+    const now = Date.now();
+    const calls = Array.from({ length: 6 }, (_, index) =>
+      call(index % 2 === 0 ? first : second, { rpm: 2 }, now),
+    );
+    const decisions = await Promise.all(calls.map((made) => limiter.acquire(made)));
+    for (const who of [first, second]) {
+      const own = decisions.filter((_, index) => calls[index].subject === who);
+      assert.deepEqual(
+        own.map((decision) => [decision.allowed, decision.requests?.remaining]),
+        [
+          [true, 1],
+          [true, 0],
+          [false, 0],
+        ],
+      );
+    }
+    // A key whose limit changed within the turn: every call counts against the same minute.
+    const changed = subject();
+    const mixed = await Promise.all(
+      Array.from({ length: 6 }, (_, index) =>
+        limiter.acquire(call(changed, { rpm: index % 2 === 0 ? 2 : 3 }, now)),
+      ),
+    );
+    assert.equal(mixed.filter((decision) => decision.allowed).length, 3);
+  });
+
   test(`${name}: spend counters start from the ledger once, then add`, async (t) => {
     const limiter = await open();
     t.after(() => limiter.close());

@@ -1,0 +1,59 @@
+/**
+ * Gathers the items added in one turn of the event loop, per group, and hands each group to
+ * `flush` once, after the turn: the requests of many sockets read in one poll become one call.
+ * The batch is flushed on `setImmediate`, after every socket of the poll phase was read; a
+ * microtask would close it after the first socket's request.
+ */
+export class TickBatcher<Item, Result> {
+  readonly #flush: (group: string, items: readonly Item[]) => Promise<readonly Result[]>;
+  #pending = new Map<string, Batch<Item, Result>>();
+  #scheduled = false;
+
+  /** `flush` answers one result per item, in order; when it throws, every item of the batch fails with it. */
+  constructor(flush: (group: string, items: readonly Item[]) => Promise<readonly Result[]>) {
+    this.#flush = flush;
+  }
+
+  add(group: string, item: Item): Promise<Result> {
+    let batch = this.#pending.get(group);
+    if (batch === undefined) {
+      batch = { items: [], waiting: [] };
+      this.#pending.set(group, batch);
+    }
+    batch.items.push(item);
+    const result = new Promise<Result>((resolve, reject) => batch.waiting.push({ resolve, reject }));
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(() => this.#flushAll());
+    }
+    return result;
+  }
+
+  #flushAll(): void {
+    this.#scheduled = false;
+    const pending = this.#pending;
+    this.#pending = new Map();
+    for (const [group, batch] of pending) {
+      this.#flush(group, batch.items).then(
+        (results) => {
+          if (results.length !== batch.items.length) {
+            const error = new Error(`a batch of ${batch.items.length} got ${results.length} results`);
+            for (const waiting of batch.waiting) waiting.reject(error);
+            return;
+          }
+          for (let index = 0; index < batch.waiting.length; index += 1) {
+            batch.waiting[index].resolve(results[index]);
+          }
+        },
+        (error: unknown) => {
+          for (const waiting of batch.waiting) waiting.reject(error);
+        },
+      );
+    }
+  }
+}
+
+type Batch<Item, Result> = {
+  items: Item[];
+  waiting: { resolve: (result: Result) => void; reject: (error: unknown) => void }[];
+};
