@@ -50,6 +50,29 @@ test("30 rpm: the 31st request in the minute gets 429 with Retry-After and OpenA
   assert.equal(service.upstream.requests.length, 30, "refused calls never reached the model");
 });
 
+test("an answer with rate limits holds at most 21 headers of the app's, where V8 keeps Fastify's header object fast", async (t) => {
+  const service = await startAccessTestApp(t);
+  const { key } = await service.createKey({ name: "counted", rpm: 1000, tpm: 1_000_000, max_parallel: 10 });
+  const answers = [
+    await service.post("/chat", key, message),
+    await service.post("/v1/chat/completions", key, {
+      model: "openai:fake-model",
+      messages: [{ role: "user", content: "hi" }],
+    }),
+  ];
+  for (const answer of answers) {
+    assert.equal(answer.status, 200);
+    await answer.arrayBuffer();
+    // Node writes these three itself, outside the reply's header object.
+    const own = [...answer.headers.keys()].filter(
+      (name) => !["date", "connection", "keep-alive"].includes(name),
+    );
+    for (const header of RATE_HEADERS) assert.ok(own.includes(header), header);
+    // Past 21, V8 turns the object into a dictionary: several microseconds on every such answer.
+    assert.ok(own.length <= 21, `${own.length} headers: ${own.join(", ")}`);
+  }
+});
+
 test("two instances on one Redis with a 40 rpm key, sent 60 requests alternately: exactly 40 pass", async (t) => {
   await requireRedis();
   const upstream = await startFakeLlmUpstream();

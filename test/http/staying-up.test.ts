@@ -126,6 +126,10 @@ test("security headers on every response, with a CSP that allows same-origin scr
     assert.equal(response.headers["x-content-type-options"], "nosniff");
     assert.ok(response.headers["strict-transport-security"]);
     assert.equal(response.headers["x-frame-options"], "SAMEORIGIN");
+    // Read by no browser in use (Internet Explorer 8's, Flash's, and a removed XSS filter's).
+    for (const obsolete of ["x-download-options", "x-permitted-cross-domain-policies", "x-xss-protection"]) {
+      assert.equal(response.headers[obsolete], undefined, obsolete);
+    }
     const csp = String(response.headers["content-security-policy"]);
     assert.match(csp, /script-src 'self'/);
     assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
