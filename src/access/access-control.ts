@@ -133,13 +133,10 @@ export class AccessControl {
       subject = key !== undefined ? keySubject(key) : `address:${call.address}`;
       this.#calls += 1;
       id = `${this.#callIdPrefix}${this.#calls}`;
-      decision = await this.#options.limiter.acquire({
-        subject,
-        limits,
-        tokens: call.reservedTokens,
-        id,
-        now,
-      });
+      const { limiter } = this.#options;
+      const acquire = { subject, limits, tokens: call.reservedTokens, id, now };
+      decision =
+        limiter.acquireNow !== undefined ? limiter.acquireNow(acquire) : await limiter.acquire(acquire);
       if (!decision.allowed) {
         throw rateLimitError(decision);
       }
@@ -153,8 +150,11 @@ export class AccessControl {
         ended = true;
         const endedAt = this.#now();
         const used = result === undefined ? 0 : result.inputTokens + result.outputTokens;
-        if (decision !== undefined)
-          void this.#options.limiter.settle(subject, id, used, endedAt).catch(() => {});
+        const { limiter } = this.#options;
+        if (decision !== undefined) {
+          if (limiter.settleNow !== undefined) limiter.settleNow(subject, id, used, endedAt);
+          else void limiter.settle(subject, id, used, endedAt).catch(() => {});
+        }
         if (result === undefined) return;
         const cost = this.#options.prices.costOf(call.modelName, call.modelId, result);
         if (key !== undefined && key.budgetUsd !== null && period !== undefined && cost > 0) {
