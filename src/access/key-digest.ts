@@ -19,3 +19,17 @@ export function sameDigest(left: string, right: string): boolean {
   const b = Buffer.from(right, "hex");
   return a.length === b.length && timingSafeEqual(a, b);
 }
+
+/**
+ * Whether two strings are equal, in a time that depends on their lengths only (not on where they
+ * first differ): every character is compared, with no early exit. For a secret already in memory
+ * as a string, this spares turning both into buffers for `timingSafeEqual`.
+ */
+export function sameSecret(left: string, right: string): boolean {
+  if (left.length !== right.length) return false;
+  let difference = 0;
+  for (let index = 0; index < left.length; index += 1) {
+    difference |= left.charCodeAt(index) ^ right.charCodeAt(index);
+  }
+  return difference === 0;
+}

@@ -2,7 +2,7 @@ import { timingSafeEqual } from "node:crypto";
 import type { Socket } from "node:net";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import fastifyPlugin from "fastify-plugin";
-import { digestKey } from "../access/key-digest.ts";
+import { digestKey, sameSecret } from "../access/key-digest.ts";
 import type { KeyDirectory } from "../access/key-directory.ts";
 import type { Principal } from "../access/principal.ts";
 import { isKeyUsable, type VirtualKey } from "../access/virtual-key.ts";
@@ -49,6 +49,12 @@ export const authenticationPlugin = fastifyPlugin(
     const staticDigests = options.apiKeys.map(digest);
     const adminDigest = options.adminApiKey === undefined ? undefined : digest(options.adminApiKey);
 
+    /** Whether a digest is the admin key's or one of `API_KEYS`, each compared in constant time. */
+    const fixedKeyOf = (digestBytes: Buffer): Principal | undefined => {
+      if (adminDigest !== undefined && timingSafeEqual(adminDigest, digestBytes)) return ADMIN;
+      return staticDigests.some((known) => timingSafeEqual(known, digestBytes)) ? STATIC : undefined;
+    };
+
     const findVirtualKey = async (digestHex: string): Promise<VirtualKey | undefined> => {
       try {
         return await options.keyDirectory?.find(digestHex);
@@ -88,13 +94,13 @@ export const authenticationPlugin = fastifyPlugin(
         if (presented === undefined) {
           throw new ServiceError({ code: "UNAUTHORIZED", message: "An API key is required." });
         }
-        const { digestHex, digestBytes: presentedDigest } = connectionDigest(request, presented);
-        if (adminDigest !== undefined && timingSafeEqual(adminDigest, presentedDigest)) {
+        const { digestHex, fixed } = connectionDigest(request, presented, fixedKeyOf);
+        if (fixed === ADMIN) {
           request.principal = ADMIN;
           return done();
         }
         const isAdminPath = path === "/admin" || path.startsWith("/admin/");
-        if (staticDigests.some((known) => timingSafeEqual(known, presentedDigest))) {
+        if (fixed === STATIC) {
           request.principal = admitted(STATIC, isAdminPath);
           return done();
         }
@@ -129,29 +135,31 @@ const BEARER = /^bearer\s+/i;
 
 const lastKeyDigest = Symbol("lastKeyDigest");
 
-type KeyDigest = Readonly<{ presented: Buffer; digestHex: string; digestBytes: Buffer }>;
+type KeyDigest = Readonly<{
+  presented: string;
+  digestHex: string;
+  /** ADMIN or STATIC when the key is the admin key or one of `API_KEYS`. */
+  fixed: Principal | undefined;
+}>;
 
 /**
- * The SHA-256 of the presented key, in hex (what the key store indexes) and as bytes (what the fixed
- * keys are compared with). It is remembered on the connection for its next request: a client on a
+ * The SHA-256 of the presented key, in hex (what the key store indexes), and whether it is one of
+ * the fixed keys. Both are remembered on the connection for its next request: a client on a
  * kept-alive connection sends the same key every time, and the digest cost ~4 µs a request in the
  * service. The key is compared with the remembered one in constant time, so a connection shared by
  * several clients (a proxy's pool) tells none of them anything about another's key. A connection
  * holds only the key it was last sent, as its parser's buffers do.
  */
-function connectionDigest(request: FastifyRequest, presented: string): KeyDigest {
+function connectionDigest(
+  request: FastifyRequest,
+  presented: string,
+  fixedKeyOf: (digestBytes: Buffer) => Principal | undefined,
+): KeyDigest {
   const socket = request.raw.socket as Socket & { [lastKeyDigest]?: KeyDigest };
-  const bytes = Buffer.from(presented);
   const last = socket[lastKeyDigest];
-  if (
-    last !== undefined &&
-    last.presented.length === bytes.length &&
-    timingSafeEqual(last.presented, bytes)
-  ) {
-    return last;
-  }
+  if (last !== undefined && sameSecret(last.presented, presented)) return last;
   const digestHex = digestKey(presented);
-  const digest: KeyDigest = { presented: bytes, digestHex, digestBytes: Buffer.from(digestHex, "hex") };
+  const digest: KeyDigest = { presented, digestHex, fixed: fixedKeyOf(Buffer.from(digestHex, "hex")) };
   // `inject` requests have a stand-in socket; a real one is a net.Socket that outlives the request.
   if (socket !== undefined && socket !== null) socket[lastKeyDigest] = digest;
   return digest;
