@@ -371,13 +371,15 @@ test("an events client that stops reading is cut after the stall time", async (t
   const socket = connect(Number(address.port), address.hostname);
   t.after(() => socket.destroy());
   let received = 0;
+  let resumed = false;
   socket.on("data", (chunk: Buffer) => {
     received += chunk.length;
+    // Take the first bytes, then stop reading at once, so the server's writes back up. (Pausing
+    // after a poll let a fast machine read the whole frame first, and nothing stalled.)
+    if (!resumed) socket.pause();
   });
   socket.write(`GET /stalling/status/${job.id}/events HTTP/1.1\r\nhost: test\r\n\r\n`);
-  // Take the first bytes, then stop reading: the server's writes back up.
   await waitFor("the first bytes", () => received > 0);
-  socket.pause();
   const cut = await waitFor("the server to cut the stalled stream", () =>
     logs
       .lines()
@@ -388,6 +390,7 @@ test("an events client that stops reading is cut after the stall time", async (t
   );
   assert.equal(cut.status, 499);
   const closed = new Promise((resolve) => socket.once("close", resolve));
+  resumed = true;
   socket.resume();
   await closed;
   assert.ok(
