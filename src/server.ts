@@ -53,7 +53,8 @@ export async function startServer(config: Config, options: StartServerOptions = 
           knowledgeStore,
           uploads: services.uploads,
           logger,
-          onJobFinished: (type, state, durationMs) => metrics.jobFinished(type, state, durationMs / 1000),
+          onJobFinished: (type, state, durationMs) =>
+            metrics.jobFinished(type, state, durationMs === undefined ? undefined : durationMs / 1000),
         })
       : undefined;
 

@@ -60,8 +60,12 @@ export type JobWorkerOptions = {
   /** By job type: what to release when the queue ends a job of that type without its processor. */
   onAbandoned?: Readonly<Record<string, AbandonedJobHandler>>;
   concurrency: number;
-  /** Called after every run: how it ended and how long it ran (for metrics). */
-  onJobFinished?: (type: string, state: JobFinishedState, durationMs: number) => void;
+  /**
+   * Called after every run: how it ended and how long it ran (for metrics). Also called, with no
+   * duration, for a job the queue's recovery ended for good (its worker died), by the worker that
+   * recovered it: no run of it was alive to time it.
+   */
+  onJobFinished?: (type: string, state: JobFinishedState, durationMs: number | undefined) => void;
   /** Told about failures that the queue handles itself (a processor error, a lost connection). */
   onError?: (error: unknown, jobId?: string) => void;
 };

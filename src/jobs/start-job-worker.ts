@@ -27,7 +27,12 @@ export function startJobWorker(options: StartJobWorkerOptions): JobWorker {
     // Kept when a test replaces a processor: a job its worker died on still releases its upload.
     onAbandoned: jobAbandonedHandlers(options.uploads),
     onJobFinished: (type, state, durationMs) => {
-      logger.info({ job_type: type, state, duration_ms: Math.round(durationMs) }, "job finished");
+      logger.info(
+        durationMs === undefined
+          ? { job_type: type, state, ended_by: "recovery" }
+          : { job_type: type, state, duration_ms: Math.round(durationMs) },
+        "job finished",
+      );
       options.onJobFinished?.(type, state, durationMs);
     },
     onError: (error, jobId) => logger.error({ err: error, job_id: jobId }, "job worker error"),

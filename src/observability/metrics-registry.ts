@@ -314,10 +314,11 @@ export class MetricsRegistry {
   }
 
   /** A job reached `state` (completed, failed or cancelled) after `durationSeconds` of running. */
-  jobFinished(type: string, state: string, durationSeconds: number): void {
+  /** A job's final state; with no duration for one the queue's recovery ended (no run was alive to time it). */
+  jobFinished(type: string, state: string, durationSeconds: number | undefined): void {
     const boundedState = (JobStates as readonly string[]).includes(state) ? state : "other";
     this.jobs.labels(type, boundedState).inc();
-    if (Number.isFinite(durationSeconds) && durationSeconds >= 0) {
+    if (durationSeconds !== undefined && Number.isFinite(durationSeconds) && durationSeconds >= 0) {
       this.jobDuration.labels(type, boundedState).observe(durationSeconds);
     }
   }

@@ -114,9 +114,11 @@ test("recovery hands the jobs a dead worker leaves to onAbandoned once it ends t
   assert.equal((await queue.cancel(cancelled.id))?.status, "running");
 
   const heard: { id: string; state: string; payload: unknown }[] = [];
+  const reported: [string, string, number | undefined][] = [];
   const worker = queue.startWorker({
     concurrency: 1,
     processors: {},
+    onJobFinished: (type, state, durationMs) => reported.push([type, state, durationMs]),
     onAbandoned: {
       held: (job) => {
         heard.push({ id: job.id, state: job.state, payload: job.payload });
@@ -137,4 +139,9 @@ test("recovery hands the jobs a dead worker leaves to onAbandoned once it ends t
     ],
     "the job that runs again is not handed over",
   );
+  // Counted like a run's end (llm_api_jobs_total), with no duration: no run was alive to time it.
+  assert.deepEqual(reported.sort(), [
+    ["held", "cancelled", undefined],
+    ["held", "failed", undefined],
+  ]);
 });
