@@ -184,7 +184,8 @@ export class RedisRateLimiter implements RateLimiter {
   readonly redis: Redis & LimiterCommands;
   readonly #prefix: string;
   // A script per subject per turn of the event loop, not per call: under load the calls of one
-  // key share one script, which is most of Redis's work and of ioredis's.
+  // key share one script, which is most of Redis's work and of ioredis's. A script takes at most
+  // 256 calls, so a burst never blocks Redis with one long script or passes too many arguments.
   readonly #acquires = new TickBatcher<LimitAcquire, LimitDecision>((_group, requests) =>
     this.#acquireBatch(requests),
   );

@@ -6,16 +6,27 @@
  */
 export class TickBatcher<Item, Result> {
   readonly #flush: (group: string, items: readonly Item[]) => Promise<readonly Result[]>;
+  readonly #maxItems: number;
   #pending = new Map<string, Batch<Item, Result>>();
+  /** Batches that reached `maxItems` this turn, in the order they filled. */
+  #full: [string, Batch<Item, Result>][] = [];
   #scheduled = false;
 
-  /** `flush` answers one result per item, in order; when it throws, every item of the batch fails with it. */
-  constructor(flush: (group: string, items: readonly Item[]) => Promise<readonly Result[]>) {
+  /**
+   * `flush` answers one result per item, in order; when it throws, every item of the batch fails
+   * with it. A group's batch holds at most `maxItems`; a turn with more flushes several, in order.
+   */
+  constructor(flush: (group: string, items: readonly Item[]) => Promise<readonly Result[]>, maxItems = 256) {
     this.#flush = flush;
+    this.#maxItems = maxItems;
   }
 
   add(group: string, item: Item): Promise<Result> {
     let batch = this.#pending.get(group);
+    if (batch !== undefined && batch.items.length >= this.#maxItems) {
+      this.#full.push([group, batch]);
+      batch = undefined;
+    }
     if (batch === undefined) {
       batch = { items: [], waiting: [] };
       this.#pending.set(group, batch);
@@ -31,9 +42,10 @@ export class TickBatcher<Item, Result> {
 
   #flushAll(): void {
     this.#scheduled = false;
-    const pending = this.#pending;
+    const batches = [...this.#full, ...this.#pending];
     this.#pending = new Map();
-    for (const [group, batch] of pending) {
+    this.#full = [];
+    for (const [group, batch] of batches) {
       this.#flush(group, batch.items).then(
         (results) => {
           if (results.length !== batch.items.length) {

@@ -43,3 +43,14 @@ test("a flush that answers a different number of results fails its batch instead
     ["rejected", "rejected"],
   );
 });
+
+test("a group's batch holds at most maxItems: a larger turn is flushed as several batches, in order", async () => {
+  const flushed: number[][] = [];
+  const batcher = new TickBatcher<number, number>(async (_group, items) => {
+    flushed.push([...items]);
+    return items;
+  }, 2);
+  const results = await Promise.all([1, 2, 3, 4, 5].map((item) => batcher.add("g", item)));
+  assert.deepEqual(results, [1, 2, 3, 4, 5]);
+  assert.deepEqual(flushed, [[1, 2], [3, 4], [5]]);
+});
