@@ -10,7 +10,6 @@ export class TickBatcher<Item, Result> {
   #pending = new Map<string, Batch<Item, Result>>();
   /** Batches that reached `maxItems` this turn, in the order they filled. */
   #full: [string, Batch<Item, Result>][] = [];
-  #scheduled = false;
 
   /**
    * `flush` answers one result per item, in order; when it throws, every item of the batch fails
@@ -22,6 +21,8 @@ export class TickBatcher<Item, Result> {
   }
 
   add(group: string, item: Item): Promise<Result> {
+    // The first item of a turn schedules its flush; the flush empties both lists at once.
+    if (this.#pending.size === 0 && this.#full.length === 0) setImmediate(() => this.#flushAll());
     let batch = this.#pending.get(group);
     if (batch !== undefined && batch.items.length >= this.#maxItems) {
       this.#full.push([group, batch]);
@@ -32,16 +33,10 @@ export class TickBatcher<Item, Result> {
       this.#pending.set(group, batch);
     }
     batch.items.push(item);
-    const result = new Promise<Result>((resolve, reject) => batch.waiting.push({ resolve, reject }));
-    if (!this.#scheduled) {
-      this.#scheduled = true;
-      setImmediate(() => this.#flushAll());
-    }
-    return result;
+    return new Promise<Result>((resolve, reject) => batch.waiting.push({ resolve, reject }));
   }
 
   #flushAll(): void {
-    this.#scheduled = false;
     const batches = [...this.#full, ...this.#pending];
     this.#pending = new Map();
     this.#full = [];
