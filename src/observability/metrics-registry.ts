@@ -313,8 +313,10 @@ export class MetricsRegistry {
     cached(this.#overheadByPath, path, () => this.overhead.series({ path })).observe(seconds);
   }
 
-  /** A job reached `state` (completed, failed or cancelled) after `durationSeconds` of running. */
-  /** A job's final state; with no duration for one the queue's recovery ended (no run was alive to time it). */
+  /**
+   * A job reached `state` (completed, failed or cancelled) after `durationSeconds` of running, or
+   * with no duration when the queue's recovery ended it (no run was alive to time it).
+   */
   jobFinished(type: string, state: string, durationSeconds: number | undefined): void {
     const boundedState = (JobStates as readonly string[]).includes(state) ? state : "other";
     this.jobs.labels(type, boundedState).inc();
