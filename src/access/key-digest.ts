@@ -1,4 +1,4 @@
-import { hash, randomBytes, timingSafeEqual } from "node:crypto";
+import { hash, randomBytes } from "node:crypto";
 
 /** The prefix of every virtual key, as OpenAI's keys look, so SDKs and secret scanners know it. */
 export const VIRTUAL_KEY_PREFIX = "sk-";
@@ -11,13 +11,6 @@ export function newKeySecret(): string {
 /** The only form in which a key is stored: its SHA-256, hex. */
 export function digestKey(secret: string): string {
   return hash("sha256", secret, "hex");
-}
-
-/** Compares two digests in constant time (both are SHA-256 hex, so of equal length). */
-export function sameDigest(left: string, right: string): boolean {
-  const a = Buffer.from(left, "hex");
-  const b = Buffer.from(right, "hex");
-  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 /**
