@@ -11,7 +11,11 @@ const requestWith = (headers: Record<string, string>) =>
 const PRESENTED = "plain-presented-secret-0123";
 
 test("a model named by the key the request presented, as a bearer token or x-api-key, is refused", () => {
-  for (const headers of [{ authorization: `Bearer ${PRESENTED}` }, { "x-api-key": PRESENTED }]) {
+  const presentations: Record<string, string>[] = [
+    { authorization: `Bearer ${PRESENTED}` },
+    { "x-api-key": PRESENTED },
+  ];
+  for (const headers of presentations) {
     assert.throws(
       () => refuseKeyAsModel(requestWith(headers), PRESENTED),
       (error: { code?: string; param?: string }) =>
