@@ -14,3 +14,19 @@ export type Principal =
 export function keyIdOf(principal: Principal | undefined): string | undefined {
   return principal?.kind === "virtual" ? principal.key.id : undefined;
 }
+
+const virtualPrincipals = new WeakMap<VirtualKey, Principal>();
+
+/**
+ * The principal of a virtual key, one per key object (the key directory hands out the same
+ * object until it re-reads the key): authentication runs on every request, and this spares each
+ * one an allocation.
+ */
+export function virtualPrincipal(key: VirtualKey): Principal {
+  let principal = virtualPrincipals.get(key);
+  if (principal === undefined) {
+    principal = { kind: "virtual", key };
+    virtualPrincipals.set(key, principal);
+  }
+  return principal;
+}

@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import fastifyPlugin from "fastify-plugin";
 import { digestKey, sameSecret } from "../access/key-digest.ts";
 import type { KeyDirectory } from "../access/key-directory.ts";
-import type { Principal } from "../access/principal.ts";
+import { type Principal, virtualPrincipal } from "../access/principal.ts";
 import { isKeyUsable, type VirtualKey } from "../access/virtual-key.ts";
 import { ServiceError } from "../errors/service-error.ts";
 
@@ -78,12 +78,13 @@ export const authenticationPlugin = fastifyPlugin(
       return principal;
     };
     const asVirtual = (key: VirtualKey | undefined): Principal | undefined =>
-      key !== undefined && isKeyUsable(key, now()) ? { kind: "virtual", key } : undefined;
+      key !== undefined && isKeyUsable(key, now()) ? virtualPrincipal(key) : undefined;
 
     // Callback-style, and waiting only when the key store must be read: this runs on every request,
     // and an async hook costs each one a promise.
     app.addHook("onRequest", (request, _reply, done) => {
-      const path = request.url.split("?")[0];
+      const query = request.url.indexOf("?");
+      const path = query === -1 ? request.url : request.url.slice(0, query);
       if (OPEN_PATHS.has(path) || options.isPublic?.(request)) return done();
       if (!secured) {
         request.principal = OPEN;
