@@ -52,15 +52,16 @@ export type AccessControlOptions = {
   now?: () => number;
 };
 
-/** A key's limits subject, made once per key object (the key directory hands out the same object until it re-reads it). */
-const keySubjects = new WeakMap<VirtualKey, string>();
-function keySubject(key: VirtualKey): string {
-  let subject = keySubjects.get(key);
-  if (subject === undefined) {
-    subject = `key:${key.id}`;
-    keySubjects.set(key, subject);
+/** What admission works out from a key, once per key object (the key directory hands out the same object until it re-reads it). */
+type KeyTerms = Readonly<{ subject: string; limits: AccessLimits }>;
+const keyTerms = new WeakMap<VirtualKey, KeyTerms>();
+function termsOf(key: VirtualKey): KeyTerms {
+  let terms = keyTerms.get(key);
+  if (terms === undefined) {
+    terms = { subject: `key:${key.id}`, limits: limitsOf(key) };
+    keyTerms.set(key, terms);
   }
-  return subject;
+  return terms;
 }
 
 const noLimits = (limits: AccessLimits) =>
@@ -110,7 +111,7 @@ export class AccessControl {
       key === undefined || key.budgetUsd === null ? undefined : periodWindow(key.budgetPeriod, now);
     if (key !== undefined && key.budgetUsd !== null && period !== undefined) {
       const spent = await this.#options.limiter.spend(
-        keySubject(key),
+        termsOf(key).subject,
         period.name,
         () => this.#options.store.spendSince(key.id, period.start),
         Math.min(period.end - now, TOTAL_BUDGET_COUNTER_TTL_MS),
@@ -125,12 +126,13 @@ export class AccessControl {
       }
     }
 
-    const limits = key !== undefined ? limitsOf(key) : this.#options.addressLimits;
+    const terms = key === undefined ? undefined : termsOf(key);
+    const limits = terms === undefined ? this.#options.addressLimits : terms.limits;
     let decision: LimitDecision | undefined;
     let subject = "";
     let id = "";
     if (!noLimits(limits)) {
-      subject = key !== undefined ? keySubject(key) : `address:${call.address}`;
+      subject = terms === undefined ? `address:${call.address}` : terms.subject;
       this.#calls += 1;
       id = `${this.#callIdPrefix}${this.#calls}`;
       const { limiter } = this.#options;
@@ -158,7 +160,7 @@ export class AccessControl {
         if (result === undefined) return;
         const cost = this.#options.prices.costOf(call.modelName, call.modelId, result);
         if (key !== undefined && key.budgetUsd !== null && period !== undefined && cost > 0) {
-          void this.#options.limiter.addSpend(keySubject(key), period.name, cost).catch(() => {});
+          void this.#options.limiter.addSpend(termsOf(key).subject, period.name, cost).catch(() => {});
         }
         this.#options.ledger.record({
           time: endedAt,
