@@ -1,3 +1,5 @@
+import { doubledRing } from "./doubled-ring.ts";
+
 /** Room for this many distinct times at first; the ring doubles when the window holds more. */
 const INITIAL_CAPACITY = 256;
 
@@ -62,17 +64,8 @@ export class TimeQueue {
 
   /** Twice the room, each run moved to its sequence number's slot in the larger ring. */
   #grow(): void {
-    const capacity = (this.#mask + 1) * 2;
-    const times = new Float64Array(capacity);
-    const counts = new Float64Array(capacity);
-    const mask = capacity - 1;
-    for (let sequence = this.#head; sequence < this.#tail; sequence += 1) {
-      const from = sequence & this.#mask;
-      times[sequence & mask] = this.#times[from];
-      counts[sequence & mask] = this.#counts[from];
-    }
-    this.#times = times;
-    this.#counts = counts;
-    this.#mask = mask;
+    this.#times = doubledRing(this.#times, this.#head, this.#tail);
+    this.#counts = doubledRing(this.#counts, this.#head, this.#tail);
+    this.#mask = this.#times.length - 1;
   }
 }

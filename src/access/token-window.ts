@@ -1,3 +1,5 @@
+import { doubledRing } from "./doubled-ring.ts";
+
 /** Room for this many reservations at first; the ring doubles when the window holds more. */
 const INITIAL_CAPACITY = 1024;
 
@@ -87,17 +89,8 @@ export class TokenWindow {
 
   /** Twice the room, each reservation moved to its sequence number's slot in the larger ring. */
   #grow(): void {
-    const capacity = (this.#mask + 1) * 2;
-    const times = new Float64Array(capacity);
-    const tokens = new Float64Array(capacity);
-    const mask = capacity - 1;
-    for (let sequence = this.#head; sequence < this.#tail; sequence += 1) {
-      const from = sequence & this.#mask;
-      times[sequence & mask] = this.#times[from];
-      tokens[sequence & mask] = this.#tokens[from];
-    }
-    this.#times = times;
-    this.#tokens = tokens;
-    this.#mask = mask;
+    this.#times = doubledRing(this.#times, this.#head, this.#tail);
+    this.#tokens = doubledRing(this.#tokens, this.#head, this.#tail);
+    this.#mask = this.#times.length - 1;
   }
 }

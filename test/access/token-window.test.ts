@@ -78,3 +78,17 @@ test("the token window agrees with a plain list through reservations, settlement
     { numRuns: 300 },
   );
 });
+
+test("a ring that has wrapped keeps every reservation in order when it grows", () => {
+  const window = new TokenWindow();
+  // 1,000 reservations, 800 of them dropped, then 1,000 more: the ring of 1,024 wraps, then grows.
+  for (let time = 1; time <= 1000; time += 1) window.reserve(`call-${time}`, time, 1);
+  window.dropThrough(800);
+  for (let time = 1001; time <= 2000; time += 1) window.reserve(`call-${time}`, time, 1);
+  assert.equal(window.total, 1200);
+  for (let through = 800; through < 2000; through += 100) {
+    window.dropThrough(through);
+    assert.equal(window.total, 2000 - through);
+    assert.equal(window.oldestTime, through + 1);
+  }
+});
