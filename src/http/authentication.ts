@@ -7,6 +7,7 @@ import type { KeyDirectory } from "../access/key-directory.ts";
 import { type Principal, virtualPrincipal } from "../access/principal.ts";
 import { isKeyUsable, type VirtualKey } from "../access/virtual-key.ts";
 import { ServiceError } from "../errors/service-error.ts";
+import { urlPath } from "./url-path.ts";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -83,8 +84,7 @@ export const authenticationPlugin = fastifyPlugin(
     // Callback-style, and waiting only when the key store must be read: this runs on every request,
     // and an async hook costs each one a promise.
     app.addHook("onRequest", (request, _reply, done) => {
-      const query = request.url.indexOf("?");
-      const path = query === -1 ? request.url : request.url.slice(0, query);
+      const path = urlPath(request.url);
       if (OPEN_PATHS.has(path) || options.isPublic?.(request)) return done();
       if (!secured) {
         request.principal = OPEN;

@@ -1,4 +1,5 @@
 import type { FastifyRequest } from "fastify";
+import { urlPath } from "./url-path.ts";
 
 /** Where the web console is served; its files are public, like `/health`, and its API calls carry the key. */
 export const CONSOLE_PATH = "/ui";
@@ -25,7 +26,7 @@ export function asksForHtml(request: FastifyRequest): boolean {
  */
 export function isConsoleRequest(request: FastifyRequest): boolean {
   if (request.method !== "GET" && request.method !== "HEAD") return false;
-  const path = request.url.split("?")[0];
+  const path = urlPath(request.url);
   if (path === CONSOLE_PATH || path.startsWith(`${CONSOLE_PATH}/`)) return true;
   return path === "/" && asksForHtml(request);
 }

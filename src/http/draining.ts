@@ -2,6 +2,7 @@ import type { FastifyInstance } from "fastify";
 import fastifyPlugin from "fastify-plugin";
 import { ServiceError } from "../errors/service-error.ts";
 import type { Lifecycle } from "../lifecycle.ts";
+import { urlPath } from "./url-path.ts";
 
 const PROBE_PATHS = new Set(["/health", "/ready"]);
 
@@ -16,7 +17,7 @@ export const drainingPlugin = fastifyPlugin(
     app.addHook("onRequest", (request, reply, done) => {
       if (!options.lifecycle.isDraining) return done();
       reply.header("connection", "close");
-      if (PROBE_PATHS.has(request.url.split("?")[0])) return done();
+      if (PROBE_PATHS.has(urlPath(request.url))) return done();
       done(
         new ServiceError({
           code: "SHUTTING_DOWN",

@@ -4,6 +4,7 @@ import { ServiceError } from "../errors/service-error.ts";
 import { errorBody } from "./error-body.ts";
 import { redactSecrets } from "./redact-secrets.ts";
 import { toServiceError } from "./to-service-error.ts";
+import { urlPath } from "./url-path.ts";
 
 /** Sends `error` in the envelope the route's clients expect, with `Retry-After` when known. */
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: ServiceError): FastifyReply {
@@ -37,7 +38,7 @@ export const errorHandlerPlugin = fastifyPlugin(
         reply,
         new ServiceError({
           code: "NOT_FOUND",
-          message: `Route ${request.method} ${request.url.split("?")[0].slice(0, 100)} not found.`,
+          message: `Route ${request.method} ${urlPath(request.url).slice(0, 100)} not found.`,
         }),
       ),
     );

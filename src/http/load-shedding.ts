@@ -2,6 +2,7 @@ import underPressure from "@fastify/under-pressure";
 import type { FastifyInstance } from "fastify";
 import fastifyPlugin from "fastify-plugin";
 import { ServiceError } from "../errors/service-error.ts";
+import { urlPath } from "./url-path.ts";
 
 export type LoadSheddingOptions = {
   /** Mean event-loop delay over a sample, in ms; 0 for no limit. */
@@ -45,7 +46,7 @@ export const loadSheddingPlugin = fastifyPlugin(
     }
     app.addHook("onRequest", (request, _reply, done) => {
       const pressure = pressureOf(app.memoryUsage(), options);
-      if (pressure === undefined || NEVER_SHED.has(request.url.split("?")[0])) return done();
+      if (pressure === undefined || NEVER_SHED.has(urlPath(request.url))) return done();
       done(
         new ServiceError({
           code: "OVERLOADED",
