@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import fastifyPlugin from "fastify-plugin";
+import { keyIdOf } from "../access/principal.ts";
 import { isAnthropicRoute } from "./error-body.ts";
 import { onResponseClose } from "./response-close.ts";
 import { routeLabel } from "./route-label.ts";
@@ -29,7 +30,8 @@ export const requestLoggingPlugin = fastifyPlugin(
         };
         // A virtual key is named by its id, never its secret. Added rather than spread from an
         // object of its own: one object a line.
-        if (request.principal?.kind === "virtual") line.key_id = request.principal.key.id;
+        const keyId = keyIdOf(request.principal);
+        if (keyId !== undefined) line.key_id = keyId;
         request.log.info(line, completed ? "request completed" : "request abandoned by the client");
       });
       done();
