@@ -66,12 +66,7 @@ export function createModelCallAdmission(access: AccessControl): ModelCallAdmiss
         deployment: model.provider,
         reservedTokens: estimateTokens(texts) + (maxTokens ?? DEFAULT_RESERVED_OUTPUT_TOKENS),
       });
-      // Straight onto Node's response, which validates and stores each header anyway. Through
-      // Fastify's own store (a lowercased copy and a keyed store per header, each set again on Node's
-      // response at writeHead) these six cost several times as much in bare Fastify, helmet's headers
-      // already set. Hijacked streams send them too: they copy `reply.getHeaders()`, which has both.
-      const response = reply.raw;
-      for (const name in admitted.headers) response.setHeader(name, admitted.headers[name]);
+      reply.headers(admitted.headers);
       const startedAt = performance.now();
       let observed = false;
       // A call refused after admission (a full stream slot, a field its source cannot take) frees what it took.
