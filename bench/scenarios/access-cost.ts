@@ -9,6 +9,7 @@ import { buildRow, serviceName } from "../build-row.ts";
 import { measureWithWrk, type WrkMeasurement } from "../measure-with-wrk.ts";
 import { describeCoreUse } from "../process-stats.ts";
 import { type ScenarioResult, skippedScenario, unmeasuredRow } from "../results.ts";
+import { median } from "../statistics.ts";
 import type { TargetProcess } from "../target-process.ts";
 import { wrkMissingMessage } from "../wrk.ts";
 import { chatPath, chatRequest } from "./echo-chat.ts";
@@ -32,6 +33,19 @@ export async function withVirtualKey(target: TargetProcess): Promise<TargetProce
     throw new Error(`creating the bench key: ${response.status} ${await response.text()}`);
   const { key } = (await response.json()) as { key: string };
   return { ...target, headers: { ...target.headers, authorization: `Bearer ${key}` } };
+}
+
+/**
+ * The median of the service's CPU time per request over the rounds. Time the host gives other
+ * guests cuts a round's throughput but is not the service's CPU time, so this shows what the
+ * checks cost when the throughput ratio is blurred; it found a change that cost every header
+ * Node's fast path.
+ */
+function cpuPerRequest(rounds: readonly WrkMeasurement[]): string {
+  const perRequest = rounds
+    .filter((round) => round.requests > 0)
+    .map((round) => (round.targetShare * round.durationSeconds * 1e6) / round.requests);
+  return perRequest.length === 0 ? "—" : median(perRequest).toFixed(0);
 }
 
 export async function accessCost(
@@ -65,7 +79,11 @@ export async function accessCost(
   );
   const noteFor = (rounds: WrkMeasurement[] | undefined, where?: string): string | undefined => {
     if (!rounds || rounds.length === 0) return undefined;
-    const notes = [describeCoreUse("service", rounds), ...(where === undefined ? [] : [where])];
+    const notes = [
+      describeCoreUse("service", rounds),
+      `${cpuPerRequest(rounds)} µs of CPU a request, the open service ${cpuPerRequest(results.get(openServiceName) ?? [])}`,
+      ...(where === undefined ? [] : [where]),
+    ];
     const errors = rounds.reduce((sum, round) => sum + round.errors, 0);
     // A refused request (401, 429) is an error here: the limits must never be reached.
     if (errors > 0) notes.push(`${errors} wrk errors (non-2xx answers included)`);
