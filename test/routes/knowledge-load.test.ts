@@ -265,13 +265,17 @@ test("a search past SEARCH_TIMEOUT_MS answers 503 SEARCH_TIMEOUT with Retry-Afte
   }
   assert.ok(answeredMs < 1000, `answered after ${Math.round(answeredMs)} ms`);
 
-  // Both threads were stopped: the process goes quiet rather than finishing the two queries.
+  // Both threads were stopped: the process goes quiet rather than finishing the two queries. The
+  // pool starts their replacements at once, which takes a few hundred ms of CPU on a slow machine
+  // (279-368 ms seen here), so the quiet is measured after the first 500 ms: 7-8 ms seen then,
+  // and 233 ms with the threads left running.
+  await sleep(500);
   const cpuBefore = process.cpuUsage();
   await sleep(500);
   const cpu = process.cpuUsage(cpuBefore);
   const cpuMs = (cpu.user + cpu.system) / 1000;
-  t.diagnostic(`CPU in the 500 ms after the timeouts: ${Math.round(cpuMs)} ms`);
-  assert.ok(cpuMs < 400, `${Math.round(cpuMs)} ms of CPU: a stopped search is still running`);
+  t.diagnostic(`CPU from 500 to 1,000 ms after the timeouts: ${Math.round(cpuMs)} ms`);
+  assert.ok(cpuMs < 100, `${Math.round(cpuMs)} ms of CPU: a stopped search is still running`);
 
   // And the pool serves the next search with fresh threads.
   const next = await fetch(`${baseUrl}/knowledge/search?q=zeppelin`);
