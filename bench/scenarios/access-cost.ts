@@ -77,11 +77,12 @@ export async function accessCost(
       durationSeconds: context.options.measureSeconds,
     }),
   );
+  const openCpuPerRequest = cpuPerRequest(results.get(openServiceName) ?? []);
   const noteFor = (rounds: WrkMeasurement[] | undefined, where?: string): string | undefined => {
     if (!rounds || rounds.length === 0) return undefined;
     const notes = [
       describeCoreUse("service", rounds),
-      `${cpuPerRequest(rounds)} µs of CPU a request, the open service ${cpuPerRequest(results.get(openServiceName) ?? [])}`,
+      `${cpuPerRequest(rounds)} µs of CPU a request, the open service ${openCpuPerRequest}`,
       ...(where === undefined ? [] : [where]),
     ];
     const errors = rounds.reduce((sum, round) => sum + round.errors, 0);
