@@ -91,11 +91,11 @@ export const authenticationPlugin = fastifyPlugin(
         return done();
       }
       try {
-        const presented = presentedKey(request);
-        if (presented === undefined) {
+        const digest = connectionDigest(request, fixedKeyOf);
+        if (digest === undefined) {
           throw new ServiceError({ code: "UNAUTHORIZED", message: "An API key is required." });
         }
-        const { digestHex, fixed } = connectionDigest(request, presented, fixedKeyOf);
+        const { digestHex, fixed } = digest;
         if (fixed === ADMIN) {
           request.principal = ADMIN;
           return done();
@@ -137,7 +137,9 @@ const BEARER = /^bearer\s+/i;
 const lastKeyDigest = Symbol("lastKeyDigest");
 
 type KeyDigest = Readonly<{
-  presented: string;
+  /** The credential headers as they were sent, to compare the connection's next request with. */
+  authorization: string | undefined;
+  apiKey: string | undefined;
   digestHex: string;
   /** ADMIN or STATIC when the key is the admin key or one of `API_KEYS`. */
   fixed: Principal | undefined;
@@ -145,35 +147,54 @@ type KeyDigest = Readonly<{
 
 /**
  * The SHA-256 of the presented key, in hex (what the key store indexes), and whether it is one of
- * the fixed keys. Both are remembered on the connection for its next request: a client on a
- * kept-alive connection sends the same key every time, and the digest cost ~4 µs a request in the
- * service. The key is compared with the remembered one in constant time, so a connection shared by
- * several clients (a proxy's pool) tells none of them anything about another's key. A connection
- * holds only the key it was last sent, as its parser's buffers do.
+ * the fixed keys, or undefined when no key was presented. Both are remembered on the connection
+ * for its next request: a client on a kept-alive connection sends the same headers every time,
+ * and the digest cost ~4 µs a request in the service (reading the key out of the header again,
+ * ~0.3 µs more). The headers are compared with the remembered ones in constant time, so a
+ * connection shared by several clients (a proxy's pool) tells none of them anything about
+ * another's key. A connection holds only the key it was last sent, as its parser's buffers do.
  */
 function connectionDigest(
   request: FastifyRequest,
-  presented: string,
   fixedKeyOf: (digestBytes: Buffer) => Principal | undefined,
-): KeyDigest {
+): KeyDigest | undefined {
+  const authorization = singleHeader(request.headers.authorization);
+  const apiKey = singleHeader(request.headers["x-api-key"]);
   const socket = request.raw.socket as Socket & { [lastKeyDigest]?: KeyDigest };
-  const last = socket[lastKeyDigest];
-  if (last !== undefined && sameSecret(last.presented, presented)) return last;
+  const last = socket?.[lastKeyDigest];
+  if (
+    last !== undefined &&
+    sameHeader(last.authorization, authorization) &&
+    sameHeader(last.apiKey, apiKey)
+  ) {
+    return last;
+  }
+  const presented = presentedKey(authorization, apiKey);
+  if (presented === undefined) return undefined;
   const digestHex = digestKey(presented);
-  const digest: KeyDigest = { presented, digestHex, fixed: fixedKeyOf(Buffer.from(digestHex, "hex")) };
+  const digest: KeyDigest = {
+    authorization,
+    apiKey,
+    digestHex,
+    fixed: fixedKeyOf(Buffer.from(digestHex, "hex")),
+  };
   // `inject` requests have a stand-in socket; a real one is a net.Socket that outlives the request.
   if (socket !== undefined && socket !== null) socket[lastKeyDigest] = digest;
   return digest;
 }
 
-function presentedKey(request: FastifyRequest): string | undefined {
-  const authorization = request.headers.authorization;
-  if (typeof authorization === "string") {
+const singleHeader = (value: string | string[] | undefined): string | undefined =>
+  typeof value === "string" ? value : undefined;
+
+const sameHeader = (left: string | undefined, right: string | undefined): boolean =>
+  left === undefined || right === undefined ? left === right : sameSecret(left, right);
+
+function presentedKey(authorization: string | undefined, apiKey: string | undefined): string | undefined {
+  if (authorization !== undefined) {
     const bearer = BEARER.exec(authorization);
     if (bearer !== null) return authorization.slice(bearer[0].length).trim();
   }
-  const apiKey = request.headers["x-api-key"];
-  return typeof apiKey === "string" && apiKey.length > 0 ? apiKey : undefined;
+  return apiKey !== undefined && apiKey.length > 0 ? apiKey : undefined;
 }
 
 /** SHA-256, as `digestKey` stores virtual keys (here as bytes, for `timingSafeEqual`). */

@@ -304,16 +304,17 @@ test("keys sent one after another on one kept-alive connection are each judged o
   // One socket for every request, as an SDK's keep-alive agent (or a proxy's pool) would use it.
   const connection = new Pool(address, { connections: 1, pipelining: 1 });
   t.after(() => connection.close());
-  const call = async (key: string, path = "/chat") => {
+  const send = async (credentials: Record<string, string>, path = "/chat") => {
     const response = await connection.request({
       method: path === "/chat" ? "POST" : "GET",
       path,
-      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      headers: { ...credentials, "content-type": "application/json" },
       body: path === "/chat" ? JSON.stringify({ message: "hi" }) : undefined,
     });
     const body = await response.body.text();
     return { status: response.statusCode, body };
   };
+  const call = (key: string, path = "/chat") => send({ authorization: `Bearer ${key}` }, path);
   assert.equal((await call(first.key)).status, 200);
   assert.equal((await call(first.key)).status, 200, "the same key again");
   assert.equal((await call(`${first.key.slice(0, -1)}x`)).status, 401, "one character off, same length");
@@ -323,6 +324,21 @@ test("keys sent one after another on one kept-alive connection are each judged o
   assert.equal((await call(STATIC)).status, 200);
   assert.equal((await call(STATIC, "/admin/keys")).status, 403);
   assert.equal((await call("")).status, 401);
+  // The connection remembers the headers a key came in; a key moved to the other header, or
+  // dropped from one of the two, is read again.
+  assert.equal((await send({ "x-api-key": first.key })).status, 200, "the key as x-api-key");
+  assert.equal((await send({ "x-api-key": "sk-wrong" })).status, 401, "a wrong x-api-key after it");
+  assert.equal(
+    (await send({ authorization: "Basic c29tZW9uZQ==", "x-api-key": first.key })).status,
+    200,
+    "another scheme in Authorization leaves x-api-key to count",
+  );
+  assert.equal(
+    (await send({ authorization: "Basic c29tZW9uZQ==" })).status,
+    401,
+    "the same Authorization without the x-api-key beside it",
+  );
+  assert.equal((await send({})).status, 401, "no key at all");
   const revoked = await app.inject({ method: "DELETE", url: `/admin/keys/${first.id}`, headers: admin });
   assert.equal(revoked.statusCode, 200, revoked.body);
   await waitFor(
