@@ -30,6 +30,8 @@ import { openFileLimits } from "./process-stats.ts";
 import { renderMarkdown } from "./report.ts";
 import type { BenchRun, ScenarioResult } from "./results.ts";
 import {
+  ACCESS_PROCESSES,
+  type AccessTargets,
   accessCost,
   benchAdminKey,
   openServiceName,
@@ -375,7 +377,7 @@ try {
     await stop(one);
   }
   if (only.has("access")) {
-    // Three processes on the echo model: open, a virtual key with limits in process, and on Redis.
+    // Three configurations on the echo model: open, a virtual key with limits in process, and on Redis.
     log("starting the service open, with limits in process, and with limits on Redis");
     const start = (name: string, folder: string, environment: Record<string, string>) => {
       const directory = path.join(scratchDirectory, folder);
@@ -388,8 +390,21 @@ try {
         name,
       });
     };
-    const open = track(await start(openServiceName, "access-open", {}));
-    const inProcess = track(await start(serviceName, "access-in-process", { ADMIN_API_KEY: benchAdminKey }));
+    // Several processes of each configuration (see ACCESS_PROCESSES), each with its own data directory.
+    const startEach = async (name: string, folder: string, environment: Record<string, string>) => {
+      const processes: TargetProcess[] = [];
+      for (let index = 1; index <= ACCESS_PROCESSES; index++) {
+        processes.push(track(await start(name, `${folder}-${index}`, environment)));
+      }
+      return processes;
+    };
+    const withKeys = async (processes: readonly TargetProcess[]) => {
+      const keyed: TargetProcess[] = [];
+      for (const target of processes) keyed.push(await withVirtualKey(target));
+      return keyed;
+    };
+    const open = await startEach(openServiceName, "access-open", {});
+    const inProcess = await startEach(serviceName, "access-in-process", { ADMIN_API_KEY: benchAdminKey });
     const redis = await startBenchRedis(scratchDirectory);
     const redisMissing = redis ? undefined : "no redis-server installed and no Redis on 127.0.0.1:6379";
     if (redis) {
@@ -397,21 +412,19 @@ try {
       log(`limits on Redis: ${redis.where}`);
     }
     const onRedis = redis
-      ? track(
-          await start(redisLimitsName, "access-redis", {
-            ADMIN_API_KEY: benchAdminKey,
-            REDIS_URL: redis.url,
-          }),
-        )
+      ? await startEach(redisLimitsName, "access-redis", {
+          ADMIN_API_KEY: benchAdminKey,
+          REDIS_URL: redis.url,
+        })
       : undefined;
-    const keyed = {
+    const keyed: AccessTargets = {
       open,
-      inProcess: await withVirtualKey(inProcess),
-      onRedis: onRedis && (await withVirtualKey(onRedis)),
+      inProcess: await withKeys(inProcess),
+      onRedis: onRedis && (await withKeys(onRedis)),
     };
-    for (const target of [keyed.open, keyed.inProcess, keyed.onRedis]) {
-      if (!target || !wrkAvailable) continue;
-      log(`priming ${target.name} on ${chatPath} for ${options.primeSeconds} s`);
+    for (const target of [...keyed.open, ...keyed.inProcess, ...(keyed.onRedis ?? [])]) {
+      if (!wrkAvailable) break;
+      log(`priming ${target.name} at ${target.origin} on ${chatPath} for ${options.primeSeconds} s`);
       await runWrk({
         url: `${target.origin}${chatPath}`,
         body: chatRequest,
@@ -421,9 +434,7 @@ try {
       });
     }
     scenarios.push(await guarded("access", () => accessCost(context, keyed, redisMissing, redis?.where)));
-    await stop(open);
-    await stop(inProcess);
-    await stop(onRedis);
+    for (const target of [...open, ...inProcess, ...(onRedis ?? [])]) await stop(target);
     if (redis) {
       helpers.delete(redis);
       await redis.stop();
