@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { ServiceError } from "../errors/service-error.ts";
 import type { AccessStore } from "./access-store.ts";
 import { periodWindow } from "./budget-period.ts";
@@ -74,11 +73,7 @@ const noLimits = (limits: AccessLimits) =>
 export class AccessControl {
   readonly #options: AccessControlOptions;
   readonly #now: () => number;
-  /**
-   * Names a call's reservation and parallel slot: unique across replicas sharing one Redis (a
-   * random prefix per instance), and cheaper than a UUID per call (a counter after it).
-   */
-  readonly #callIdPrefix = `${randomBytes(9).toString("base64url")}:`;
+  /** Names each call's reservation and parallel slot in the limiter (see `LimitAcquire.id`). */
   #calls = 0;
 
   constructor(options: AccessControlOptions) {
@@ -130,11 +125,11 @@ export class AccessControl {
     const limits = terms === undefined ? this.#options.addressLimits : terms.limits;
     let decision: LimitDecision | undefined;
     let subject = "";
-    let id = "";
+    let id = 0;
     if (!noLimits(limits)) {
       subject = terms === undefined ? `address:${call.address}` : terms.subject;
       this.#calls += 1;
-      id = `${this.#callIdPrefix}${this.#calls}`;
+      id = this.#calls;
       const { limiter } = this.#options;
       const acquire = { subject, limits, tokens: call.reservedTokens, id, now };
       decision =

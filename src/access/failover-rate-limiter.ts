@@ -7,7 +7,7 @@ export type LimiterModeListener = (shared: boolean, cause?: unknown) => void;
 /** Settles of Redis reservations kept while Redis is away, to free their slots when it returns. */
 const MAX_PENDING_SETTLES = 10_000;
 
-type PendingSettle = { subject: string; id: string; usedTokens: number; now: number };
+type PendingSettle = { subject: string; id: number; usedTokens: number; now: number };
 
 /**
  * Redis's shared limits while Redis answers; when it does not, counting in this process (per
@@ -19,7 +19,7 @@ export class FailoverRateLimiter implements RateLimiter {
   readonly #local = new MemoryRateLimiter();
   readonly #onModeChange: LimiterModeListener;
   /** Which calls were admitted in process, so their settle goes there too. */
-  readonly #localCalls = new Set<string>();
+  readonly #localCalls = new Set<number>();
   readonly #pendingSettles: PendingSettle[] = [];
   // Until Redis first answers, calls are counted here.
   #isShared = false;
@@ -56,7 +56,7 @@ export class FailoverRateLimiter implements RateLimiter {
     return decision;
   }
 
-  async settle(subject: string, id: string, usedTokens: number, now: number): Promise<void> {
+  async settle(subject: string, id: number, usedTokens: number, now: number): Promise<void> {
     if (this.#localCalls.delete(id)) {
       this.#local.settleNow(subject, id, usedTokens, now);
       return;

@@ -14,7 +14,7 @@ type Subject = {
   requests: TimeQueue;
   tokens: TokenWindow;
   /** Open parallel slots and when their lease ends (expired ones are swept when they would refuse a call). */
-  parallel: Map<string, number>;
+  parallel: Map<number, number>;
   lastUsed: number;
 };
 
@@ -90,11 +90,11 @@ export class MemoryRateLimiter implements RateLimiter {
     return { allowed: true, retryAfterMs: 0, ...state() };
   }
 
-  async settle(subjectName: string, id: string, usedTokens: number, now: number): Promise<void> {
+  async settle(subjectName: string, id: number, usedTokens: number, now: number): Promise<void> {
     this.settleNow(subjectName, id, usedTokens, now);
   }
 
-  settleNow(subjectName: string, id: string, usedTokens: number, now: number): void {
+  settleNow(subjectName: string, id: number, usedTokens: number, now: number): void {
     const subject = this.#subjects.get(subjectName);
     if (subject === undefined) return;
     subject.parallel.delete(id);

@@ -12,8 +12,12 @@ export type LimitAcquire = Readonly<{
   limits: AccessLimits;
   /** Tokens reserved until the call settles: the prompt estimate plus `max_tokens`. */
   tokens: number;
-  /** Names this call's reservation and parallel slot. */
-  id: string;
+  /**
+   * Names this call's reservation and parallel slot in this process: a sequence number, which
+   * the Redis limiter names across replicas with its own instance's prefix. A number rather than
+   * a string spares each keyed call a string built and hashed for every map it is kept in.
+   */
+  id: number;
   now: number;
 }>;
 
@@ -42,9 +46,9 @@ export type RateLimiter = {
    * (in process): each call of a keyed request is then spared two promises and their turns.
    */
   acquireNow?(request: LimitAcquire): LimitDecision;
-  settleNow?(subject: string, id: string, usedTokens: number, now: number): void;
+  settleNow?(subject: string, id: number, usedTokens: number, now: number): void;
   /** Replaces the reservation with the tokens really used and frees the parallel slot. */
-  settle(subject: string, id: string, usedTokens: number, now: number): Promise<void>;
+  settle(subject: string, id: number, usedTokens: number, now: number): Promise<void>;
   /** Billionths of a dollar spent in `period` (a name such as `2026-12-01`); `initial` reads the ledger when the counter is new. */
   spend(subject: string, period: string, initial: () => Promise<number>, ttlMs: number): Promise<number>;
   /** Adds to a counter that `spend` has started; a counter not started yet is left to start from the ledger. */

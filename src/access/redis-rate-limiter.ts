@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import {
   type LimitAcquire,
@@ -156,7 +157,7 @@ export type RedisRateLimiterOptions = {
   commandTimeoutMs?: number;
 };
 
-type PendingSettle = Readonly<{ subject: string; id: string; usedTokens: number; now: number }>;
+type PendingSettle = Readonly<{ subject: string; id: number; usedTokens: number; now: number }>;
 
 /** One call's decision from its six replies of the acquire script. */
 function decisionOf(request: LimitAcquire, replies: readonly string[]): LimitDecision {
@@ -183,6 +184,11 @@ function decisionOf(request: LimitAcquire, replies: readonly string[]): LimitDec
 export class RedisRateLimiter implements RateLimiter {
   readonly redis: Redis & LimiterCommands;
   readonly #prefix: string;
+  /**
+   * Names this instance's calls in Redis, where every replica's are kept side by side: a random
+   * prefix per instance before each call's sequence number.
+   */
+  readonly #callPrefix = `${randomBytes(9).toString("base64url")}:`;
   // A script per subject per turn of the event loop, not per call: under load the calls of one
   // key share one script, which is most of Redis's work and of ioredis's. A script takes at most
   // 256 calls, so a burst never blocks Redis with one long script or passes too many arguments.
@@ -226,14 +232,16 @@ export class RedisRateLimiter implements RateLimiter {
     );
   }
 
-  settle(subject: string, id: string, usedTokens: number, now: number): Promise<void> {
+  settle(subject: string, id: number, usedTokens: number, now: number): Promise<void> {
     return this.#settles.add(subject, { subject, id, usedTokens, now });
   }
 
   async #acquireBatch(requests: readonly LimitAcquire[]): Promise<LimitDecision[]> {
     const { subject, limits } = requests[0];
     const callArguments: (string | number)[] = [];
-    for (const request of requests) callArguments.push(request.now, request.id, request.tokens);
+    for (const request of requests) {
+      callArguments.push(request.now, `${this.#callPrefix}${request.id}`, request.tokens);
+    }
     const replies = await this.redis.accessAcquire(
       ...this.#keys(subject),
       RATE_WINDOW_MS,
@@ -249,7 +257,9 @@ export class RedisRateLimiter implements RateLimiter {
   async #settleBatch(settles: readonly PendingSettle[]): Promise<undefined[]> {
     const [, tokenLog, tokenSizes, parallel] = this.#keys(settles[0].subject);
     const callArguments: (string | number)[] = [];
-    for (const settle of settles) callArguments.push(settle.id, settle.usedTokens, settle.now);
+    for (const settle of settles) {
+      callArguments.push(`${this.#callPrefix}${settle.id}`, settle.usedTokens, settle.now);
+    }
     await this.redis.accessSettle(tokenLog, tokenSizes, parallel, RATE_WINDOW_MS, ...callArguments);
     return settles.map(() => undefined);
   }

@@ -21,7 +21,7 @@ export class TokenWindow {
   /** Sequence numbers of the oldest reservation in the window and of the next one. */
   #head = 0;
   #tail = 0;
-  readonly #unsettled = new Map<string, number>();
+  readonly #unsettled = new Map<number, number>();
   #total = 0;
 
   /** Tokens counted in the window: reservations of calls in flight, real usage of the others. */
@@ -37,7 +37,7 @@ export class TokenWindow {
     return this.#head === this.#tail ? undefined : this.#times[(this.#tail - 1) & this.#mask];
   }
 
-  reserve(id: string, time: number, tokens: number): void {
+  reserve(id: number, time: number, tokens: number): void {
     this.#unsettled.set(id, this.#push(time, tokens));
   }
 
@@ -45,7 +45,7 @@ export class TokenWindow {
    * Replaces a reservation with the tokens really used. A call that outlived the window (or one
    * this window never saw) counts its tokens from when it ended.
    */
-  settle(id: string, usedTokens: number, now: number): void {
+  settle(id: number, usedTokens: number, now: number): void {
     const sequence = this.#unsettled.get(id);
     if (sequence !== undefined) this.#unsettled.delete(id);
     // A reservation that already left the window (the call outlived it) is not there to replace.

@@ -5,11 +5,11 @@ import { TokenWindow } from "../../src/access/token-window.ts";
 
 /** The window as a plain list: what TokenWindow must agree with, whatever it does inside. */
 class ListWindow {
-  entries: { id: string | undefined; time: number; tokens: number }[] = [];
-  reserve(id: string, time: number, tokens: number) {
+  entries: { id: number | undefined; time: number; tokens: number }[] = [];
+  reserve(id: number, time: number, tokens: number) {
     this.entries.push({ id, time, tokens });
   }
-  settle(id: string, used: number, now: number) {
+  settle(id: number, used: number, now: number) {
     const entry = this.entries.find((candidate) => candidate.id === id);
     if (entry !== undefined) {
       entry.tokens = used;
@@ -45,14 +45,14 @@ test("the token window agrees with a plain list through reservations, settlement
     fc.property(fc.array(operation, { minLength: 1, maxLength: 60 }), (operations) => {
       const window = new TokenWindow();
       const model = new ListWindow();
-      const issued: string[] = [];
+      const issued: number[] = [];
       let now = 1_000_000;
       let next = 0;
       for (const step of operations) {
         if (step.kind === "reserve") {
           // Many at once, so the ring (1,024 at first) has to grow.
           for (let index = 0; index < step.count; index += 1) {
-            const id = `call-${next++}`;
+            const id = next++;
             issued.push(id);
             window.reserve(id, now, step.tokens);
             model.reserve(id, now, step.tokens);
@@ -82,9 +82,9 @@ test("the token window agrees with a plain list through reservations, settlement
 test("a ring that has wrapped keeps every reservation in order when it grows", () => {
   const window = new TokenWindow();
   // 1,000 reservations, 800 of them dropped, then 1,000 more: the ring of 1,024 wraps, then grows.
-  for (let time = 1; time <= 1000; time += 1) window.reserve(`call-${time}`, time, 1);
+  for (let time = 1; time <= 1000; time += 1) window.reserve(time, time, 1);
   window.dropThrough(800);
-  for (let time = 1001; time <= 2000; time += 1) window.reserve(`call-${time}`, time, 1);
+  for (let time = 1001; time <= 2000; time += 1) window.reserve(time, time, 1);
   assert.equal(window.total, 1200);
   for (let through = 800; through < 2000; through += 100) {
     window.dropThrough(through);

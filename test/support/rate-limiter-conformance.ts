@@ -10,11 +10,12 @@ export function rateLimiterConformance(
   open: () => Promise<RateLimiter>,
 ): void {
   const subject = () => `key:${randomUUID()}`;
+  let calls = 0;
   const call = (who: string, limits: object, now: number, tokens = 1) => ({
     subject: who,
     limits,
     tokens,
-    id: randomUUID(),
+    id: ++calls,
     now,
   });
 
