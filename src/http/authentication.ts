@@ -2,11 +2,12 @@ import { timingSafeEqual } from "node:crypto";
 import type { Socket } from "node:net";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import fastifyPlugin from "fastify-plugin";
-import { digestKey, sameSecret } from "../access/key-digest.ts";
+import { digestKey } from "../access/key-digest.ts";
 import type { KeyDirectory } from "../access/key-directory.ts";
 import { type Principal, virtualPrincipal } from "../access/principal.ts";
 import { isKeyUsable, type VirtualKey } from "../access/virtual-key.ts";
 import { ServiceError } from "../errors/service-error.ts";
+import { type CredentialHeaders, credentialHeaders, sameCredentialHeaders } from "./credential-headers.ts";
 import { urlPath } from "./url-path.ts";
 
 declare module "fastify" {
@@ -138,8 +139,7 @@ const lastKeyDigest = Symbol("lastKeyDigest");
 
 type KeyDigest = Readonly<{
   /** The credential headers as they were sent, to compare the connection's next request with. */
-  authorization: string | undefined;
-  apiKey: string | undefined;
+  headers: CredentialHeaders;
   digestHex: string;
   /** ADMIN or STATIC when the key is the admin key or one of `API_KEYS`. */
   fixed: Principal | undefined;
@@ -150,46 +150,26 @@ type KeyDigest = Readonly<{
  * the fixed keys, or undefined when no key was presented. Both are remembered on the connection
  * for its next request: a client on a kept-alive connection sends the same headers every time,
  * and the digest cost ~4 µs a request in the service (reading the key out of the header again,
- * ~0.3 µs more). The headers are compared with the remembered ones in constant time, so a
- * connection shared by several clients (a proxy's pool) tells none of them anything about
- * another's key. A connection holds only the key it was last sent, as its parser's buffers do.
+ * ~0.3 µs more). A connection holds only the key it was last sent, as its parser's buffers do.
  */
 function connectionDigest(
   request: FastifyRequest,
   fixedKeyOf: (digestBytes: Buffer) => Principal | undefined,
 ): KeyDigest | undefined {
-  const authorization = singleHeader(request.headers.authorization);
-  const apiKey = singleHeader(request.headers["x-api-key"]);
+  const headers = credentialHeaders(request);
   const socket = request.raw.socket as Socket & { [lastKeyDigest]?: KeyDigest };
   const last = socket?.[lastKeyDigest];
-  if (
-    last !== undefined &&
-    sameHeader(last.authorization, authorization) &&
-    sameHeader(last.apiKey, apiKey)
-  ) {
-    return last;
-  }
-  const presented = presentedKey(authorization, apiKey);
+  if (last !== undefined && sameCredentialHeaders(last.headers, headers)) return last;
+  const presented = presentedKey(headers);
   if (presented === undefined) return undefined;
   const digestHex = digestKey(presented);
-  const digest: KeyDigest = {
-    authorization,
-    apiKey,
-    digestHex,
-    fixed: fixedKeyOf(Buffer.from(digestHex, "hex")),
-  };
+  const digest: KeyDigest = { headers, digestHex, fixed: fixedKeyOf(Buffer.from(digestHex, "hex")) };
   // `inject` requests have a stand-in socket; a real one is a net.Socket that outlives the request.
   if (socket !== undefined && socket !== null) socket[lastKeyDigest] = digest;
   return digest;
 }
 
-const singleHeader = (value: string | string[] | undefined): string | undefined =>
-  typeof value === "string" ? value : undefined;
-
-const sameHeader = (left: string | undefined, right: string | undefined): boolean =>
-  left === undefined || right === undefined ? left === right : sameSecret(left, right);
-
-function presentedKey(authorization: string | undefined, apiKey: string | undefined): string | undefined {
+function presentedKey({ authorization, apiKey }: CredentialHeaders): string | undefined {
   if (authorization !== undefined) {
     const bearer = BEARER.exec(authorization);
     if (bearer !== null) return authorization.slice(bearer[0].length).trim();
