@@ -1,5 +1,4 @@
 import { timingSafeEqual } from "node:crypto";
-import type { Socket } from "node:net";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import fastifyPlugin from "fastify-plugin";
 import { digestKey } from "../access/key-digest.ts";
@@ -7,7 +6,7 @@ import type { KeyDirectory } from "../access/key-directory.ts";
 import { type Principal, virtualPrincipal } from "../access/principal.ts";
 import { isKeyUsable, type VirtualKey } from "../access/virtual-key.ts";
 import { ServiceError } from "../errors/service-error.ts";
-import { type CredentialHeaders, credentialHeaders, sameCredentialHeaders } from "./credential-headers.ts";
+import { type CredentialHeaders, fromCredentialHeaders } from "./from-credential-headers.ts";
 import { urlPath } from "./url-path.ts";
 
 declare module "fastify" {
@@ -56,6 +55,7 @@ export const authenticationPlugin = fastifyPlugin(
       if (adminDigest !== undefined && timingSafeEqual(adminDigest, digestBytes)) return ADMIN;
       return staticDigests.some((known) => timingSafeEqual(known, digestBytes)) ? STATIC : undefined;
     };
+    const digestOf = keyDigestOf(fixedKeyOf);
 
     const findVirtualKey = async (digestHex: string): Promise<VirtualKey | undefined> => {
       try {
@@ -92,7 +92,7 @@ export const authenticationPlugin = fastifyPlugin(
         return done();
       }
       try {
-        const digest = connectionDigest(request, fixedKeyOf);
+        const digest = fromCredentialHeaders(request, lastKeyDigest, digestOf);
         if (digest === undefined) {
           throw new ServiceError({ code: "UNAUTHORIZED", message: "An API key is required." });
         }
@@ -138,35 +138,27 @@ const BEARER = /^bearer\s+/i;
 const lastKeyDigest = Symbol("lastKeyDigest");
 
 type KeyDigest = Readonly<{
-  /** The credential headers as they were sent, to compare the connection's next request with. */
-  headers: CredentialHeaders;
   digestHex: string;
   /** ADMIN or STATIC when the key is the admin key or one of `API_KEYS`. */
   fixed: Principal | undefined;
 }>;
 
 /**
- * The SHA-256 of the presented key, in hex (what the key store indexes), and whether it is one of
- * the fixed keys, or undefined when no key was presented. Both are remembered on the connection
- * for its next request: a client on a kept-alive connection sends the same headers every time,
- * and the digest cost ~4 µs a request in the service (reading the key out of the header again,
- * ~0.3 µs more). A connection holds only the key it was last sent, as its parser's buffers do.
+ * What a connection's credential headers come to (see `fromCredentialHeaders`, which remembers it
+ * for the connection's next request): the SHA-256 of the presented key, in hex (what the key
+ * store indexes), and whether it is one of the fixed keys; undefined when no key was presented.
+ * Remembered because the digest cost ~4 µs a request in the service, and reading the key out of
+ * the header ~0.3 µs more.
  */
-function connectionDigest(
-  request: FastifyRequest,
+function keyDigestOf(
   fixedKeyOf: (digestBytes: Buffer) => Principal | undefined,
-): KeyDigest | undefined {
-  const headers = credentialHeaders(request);
-  const socket = request.raw.socket as Socket & { [lastKeyDigest]?: KeyDigest };
-  const last = socket?.[lastKeyDigest];
-  if (last !== undefined && sameCredentialHeaders(last.headers, headers)) return last;
-  const presented = presentedKey(headers);
-  if (presented === undefined) return undefined;
-  const digestHex = digestKey(presented);
-  const digest: KeyDigest = { headers, digestHex, fixed: fixedKeyOf(Buffer.from(digestHex, "hex")) };
-  // `inject` requests have a stand-in socket; a real one is a net.Socket that outlives the request.
-  if (socket !== undefined && socket !== null) socket[lastKeyDigest] = digest;
-  return digest;
+): (headers: CredentialHeaders) => KeyDigest | undefined {
+  return (headers) => {
+    const presented = presentedKey(headers);
+    if (presented === undefined) return undefined;
+    const digestHex = digestKey(presented);
+    return { digestHex, fixed: fixedKeyOf(Buffer.from(digestHex, "hex")) };
+  };
 }
 
 function presentedKey({ authorization, apiKey }: CredentialHeaders): string | undefined {

@@ -1,8 +1,7 @@
-import type { Socket } from "node:net";
 import type { FastifyRequest } from "fastify";
 import { type Config, configuredSecrets } from "../config.ts";
 import { ServiceError } from "../errors/service-error.ts";
-import { type CredentialHeaders, credentialHeaders, sameCredentialHeaders } from "./credential-headers.ts";
+import { type CredentialHeaders, fromCredentialHeaders } from "./from-credential-headers.ts";
 
 /** What a virtual key (or an OpenAI-style key) looks like, wherever a client put it. */
 const KEY_PATTERN = /sk-[A-Za-z0-9_-]{16,}/g;
@@ -12,26 +11,22 @@ const REDACTED = "[redacted]";
 
 const lastPresentedKeys = Symbol("lastPresentedKeys");
 
-type PresentedKeys = Readonly<{ headers: CredentialHeaders; keys: readonly string[] }>;
-
 /**
  * The key the request presented, as a bearer token or `x-api-key`. Every model call asks (see
- * `refuseKeyAsModel`), and a kept-alive client sends the same headers each time, so the answer is
- * remembered on the connection for its next request, as authentication remembers its digest.
+ * `refuseKeyAsModel`), so the answer is remembered on the connection, as authentication
+ * remembers its digest.
  */
 function presentedKeys(request: FastifyRequest): readonly string[] {
-  const headers = credentialHeaders(request);
-  const socket = request.raw?.socket as (Socket & { [lastPresentedKeys]?: PresentedKeys }) | undefined;
-  const last = socket?.[lastPresentedKeys];
-  if (last !== undefined && sameCredentialHeaders(last.headers, headers)) return last.keys;
+  return fromCredentialHeaders(request, lastPresentedKeys, readPresentedKeys);
+}
+
+function readPresentedKeys({ authorization, apiKey }: CredentialHeaders): readonly string[] {
   const keys: string[] = [];
-  if (headers.authorization !== undefined) {
-    const token = headers.authorization.replace(/^\S+\s+/, "").trim();
+  if (authorization !== undefined) {
+    const token = authorization.replace(/^\S+\s+/, "").trim();
     if (token.length >= 4) keys.push(token);
   }
-  if (headers.apiKey !== undefined && headers.apiKey.length >= 4) keys.push(headers.apiKey);
-  // `inject` requests have a stand-in socket; a real one is a net.Socket that outlives the request.
-  if (socket !== undefined && socket !== null) socket[lastPresentedKeys] = { headers, keys };
+  if (apiKey !== undefined && apiKey.length >= 4) keys.push(apiKey);
   return keys;
 }
 

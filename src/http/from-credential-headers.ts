@@ -1,0 +1,43 @@
+import type { Socket } from "node:net";
+import type { FastifyRequest } from "fastify";
+import { sameSecret } from "../access/key-digest.ts";
+
+/** The two headers a key can come in, as the client sent them (a repeated one counts as absent). */
+export type CredentialHeaders = Readonly<{ authorization: string | undefined; apiKey: string | undefined }>;
+
+type Remembered<Value> = Readonly<{ headers: CredentialHeaders; value: Value }>;
+
+/**
+ * What `derive` makes of the request's credential headers, remembered on the connection under
+ * `slot` for its next request: a kept-alive client sends the same headers every time, and reading
+ * a key out of them (a regular expression, a trim, a digest) runs on every request. The headers
+ * are compared with the remembered ones in constant time, so a connection shared by several
+ * clients (a proxy's pool) tells none of them anything about another's key. A connection holds
+ * only what it was last sent, as its parser's buffers do.
+ */
+export function fromCredentialHeaders<Value>(
+  request: FastifyRequest,
+  slot: symbol,
+  derive: (headers: CredentialHeaders) => Value,
+): Value {
+  const headers: CredentialHeaders = {
+    authorization: singleHeader(request.headers.authorization),
+    apiKey: singleHeader(request.headers["x-api-key"]),
+  };
+  const socket = request.raw?.socket as (Socket & Record<symbol, Remembered<Value> | undefined>) | undefined;
+  const last = socket?.[slot];
+  if (last !== undefined && sameHeader(last.headers, headers)) return last.value;
+  const value = derive(headers);
+  // `inject` requests have a stand-in socket; a real one is a net.Socket that outlives the request.
+  if (socket !== undefined && socket !== null) socket[slot] = { headers, value };
+  return value;
+}
+
+const singleHeader = (value: string | string[] | undefined): string | undefined =>
+  typeof value === "string" ? value : undefined;
+
+const sameHeader = (left: CredentialHeaders, right: CredentialHeaders): boolean =>
+  sameValue(left.authorization, right.authorization) && sameValue(left.apiKey, right.apiKey);
+
+const sameValue = (left: string | undefined, right: string | undefined): boolean =>
+  left === undefined || right === undefined ? left === right : sameSecret(left, right);
