@@ -40,6 +40,14 @@ function filesIn(folder: string): string[] {
   }
 }
 
+/**
+ * A job's upload is deleted by its worker just after the job's final state is stored, so a test
+ * that saw the state waits (briefly) for the bytes to go.
+ */
+async function uploadsEmptied(folder: string, what: string): Promise<void> {
+  await waitFor(what, () => filesIn(folder).length === 0, { timeoutMs: 5_000 });
+}
+
 async function finished(address: string, jobId: string) {
   return waitFor(
     `job ${jobId} to finish`,
@@ -90,7 +98,7 @@ test("POST /ingest takes several files as multipart/form-data: a job each, pages
   assert.equal((await search("parking permits", "handbooks"))[0].source, "parking.docx");
   // Another collection does not see them.
   assert.deepEqual(await search("expenses refunded"), []);
-  assert.deepEqual(filesIn(uploadsFolder), [], "uploaded bytes are deleted once their jobs are done");
+  await uploadsEmptied(uploadsFolder, "uploaded bytes to be deleted once their jobs are done");
   const listed = (await (await fetch(`${address}/knowledge/documents?collection=handbooks`)).json()) as {
     documents: { source: string; collection: string }[];
     total: number;
@@ -119,7 +127,7 @@ test("an uploaded encrypted PDF or damaged DOCX fails its job with its code, and
       ["failed", "SOURCE_UNREADABLE"],
     ],
   );
-  assert.deepEqual(filesIn(uploadsFolder), [], "a failed job's upload is deleted too");
+  await uploadsEmptied(uploadsFolder, "a failed job's upload to be deleted too");
 });
 
 test("an upload over INGEST_MAX_BYTES is refused with 413 while it streams and leaves no file behind", async (t) => {
