@@ -7,12 +7,19 @@ import { type Principal, virtualPrincipal } from "../access/principal.ts";
 import { isKeyUsable, type VirtualKey } from "../access/virtual-key.ts";
 import { ServiceError } from "../errors/service-error.ts";
 import { type CredentialHeaders, fromCredentialHeaders } from "./from-credential-headers.ts";
+import { readPresentedKeys } from "./redact-secrets.ts";
 import { urlPath } from "./url-path.ts";
 
 declare module "fastify" {
   interface FastifyRequest {
     /** Who is calling: set by the authentication hook on every route but the probes. */
     principal: Principal | undefined;
+    /**
+     * The keys the request's credential headers hold, as authentication read them, for
+     * `refuseKeyAsModel` and the redaction of error messages; undefined where authentication read
+     * no headers (the probes, open mode).
+     */
+    presentedKeys: readonly string[] | undefined;
   }
 }
 
@@ -44,6 +51,7 @@ const STATIC: Principal = { kind: "static" };
 export const authenticationPlugin = fastifyPlugin(
   async function authentication(app: FastifyInstance, options: AuthenticationOptions) {
     app.decorateRequest("principal", undefined);
+    app.decorateRequest("presentedKeys", undefined);
     const secured = options.apiKeys.length > 0 || options.adminApiKey !== undefined;
     const now = options.now ?? Date.now;
     // Compare digests so the comparison takes the same time whatever the key's length.
@@ -97,6 +105,7 @@ export const authenticationPlugin = fastifyPlugin(
           throw new ServiceError({ code: "UNAUTHORIZED", message: "An API key is required." });
         }
         const { digestHex, fixed } = digest;
+        request.presentedKeys = digest.presentedKeys;
         if (fixed === ADMIN) {
           request.principal = ADMIN;
           return done();
@@ -141,6 +150,8 @@ type KeyDigest = Readonly<{
   digestHex: string;
   /** ADMIN or STATIC when the key is the admin key or one of `API_KEYS`. */
   fixed: Principal | undefined;
+  /** Every key the headers hold (see `readPresentedKeys`), read once with the digest. */
+  presentedKeys: readonly string[];
 }>;
 
 /**
@@ -157,7 +168,11 @@ function keyDigestOf(
     const presented = presentedKey(headers);
     if (presented === undefined) return undefined;
     const digestHex = digestKey(presented);
-    return { digestHex, fixed: fixedKeyOf(Buffer.from(digestHex, "hex")) };
+    return {
+      digestHex,
+      fixed: fixedKeyOf(Buffer.from(digestHex, "hex")),
+      presentedKeys: readPresentedKeys(headers),
+    };
   };
 }
 

@@ -13,14 +13,16 @@ const lastPresentedKeys = Symbol("lastPresentedKeys");
 
 /**
  * The key the request presented, as a bearer token or `x-api-key`. Every model call asks (see
- * `refuseKeyAsModel`), so the answer is remembered on the connection, as authentication
- * remembers its digest.
+ * `refuseKeyAsModel`): authentication has read them with the key's digest where it read the
+ * headers at all, and elsewhere (open mode) the answer is remembered on the connection, as
+ * authentication remembers its digest.
  */
 function presentedKeys(request: FastifyRequest): readonly string[] {
-  return fromCredentialHeaders(request, lastPresentedKeys, readPresentedKeys);
+  return request.presentedKeys ?? fromCredentialHeaders(request, lastPresentedKeys, readPresentedKeys);
 }
 
-function readPresentedKeys({ authorization, apiKey }: CredentialHeaders): readonly string[] {
+/** What a bearer token or `x-api-key` holds, each at least 4 characters (shorter ones are no secret). */
+export function readPresentedKeys({ authorization, apiKey }: CredentialHeaders): readonly string[] {
   const keys: string[] = [];
   if (authorization !== undefined) {
     const token = authorization.replace(/^\S+\s+/, "").trim();

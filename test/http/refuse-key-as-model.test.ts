@@ -60,3 +60,25 @@ test("on one kept-alive connection, each request's own presented key is what its
   );
   assert.equal(connection.stats.connected, 1, "every request went over the one connection");
 });
+
+test("with keys required, a model named by any key the request carries is refused, the one authentication used or not", async (t) => {
+  const valid = "fixed-list-key-0123456789";
+  const { app } = await buildTestApp({ environment: { ECHO_DELAY_MS: "0", API_KEYS: valid } });
+  t.after(() => app.close());
+  const chat = async (headers: Record<string, string>, model: string) => {
+    const response = await app.inject({
+      method: "POST",
+      url: "/chat",
+      headers: { ...headers, "content-type": "application/json" },
+      payload: JSON.stringify({ message: "hi", model }),
+    });
+    return {
+      status: response.statusCode,
+      code: (response.json() as { error?: { code?: string } }).error?.code,
+    };
+  };
+  // The bearer token authenticates; x-api-key is a second key the client sent along, in no configuration.
+  const headers = { authorization: `Bearer ${valid}`, "x-api-key": PRESENTED };
+  assert.equal((await chat(headers, "echo")).status, 200);
+  assert.deepEqual(await chat(headers, PRESENTED), { status: 400, code: "VALIDATION_FAILED" });
+});
