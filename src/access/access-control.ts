@@ -34,9 +34,13 @@ export type CallResult = Readonly<{
   deployment?: string;
 }>;
 
+/** Takes headers one at a time: a Fastify reply, or the record of a 429's headers. */
+export type HeaderSink = { header(name: string, value: string): unknown };
+
 /** An admitted call: its rate-limit headers, and `end`, to be called once when it is over. */
 export type AdmittedCall = Readonly<{
-  headers: Readonly<Record<string, string>>;
+  /** Sets the call's `x-ratelimit-*` headers on `sink` (none when no limit applies). */
+  writeHeaders(sink: HeaderSink): void;
   /** Settles the reservation, frees the slot and writes the ledger row; a call that never reached the model passes nothing. */
   end(result?: CallResult): void;
 }>;
@@ -138,10 +142,11 @@ export class AccessControl {
         throw rateLimitError(decision);
       }
     }
-    const headers = decision === undefined ? {} : rateLimitHeaders(decision);
     let ended = false;
     return {
-      headers,
+      writeHeaders: (sink) => {
+        if (decision !== undefined) writeRateLimitHeaders(decision, sink);
+      },
       end: (result) => {
         if (ended) return;
         ended = true;
@@ -194,18 +199,51 @@ function rateLimitError(decision: LimitDecision): ServiceError {
 /** OpenAI's `x-ratelimit-*` headers for the limits that apply. */
 export function rateLimitHeaders(decision: LimitDecision): Record<string, string> {
   const headers: Record<string, string> = {};
-  if (decision.requests !== undefined) {
-    headers["x-ratelimit-limit-requests"] = String(decision.requests.limit);
-    headers["x-ratelimit-remaining-requests"] = String(decision.requests.remaining);
-    headers["x-ratelimit-reset-requests"] = formatDuration(decision.requests.resetMs);
-  }
-  if (decision.tokens !== undefined) {
-    headers["x-ratelimit-limit-tokens"] = String(decision.tokens.limit);
-    headers["x-ratelimit-remaining-tokens"] = String(decision.tokens.remaining);
-    headers["x-ratelimit-reset-tokens"] = formatDuration(decision.tokens.resetMs);
-  }
+  writeRateLimitHeaders(decision, {
+    header: (name, value) => {
+      headers[name] = value;
+    },
+  });
   return headers;
 }
+
+/**
+ * The same headers, set one at a time on `sink`: every answer of a limited key carries them, and
+ * setting them on the reply directly spares each one an object and its keys. A key's limits, and
+ * a full window's reset time, are the same call after call: the text of each is kept from the
+ * last call, as `lastText` does.
+ */
+function writeRateLimitHeaders(decision: LimitDecision, sink: HeaderSink): void {
+  const { requests, tokens } = decision;
+  if (requests !== undefined) {
+    sink.header("x-ratelimit-limit-requests", requestsLimitText(requests.limit));
+    sink.header("x-ratelimit-remaining-requests", String(requests.remaining));
+    sink.header("x-ratelimit-reset-requests", requestsResetText(Math.ceil(requests.resetMs)));
+  }
+  if (tokens !== undefined) {
+    sink.header("x-ratelimit-limit-tokens", tokensLimitText(tokens.limit));
+    sink.header("x-ratelimit-remaining-tokens", String(tokens.remaining));
+    sink.header("x-ratelimit-reset-tokens", tokensResetText(Math.ceil(tokens.resetMs)));
+  }
+}
+
+/** `text`, remembering its last answer: called again with the same number, it formats nothing. */
+function lastText(text: (value: number) => string): (value: number) => string {
+  let lastValue = Number.NaN;
+  let lastAnswer = "";
+  return (value) => {
+    if (value !== lastValue) {
+      lastValue = value;
+      lastAnswer = text(value);
+    }
+    return lastAnswer;
+  };
+}
+
+const requestsLimitText = lastText(String);
+const tokensLimitText = lastText(String);
+const requestsResetText = lastText(formatDuration);
+const tokensResetText = lastText(formatDuration);
 
 /** OpenAI's duration format: `1m0s`, `6s`, `120ms`. */
 export function formatDuration(milliseconds: number): string {

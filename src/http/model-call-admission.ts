@@ -66,7 +66,7 @@ export function createModelCallAdmission(access: AccessControl): ModelCallAdmiss
         deployment: model.provider,
         reservedTokens: estimateTokens(texts) + (maxTokens ?? DEFAULT_RESERVED_OUTPUT_TOKENS),
       });
-      reply.headers(admitted.headers);
+      admitted.writeHeaders(reply);
       const startedAt = performance.now();
       let observed = false;
       // A call refused after admission (a full stream slot, a field its source cannot take) frees what it took.

@@ -51,6 +51,34 @@ test("30 rpm: the 31st request in the minute gets 429 with Retry-After and OpenA
   assert.equal(service.upstream.requests.length, 30, "refused calls never reached the model");
 });
 
+test("two keys with different limits, called in turn: each answer's headers give its own key's limits", async (t) => {
+  const service = await startAccessTestApp(t);
+  const keys = [
+    {
+      limits: { rpm: 30, tpm: 1_000_000 },
+      ...(await service.createKey({ name: "small", rpm: 30, tpm: 1_000_000 })),
+    },
+    {
+      limits: { rpm: 45, tpm: 2_000_000 },
+      ...(await service.createKey({ name: "large", rpm: 45, tpm: 2_000_000 })),
+    },
+  ];
+  for (let turn = 0; turn < 6; turn += 1) {
+    const { key, limits } = keys[turn % 2];
+    const response = await service.post("/chat", key, message);
+    assert.equal(response.status, 200);
+    await response.arrayBuffer();
+    assert.equal(response.headers.get("x-ratelimit-limit-requests"), String(limits.rpm), `turn ${turn}`);
+    assert.equal(response.headers.get("x-ratelimit-limit-tokens"), String(limits.tpm), `turn ${turn}`);
+    assert.equal(
+      response.headers.get("x-ratelimit-remaining-requests"),
+      String(limits.rpm - 1 - Math.floor(turn / 2)),
+      `turn ${turn}`,
+    );
+    assert.match(response.headers.get("x-ratelimit-reset-tokens") ?? "", /^\d+(m\d+)?s$|^\d+ms$/);
+  }
+});
+
 test("every kind of answer carries the rate-limit headers: JSON, SSE, plain text, both OpenAI shapes and Anthropic's", async (t) => {
   const service = await startAccessTestApp(t);
   const { key } = await service.createKey({ name: "every-shape", rpm: 1000, tpm: 1_000_000 });
