@@ -55,7 +55,28 @@ export class MemoryRateLimiter implements RateLimiter {
       for (const [id, leaseEnd] of subject.parallel) if (leaseEnd <= now) subject.parallel.delete(id);
     }
 
-    const state = (): Pick<LimitDecision, "requests" | "tokens"> => ({
+    const refusedBy: LimitDecision["refusedBy"] =
+      limits.rpm !== undefined && subject.requests.length >= limits.rpm
+        ? "requests"
+        : limits.tpm !== undefined && subject.tokens.total >= limits.tpm
+          ? "tokens"
+          : limits.maxParallel !== undefined && subject.parallel.size >= limits.maxParallel
+            ? "parallel"
+            : undefined;
+    let retryAfterMs = 0;
+    if (refusedBy === "requests") retryAfterMs = (subject.requests.oldest ?? now) + RATE_WINDOW_MS - now;
+    else if (refusedBy === "tokens") retryAfterMs = (subject.tokens.oldestTime ?? now) + RATE_WINDOW_MS - now;
+    else if (refusedBy === "parallel") retryAfterMs = 1000;
+    else {
+      if (limits.rpm !== undefined) subject.requests.push(now);
+      if (limits.tpm !== undefined) subject.tokens.reserve(request.id, now, request.tokens);
+      if (limits.maxParallel !== undefined) subject.parallel.set(request.id, now + PARALLEL_LEASE_MS);
+    }
+    // One object a decision: every keyed call makes one, so no closure or spread builds it.
+    return {
+      allowed: refusedBy === undefined,
+      refusedBy,
+      retryAfterMs,
       requests:
         limits.rpm === undefined
           ? undefined
@@ -64,30 +85,7 @@ export class MemoryRateLimiter implements RateLimiter {
         limits.tpm === undefined
           ? undefined
           : windowState(limits.tpm, subject.tokens.total, subject.tokens.newestTime, now),
-    });
-    if (limits.rpm !== undefined && subject.requests.length >= limits.rpm) {
-      return {
-        allowed: false,
-        refusedBy: "requests",
-        retryAfterMs: (subject.requests.oldest ?? now) + RATE_WINDOW_MS - now,
-        ...state(),
-      };
-    }
-    if (limits.tpm !== undefined && subject.tokens.total >= limits.tpm) {
-      return {
-        allowed: false,
-        refusedBy: "tokens",
-        retryAfterMs: (subject.tokens.oldestTime ?? now) + RATE_WINDOW_MS - now,
-        ...state(),
-      };
-    }
-    if (limits.maxParallel !== undefined && subject.parallel.size >= limits.maxParallel) {
-      return { allowed: false, refusedBy: "parallel", retryAfterMs: 1000, ...state() };
-    }
-    if (limits.rpm !== undefined) subject.requests.push(now);
-    if (limits.tpm !== undefined) subject.tokens.reserve(request.id, now, request.tokens);
-    if (limits.maxParallel !== undefined) subject.parallel.set(request.id, now + PARALLEL_LEASE_MS);
-    return { allowed: true, retryAfterMs: 0, ...state() };
+    };
   }
 
   async settle(subjectName: string, id: number, usedTokens: number, now: number): Promise<void> {
