@@ -20,13 +20,19 @@ export function fromCredentialHeaders<Value>(
   slot: symbol,
   derive: (headers: CredentialHeaders) => Value,
 ): Value {
-  const headers: CredentialHeaders = {
-    authorization: singleHeader(request.headers.authorization),
-    apiKey: singleHeader(request.headers["x-api-key"]),
-  };
+  const authorization = singleHeader(request.headers.authorization);
+  const apiKey = singleHeader(request.headers["x-api-key"]);
   const socket = request.raw?.socket as (Socket & Record<symbol, Remembered<Value> | undefined>) | undefined;
   const last = socket?.[slot];
-  if (last !== undefined && sameHeader(last.headers, headers)) return last.value;
+  // Compared before any object is built: the same headers again, the usual case, build none.
+  if (
+    last !== undefined &&
+    sameValue(last.headers.authorization, authorization) &&
+    sameValue(last.headers.apiKey, apiKey)
+  ) {
+    return last.value;
+  }
+  const headers: CredentialHeaders = { authorization, apiKey };
   const value = derive(headers);
   // `inject` requests have a stand-in socket; a real one is a net.Socket that outlives the request.
   if (socket !== undefined && socket !== null) socket[slot] = { headers, value };
@@ -35,9 +41,6 @@ export function fromCredentialHeaders<Value>(
 
 const singleHeader = (value: string | string[] | undefined): string | undefined =>
   typeof value === "string" ? value : undefined;
-
-const sameHeader = (left: CredentialHeaders, right: CredentialHeaders): boolean =>
-  sameValue(left.authorization, right.authorization) && sameValue(left.apiKey, right.apiKey);
 
 const sameValue = (left: string | undefined, right: string | undefined): boolean =>
   left === undefined || right === undefined ? left === right : sameSecret(left, right);
