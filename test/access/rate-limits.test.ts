@@ -53,16 +53,13 @@ test("30 rpm: the 31st request in the minute gets 429 with Retry-After and OpenA
 
 test("two keys with different limits, called in turn: each answer's headers give its own key's limits", async (t) => {
   const service = await startAccessTestApp(t);
-  const keys = [
-    {
-      limits: { rpm: 30, tpm: 1_000_000 },
-      ...(await service.createKey({ name: "small", rpm: 30, tpm: 1_000_000 })),
-    },
-    {
-      limits: { rpm: 45, tpm: 2_000_000 },
-      ...(await service.createKey({ name: "large", rpm: 45, tpm: 2_000_000 })),
-    },
-  ];
+  const keys: { limits: { rpm: number; tpm: number }; key: string }[] = [];
+  for (const [name, limits] of [
+    ["small", { rpm: 30, tpm: 1_000_000 }],
+    ["large", { rpm: 45, tpm: 2_000_000 }],
+  ] as const) {
+    keys.push({ limits, key: (await service.createKey({ name, ...limits })).key });
+  }
   for (let turn = 0; turn < 6; turn += 1) {
     const { key, limits } = keys[turn % 2];
     const response = await service.post("/chat", key, message);
