@@ -3,16 +3,12 @@
 import assert from "node:assert/strict";
 import http from "node:http";
 import { test } from "node:test";
-import v8 from "node:v8";
-import vm from "node:vm";
 import { buildTestApp } from "../support/build-test-app.ts";
+import { collectGarbage } from "../support/collect-garbage.ts";
 import { SseParser } from "../support/sse-parser.ts";
 import { waitFor } from "../support/wait-for.ts";
 
 type Context = { after: (callback: () => unknown) => void; diagnostic: (message: string) => void };
-
-v8.setFlagsFromString("--expose-gc");
-const collectGarbage = vm.runInNewContext("gc") as () => void;
 
 /** An app with no worker, so its jobs stay queued and their streams open, and one queued job. */
 async function appWithQueuedJob(t: Context, environment: Record<string, string> = {}) {
