@@ -49,12 +49,16 @@ function cpuPerRequest(rounds: readonly WrkMeasurement[]): string {
 }
 
 /**
- * How many processes each configuration runs in. One process's JIT state alone moved its
- * throughput by up to 5 % here (a tick queue's objects built ~10x slower in some processes than
- * in others of the same code), and a run with one process per configuration compared those
- * states as much as the checks; the rounds turn through the processes instead.
+ * How many processes each configuration runs in. One process's JIT state alone moves its
+ * throughput by ~7 %: in some processes, open and keyed alike, V8 builds `process.nextTick`'s tick
+ * objects in its runtime (`DefineKeyedOwnPropertyInLiteral`, `MigrateToMap` in `perf`), 1.0-1.9 µs
+ * of runtime a request, and ~4.5 µs of CPU in all in one such process beside one without. In
+ * others it never happens. On 2026-12-03 it held in 11 of 14 processes started, of both
+ * configurations. A run with one process per configuration compared those states as much as the
+ * checks; the rounds turn through the processes instead, and five of each make it less likely
+ * that one configuration drew more of the slow ones than another.
  */
-export const ACCESS_PROCESSES = 3;
+export const ACCESS_PROCESSES = 5;
 
 /** Every process of one configuration, all under one name: their rounds count as one target's. */
 export type AccessTargets = {
