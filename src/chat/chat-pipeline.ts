@@ -470,17 +470,19 @@ function sourceCall(
 }
 
 function successEnd(outcome: ReplyOutcome, output: string, toolCalls: number): LlmCallEnd {
+  // The optional field is spread last: V8 defines every property after a spread one at a time in
+  // its runtime, which cost this call (one a model call) six runtime calls, ~1.5 µs in callgrind.
   return {
     toolCalls,
-    ...(outcome.usage?.cachedInputTokens === undefined
-      ? {}
-      : { cachedInputTokens: outcome.usage.cachedInputTokens }),
     outcome: "success",
     responseModel: outcome.responseModel,
     finishReason: outcome.finishReason,
     inputTokens: outcome.usage?.inputTokens,
     outputTokens: outcome.usage?.outputTokens,
     output,
+    ...(outcome.usage?.cachedInputTokens === undefined
+      ? {}
+      : { cachedInputTokens: outcome.usage.cachedInputTokens }),
   };
 }
 

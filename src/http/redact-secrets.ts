@@ -75,5 +75,8 @@ export function refuseKeyAsModel(request: FastifyRequest, modelName: string): vo
 }
 
 function nameHolds(modelName: string, secret: string): boolean {
+  // A name shorter than the secret cannot hold it: the usual case (a key is longer than a model
+  // name), decided without a search.
+  if (secret.length > modelName.length) return false;
   return modelName === secret || (secret.length >= MIN_SECRET_INSIDE_NAME && modelName.includes(secret));
 }
