@@ -4,6 +4,7 @@
  *   npm run bench                 full run, < 20 min including the 10-minute soak; updates the README
  *   npm run bench -- --quick      ~2 min smoke run of every scenario with short durations
  *   npm run bench -- --only stream,max --rounds 3 --measure-seconds 4
+ *   npm run bench -- --only instructions   the access cost counted under callgrind (~5 min, opt-in)
  *
  * It starts every target (fake upstream, service, bare Fastify, bare relay, Portkey when installed
  * under bench/peers/), primes each, runs the scenarios round by round with the targets interleaved,
@@ -38,6 +39,7 @@ import {
   redisLimitsName,
   withVirtualKey,
 } from "./scenarios/access-cost.ts";
+import { accessInstructions } from "./scenarios/access-instructions.ts";
 import { chatPath, chatRequest, echoChat } from "./scenarios/echo-chat.ts";
 import { idleStreamMemory } from "./scenarios/idle-memory.ts";
 import { jobRates } from "./scenarios/jobs.ts";
@@ -71,7 +73,10 @@ const scenarioKeys = [
   "routing",
   "access",
   "jobs",
+  "instructions",
 ] as const;
+/** What a run measures unless `--only` says: everything but the ~5-minute callgrind count. */
+const defaultScenarioKeys = scenarioKeys.filter((key) => key !== "instructions");
 
 const presets: Record<"quick" | "full", RunOptions> = {
   quick: {
@@ -117,7 +122,9 @@ const options: RunOptions = {
   measureSeconds: Number(values["measure-seconds"] ?? preset.measureSeconds),
   soakSeconds: Number(values["soak-seconds"] ?? preset.soakSeconds),
 };
-const only = new Set(values.only ? values.only.split(",").map((key) => key.trim()) : scenarioKeys);
+const only = new Set<string>(
+  values.only ? values.only.split(",").map((key) => key.trim()) : defaultScenarioKeys,
+);
 for (const key of only) {
   if (!(scenarioKeys as readonly string[]).includes(key)) throw new Error(`--only: unknown scenario ${key}`);
 }
@@ -441,6 +448,11 @@ try {
     }
   }
   if (only.has("jobs")) scenarios.push(await guarded("jobs", () => jobRates(context, repositoryRoot)));
+  if (only.has("instructions")) {
+    scenarios.push(
+      await guarded("instructions", () => accessInstructions(context, scratchDirectory, upstream.origin)),
+    );
+  }
 } finally {
   await stopAll();
   rmSync(scratchDirectory, { recursive: true, force: true });
@@ -467,7 +479,8 @@ const resultsDirectory = path.join(repositoryRoot, "bench", "results");
 mkdirSync(resultsDirectory, { recursive: true });
 const pad = (value: number): string => String(value).padStart(2, "0");
 const stamp = `${startedAt.getUTCFullYear()}-${pad(startedAt.getUTCMonth() + 1)}-${pad(startedAt.getUTCDate())}-${pad(startedAt.getUTCHours())}${pad(startedAt.getUTCMinutes())}`;
-const baseName = `${stamp}${options.quick ? "-quick" : ""}${only.size < scenarioKeys.length ? "-partial" : ""}`;
+const isDefaultRun = defaultScenarioKeys.every((key) => only.has(key));
+const baseName = `${stamp}${options.quick ? "-quick" : ""}${isDefaultRun ? "" : "-partial"}`;
 const markdown = renderMarkdown(run);
 writeFileSync(path.join(resultsDirectory, `${baseName}.json`), `${JSON.stringify(run, null, 2)}\n`);
 writeFileSync(path.join(resultsDirectory, `${baseName}.md`), markdown);
@@ -476,7 +489,7 @@ log(`wrote bench/results/${baseName}.json and .md in ${Math.round(run.durationSe
 if (!options.quick && run.durationSeconds > 20 * 60) {
   log("this run took longer than the 20-minute budget: shorten --measure-seconds or the stream ramp");
 }
-if (values["update-readme"] ?? (!options.quick && only.size === scenarioKeys.length)) {
+if (values["update-readme"] ?? (!options.quick && isDefaultRun)) {
   const latest = latestResultsTable(resultsDirectory);
   if (latest) {
     updateReadme(path.join(repositoryRoot, "README.md"), latest);

@@ -9,6 +9,7 @@ import { freePort, startTarget, type TargetProcess } from "./target-process.ts";
 
 const benchDirectory = import.meta.dirname;
 export const repositoryRoot = path.resolve(benchDirectory, "..");
+export const serviceEntry = path.join(repositoryRoot, "src", "server.ts");
 const portkeyEntry = path.join(
   benchDirectory,
   "peers",
@@ -50,52 +51,62 @@ export async function startUpstream(): Promise<UpstreamTarget> {
   };
 }
 
-/**
- * The service as it would run in production, with everything the run does not measure switched
- * off or pointed at the fake upstream. It runs in a scratch directory so a developer's `.env`
- * (API keys, Redis) cannot change what is measured.
- */
-export async function startService(options: {
+/** What the service is started with: the target's options, in the environment `startService` gives it. */
+export type ServiceOptions = {
   upstreamOrigin: string;
   model: string;
   scratchDirectory: string;
   environment?: Record<string, string>;
   /** Another name for a second service process with a different configuration. */
   name?: string;
-}): Promise<TargetProcess> {
+};
+
+/**
+ * The service's environment as it would run in production, with everything the run does not
+ * measure switched off or pointed at the fake upstream.
+ */
+export function serviceEnvironment(options: ServiceOptions, port: number): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    NODE_ENV: "production",
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    // The production default: the per-request and per-model-call log lines are part of the hot path.
+    LOG_LEVEL: "info",
+    LLM_MODEL: options.model,
+    OPENAI_BASE_URL: `${options.upstreamOrigin}/v1`,
+    OPENAI_API_KEY: "bench",
+    MAX_CONCURRENT_STREAMS: "100000",
+    // Idle streams wait minutes for a first chunk; a retry would hide an upstream failure.
+    LLM_TIMEOUT_MS: "600000",
+    LLM_IDLE_TIMEOUT_MS: "600000",
+    STREAM_STALL_MS: "600000",
+    LLM_MAX_RETRIES: "0",
+    DATA_DIR: path.join(options.scratchDirectory, "data"),
+    API_KEYS: "",
+    REDIS_URL: "",
+    DATABASE_URL: "",
+    LANGSMITH_TRACING: "false",
+    OTEL_EXPORTER_OTLP_ENDPOINT: "",
+    ...options.environment,
+  };
+}
+
+/**
+ * The service (see `serviceEnvironment`). It runs in a scratch directory so a developer's `.env`
+ * (API keys, Redis) cannot change what is measured.
+ */
+export async function startService(options: ServiceOptions): Promise<TargetProcess> {
   const port = await freePort();
   return startTarget({
     name: options.name ?? serviceName,
     core: serviceCore,
     file: process.execPath,
-    args: [path.join(repositoryRoot, "src", "server.ts")],
+    args: [serviceEntry],
     port,
     cwd: options.scratchDirectory,
     readyPath: "/health",
-    environment: {
-      ...process.env,
-      NODE_ENV: "production",
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      // The production default: the per-request and per-model-call log lines are part of the hot path.
-      LOG_LEVEL: "info",
-      LLM_MODEL: options.model,
-      OPENAI_BASE_URL: `${options.upstreamOrigin}/v1`,
-      OPENAI_API_KEY: "bench",
-      MAX_CONCURRENT_STREAMS: "100000",
-      // Idle streams wait minutes for a first chunk; a retry would hide an upstream failure.
-      LLM_TIMEOUT_MS: "600000",
-      LLM_IDLE_TIMEOUT_MS: "600000",
-      STREAM_STALL_MS: "600000",
-      LLM_MAX_RETRIES: "0",
-      DATA_DIR: path.join(options.scratchDirectory, "data"),
-      API_KEYS: "",
-      REDIS_URL: "",
-      DATABASE_URL: "",
-      LANGSMITH_TRACING: "false",
-      OTEL_EXPORTER_OTLP_ENDPOINT: "",
-      ...options.environment,
-    },
+    environment: serviceEnvironment(options, port),
   });
 }
 

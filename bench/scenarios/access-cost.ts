@@ -22,9 +22,9 @@ export const benchAdminKey = "bench-admin-key-0123456789";
 /** Limits no bench load reaches, so every request is checked and none refused. */
 const UNREACHED_LIMITS = { rpm: 100_000_000, tpm: 1_000_000_000, max_parallel: 100_000 };
 
-/** A virtual key on `target`, made through its admin API; the target's requests then carry it. */
-export async function withVirtualKey(target: TargetProcess): Promise<TargetProcess> {
-  const response = await fetch(`${target.origin}/admin/keys`, {
+/** A new virtual key with limits no bench load reaches, made through the admin API at `origin`. */
+export async function createBenchKey(origin: string): Promise<string> {
+  const response = await fetch(`${origin}/admin/keys`, {
     method: "POST",
     headers: { authorization: `Bearer ${benchAdminKey}`, "content-type": "application/json" },
     body: JSON.stringify({ name: "bench", ...UNREACHED_LIMITS }),
@@ -32,6 +32,12 @@ export async function withVirtualKey(target: TargetProcess): Promise<TargetProce
   if (response.status !== 201)
     throw new Error(`creating the bench key: ${response.status} ${await response.text()}`);
   const { key } = (await response.json()) as { key: string };
+  return key;
+}
+
+/** A virtual key on `target`, made through its admin API; the target's requests then carry it. */
+export async function withVirtualKey(target: TargetProcess): Promise<TargetProcess> {
+  const key = await createBenchKey(target.origin);
   return { ...target, headers: { ...target.headers, authorization: `Bearer ${key}` } };
 }
 
