@@ -82,7 +82,7 @@ export async function accessInstructions(
   // One after the other, each alone on the service's core with the requests sent from the load
   // core, as in the throughput rounds: what the event loop finds ready at each turn (one request or
   // fifty) changes the count of a request, and so does the timers' work per second, at the ~40
-  // answers a second valgrind allows. Run side by side on unequal cores the two differed by 13 %
+  // answers a second valgrind allows. Run side by side on unequal cores the two differed by 14 %
   // where, alike, they differed by 10 %.
   const open = await count("open", false);
   const keyed = await count("keyed", true);
