@@ -35,6 +35,8 @@ export type StartTargetOptions = {
   cwd?: string;
   /** A path that answers (any status) once the process listens. */
   readyPath?: string;
+  /** How long it may take to answer there; 30 s unless said (a service under valgrind needs minutes). */
+  readyTimeoutMs?: number;
   headers?: Record<string, string>;
 };
 
@@ -88,12 +90,15 @@ export async function startTarget(options: StartTargetOptions): Promise<TargetPr
     exitStatus = signal ? `signal ${signal}` : `exit code ${code}`;
   });
   const origin = `http://127.0.0.1:${options.port}`;
-  const deadline = performance.now() + 30_000;
+  const readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
+  const deadline = performance.now() + readyTimeoutMs;
   for (;;) {
     if (exited) throw new Error(`${options.name} exited while starting:\n${output()}`);
     if (performance.now() > deadline) {
       child.kill("SIGKILL");
-      throw new Error(`${options.name} did not answer on ${origin} within 30 s:\n${output()}`);
+      throw new Error(
+        `${options.name} did not answer on ${origin} within ${readyTimeoutMs / 1000} s:\n${output()}`,
+      );
     }
     try {
       await fetch(`${origin}${options.readyPath ?? "/"}`, { signal: AbortSignal.timeout(1000) });

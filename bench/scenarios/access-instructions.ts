@@ -10,16 +10,15 @@
  * request here, the same in both) and the cost of cache misses are not in it. Opt-in
  * (`--only instructions`): each configuration takes ~2 minutes under valgrind.
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync } from "node:fs";
 import http from "node:http";
 import path from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import type { BenchContext } from "../bench-context.ts";
-import { pinnedCommand, serviceCore } from "../pinned-command.ts";
+import { serviceCore } from "../pinned-command.ts";
 import type { ScenarioResult } from "../results.ts";
 import { ratioOf, skippedScenario, unmeasuredRow } from "../results.ts";
-import { freePort } from "../target-process.ts";
+import { freePort, startTarget } from "../target-process.ts";
 import { serviceEntry, serviceEnvironment } from "../targets.ts";
 import { benchAdminKey, createBenchKey, openServiceName } from "./access-cost.ts";
 import { chatPath, chatRequest } from "./echo-chat.ts";
@@ -137,31 +136,33 @@ async function countUnderCallgrind(options: {
     CALLGRIND_WARM_ANSWERS: String(WARM_ANSWERS),
     CALLGRIND_MEASURED_ANSWERS: String(MEASURED_ANSWERS),
   };
-  const logFile = openSync(path.join(options.directory, "service.log"), "w");
   // On the service's core: the orchestrator, which sends the requests, is pinned to the load core.
-  const command = pinnedCommand(serviceCore, "valgrind", [
-    "--tool=callgrind",
-    // V8 writes and rewrites machine code on the heap: valgrind must notice, or it runs stale code.
-    "--smc-check=all-non-file",
-    "--zero-before=uv_os_setpriority",
-    "--dump-before=uv_os_getpriority",
-    `--callgrind-out-file=${outFile}`,
-    process.execPath,
-    "--import",
-    marksFile,
-    serviceEntry,
-  ]);
-  const child = spawn(command.file, command.args, {
-    env: environment,
+  const service = await startTarget({
+    name: options.keyed ? "service under callgrind, keyed" : "service under callgrind, open",
+    core: serviceCore,
+    file: "valgrind",
+    args: [
+      "--tool=callgrind",
+      // V8 writes and rewrites machine code on the heap: valgrind must notice, or it runs stale code.
+      "--smc-check=all-non-file",
+      "--zero-before=uv_os_setpriority",
+      "--dump-before=uv_os_getpriority",
+      `--callgrind-out-file=${outFile}`,
+      process.execPath,
+      "--import",
+      marksFile,
+      serviceEntry,
+    ],
+    port,
     cwd: options.directory,
-    stdio: ["ignore", logFile, logFile],
+    readyPath: "/health",
+    // valgrind translates the whole of Node before the service can listen: tens of seconds.
+    readyTimeoutMs: 180_000,
+    environment,
   });
-  closeSync(logFile);
   try {
-    const origin = `http://127.0.0.1:${port}`;
-    await waitForHealth(origin, child);
     options.log("started under valgrind");
-    const authorization = options.keyed ? `Bearer ${await createBenchKey(origin)}` : undefined;
+    const authorization = options.keyed ? `Bearer ${await createBenchKey(service.origin)}` : undefined;
     // A few more than counted, so the last counted answers are still under full load.
     const refused = await sendChats(port, WARM_ANSWERS + MEASURED_ANSWERS + CONNECTIONS, authorization);
     if (refused > 0) throw new Error(`${refused} /chat answers were not 200`);
@@ -170,24 +171,8 @@ async function countUnderCallgrind(options: {
     options.log("counted");
     return readCounts(dump);
   } finally {
-    await stopChild(child);
+    await service.stop();
   }
-}
-
-async function waitForHealth(origin: string, child: ChildProcess): Promise<void> {
-  // valgrind translates the whole of Node before the service can listen: tens of seconds.
-  const deadline = performance.now() + 180_000;
-  while (performance.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`the service exited under valgrind (${child.exitCode})`);
-    try {
-      const response = await fetch(`${origin}/health`, { signal: AbortSignal.timeout(5000) });
-      if (response.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await sleep(500);
-  }
-  throw new Error(`the service under valgrind did not answer ${origin}/health within 180 s`);
 }
 
 /** Sends `total` chats, `CONNECTIONS` at a time on kept-alive connections; resolves with the non-200 count. */
@@ -227,15 +212,6 @@ function sendChats(port: number, total: number, authorization: string | undefine
     };
     for (let connection = 0; connection < CONNECTIONS; connection++) sendNext();
   });
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const gone = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  child.kill("SIGTERM");
-  const forced = setTimeout(() => child.kill("SIGKILL"), 30_000);
-  await gone;
-  clearTimeout(forced);
 }
 
 /** Reads the counted stretch's figures out of callgrind's dump with `callgrind_annotate`. */

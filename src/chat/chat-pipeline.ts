@@ -471,7 +471,8 @@ function sourceCall(
 
 function successEnd(outcome: ReplyOutcome, output: string, toolCalls: number): LlmCallEnd {
   // The optional field is spread last: V8 defines every property after a spread one at a time in
-  // its runtime, which cost this call (one a model call) six runtime calls, ~1.5 µs in callgrind.
+  // its runtime, which cost this call (one a model call) six runtime calls, ~8,000 instructions
+  // in callgrind.
   return {
     toolCalls,
     outcome: "success",
