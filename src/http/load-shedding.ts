@@ -29,13 +29,8 @@ const SAMPLE_INTERVAL_MS = 1000;
  */
 export const loadSheddingPlugin = fastifyPlugin(
   async function loadShedding(app: FastifyInstance, options: LoadSheddingOptions) {
-    // No thresholds given to the plugin: it samples, and adds no hook of its own.
-    await app.register(underPressure, {
-      // Utilisation of the last sample, not since start: a blocked second shows as ~1.
-      eventLoopUtilizationMode: "interval",
-      sampleInterval: SAMPLE_INTERVAL_MS,
-      exposeStatusRoute: false,
-    });
+    // With every threshold off nothing reads a sample, so nothing is sampled: the sampler's work
+    // each second (the event-loop delay histogram's mean walks all of its buckets) would be waste.
     if (
       options.maxEventLoopDelayMs <= 0 &&
       options.maxEventLoopUtilization <= 0 &&
@@ -44,6 +39,13 @@ export const loadSheddingPlugin = fastifyPlugin(
     ) {
       return;
     }
+    // No thresholds given to the plugin: it samples, and adds no hook of its own.
+    await app.register(underPressure, {
+      // Utilisation of the last sample, not since start: a blocked second shows as ~1.
+      eventLoopUtilizationMode: "interval",
+      sampleInterval: SAMPLE_INTERVAL_MS,
+      exposeStatusRoute: false,
+    });
     app.addHook("onRequest", (request, _reply, done) => {
       const pressure = pressureOf(app.memoryUsage(), options);
       if (pressure === undefined || NEVER_SHED.has(urlPath(request.url))) return done();

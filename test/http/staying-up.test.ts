@@ -64,6 +64,23 @@ test("past the memory thresholds API routes are shed; without thresholds nothing
   assert.equal(served.statusCode, 200);
 });
 
+test("with every threshold off the load is not sampled at all, and nothing is shed", async (t) => {
+  const { app: sampled } = await buildTestApp({});
+  t.after(() => sampled.close());
+  // The default event-loop delay threshold needs the sampler.
+  assert.equal(sampled.hasDecorator("memoryUsage"), true);
+
+  const { app } = await buildTestApp({ environment: { MAX_EVENT_LOOP_DELAY_MS: "0" } });
+  t.after(() => app.close());
+  assert.equal(app.hasDecorator("memoryUsage"), false, "no sampler runs when no threshold reads it");
+  const blockedUntil = Date.now() + 1200;
+  while (Date.now() < blockedUntil) {
+    // Busy: a sampler, were there one, would see a loaded loop.
+  }
+  const served = await app.inject({ method: "POST", url: "/chat", payload: { message: "hi" } });
+  assert.equal(served.statusCode, 200);
+});
+
 test("CORS answers only the allowed origins; preflights need no key; other origins get nothing reflected", async (t) => {
   const { app } = await buildTestApp({
     environment: {
