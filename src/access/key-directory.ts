@@ -53,11 +53,12 @@ export class KeyDirectory {
 
   /**
    * The answer `find` would give from what is cached, without waiting: `{ key }` (the key, or
-   * undefined for no such key) while it is fresh, undefined when only the store can tell.
+   * undefined for no such key) while it is fresh, undefined when only the store can tell. `now`
+   * is the caller's reading of the clock, when it has one.
    */
-  known(digest: string): { key: VirtualKey | undefined } | undefined {
+  known(digest: string, now = this.#now()): { key: VirtualKey | undefined } | undefined {
     const entry = this.#entries.get(digest);
-    return entry !== undefined && this.#now() - entry.fetchedAt < this.#ttlMs ? entry : undefined;
+    return entry !== undefined && now - entry.fetchedAt < this.#ttlMs ? entry : undefined;
   }
 
   /** Forgets everything, so a change made on this replica is seen here at once. */

@@ -87,8 +87,8 @@ export const authenticationPlugin = fastifyPlugin(
       }
       return principal;
     };
-    const asVirtual = (key: VirtualKey | undefined): Principal | undefined =>
-      key !== undefined && isKeyUsable(key, now()) ? virtualPrincipal(key) : undefined;
+    const asVirtual = (key: VirtualKey | undefined, time: number): Principal | undefined =>
+      key !== undefined && isKeyUsable(key, time) ? virtualPrincipal(key) : undefined;
 
     // Callback-style, and waiting only when the key store must be read: this runs on every request,
     // and an async hook costs each one a promise.
@@ -115,14 +115,16 @@ export const authenticationPlugin = fastifyPlugin(
           request.principal = admitted(STATIC, isAdminPath);
           return done();
         }
+        // One reading of the clock serves the cache's freshness and the key's expiry.
+        const time = now();
         const known =
-          options.keyDirectory === undefined ? { key: undefined } : options.keyDirectory.known(digestHex);
+          options.keyDirectory === undefined ? { key: undefined } : options.keyDirectory.known(digestHex, time);
         if (known !== undefined) {
-          request.principal = admitted(asVirtual(known.key), isAdminPath);
+          request.principal = admitted(asVirtual(known.key, time), isAdminPath);
           return done();
         }
         findVirtualKey(digestHex)
-          .then((key) => admitted(asVirtual(key), isAdminPath))
+          .then((key) => admitted(asVirtual(key, now()), isAdminPath))
           .then(
             (principal) => {
               request.principal = principal;
