@@ -118,7 +118,9 @@ export const authenticationPlugin = fastifyPlugin(
         // One reading of the clock serves the cache's freshness and the key's expiry.
         const time = now();
         const known =
-          options.keyDirectory === undefined ? { key: undefined } : options.keyDirectory.known(digestHex, time);
+          options.keyDirectory === undefined
+            ? { key: undefined }
+            : options.keyDirectory.known(digestHex, time);
         if (known !== undefined) {
           request.principal = admitted(asVirtual(known.key, time), isAdminPath);
           return done();
