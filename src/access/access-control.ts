@@ -34,13 +34,13 @@ export type CallResult = Readonly<{
   deployment?: string;
 }>;
 
-/** Takes headers one at a time: a Fastify reply, or the record of a 429's headers. */
-export type HeaderSink = { header(name: string, value: string): unknown };
+/** Headers by lowercase name: a reply's own record of them, or a 429's. */
+export type HeaderRecord = Record<string, unknown>;
 
 /** An admitted call: its rate-limit headers, and `end`, to be called once when it is over. */
 export type AdmittedCall = Readonly<{
-  /** Sets the call's `x-ratelimit-*` headers on `sink` (none when no limit applies). */
-  writeHeaders(sink: HeaderSink): void;
+  /** Sets the call's `x-ratelimit-*` headers in `headers` (none when no limit applies). */
+  writeHeaders(headers: HeaderRecord): void;
   /** Settles the reservation, frees the slot and writes the ledger row; a call that never reached the model passes nothing. */
   end(result?: CallResult): void;
 }>;
@@ -144,8 +144,8 @@ export class AccessControl {
     }
     let ended = false;
     return {
-      writeHeaders: (sink) => {
-        if (decision !== undefined) writeRateLimitHeaders(decision, sink);
+      writeHeaders: (headers) => {
+        if (decision !== undefined) writeRateLimitHeaders(decision, headers);
       },
       end: (result) => {
         if (ended) return;
@@ -199,31 +199,27 @@ function rateLimitError(decision: LimitDecision): ServiceError {
 /** OpenAI's `x-ratelimit-*` headers for the limits that apply. */
 export function rateLimitHeaders(decision: LimitDecision): Record<string, string> {
   const headers: Record<string, string> = {};
-  writeRateLimitHeaders(decision, {
-    header: (name, value) => {
-      headers[name] = value;
-    },
-  });
+  writeRateLimitHeaders(decision, headers);
   return headers;
 }
 
 /**
- * The same headers, set one at a time on `sink`: every answer of a limited key carries them, and
- * setting them on the reply directly spares each one an object and its keys. A key's limits, and
- * a full window's reset time, are the same call after call: the text of each is kept from the
- * last call, as `lastText` does.
+ * The same headers, stored in `headers`: every answer of a limited key carries them, so they are
+ * stored under literal names, which V8 compiles to plain stores, into the reply's own record (see
+ * `replyHeaderRecord`). A key's limits, and a full window's reset time, are the same call after
+ * call: the text of each is kept from the last call, as `lastText` does.
  */
-function writeRateLimitHeaders(decision: LimitDecision, sink: HeaderSink): void {
+function writeRateLimitHeaders(decision: LimitDecision, headers: HeaderRecord): void {
   const { requests, tokens } = decision;
   if (requests !== undefined) {
-    sink.header("x-ratelimit-limit-requests", requestsLimitText(requests.limit));
-    sink.header("x-ratelimit-remaining-requests", String(requests.remaining));
-    sink.header("x-ratelimit-reset-requests", requestsResetText(Math.ceil(requests.resetMs)));
+    headers["x-ratelimit-limit-requests"] = requestsLimitText(requests.limit);
+    headers["x-ratelimit-remaining-requests"] = String(requests.remaining);
+    headers["x-ratelimit-reset-requests"] = requestsResetText(Math.ceil(requests.resetMs));
   }
   if (tokens !== undefined) {
-    sink.header("x-ratelimit-limit-tokens", tokensLimitText(tokens.limit));
-    sink.header("x-ratelimit-remaining-tokens", String(tokens.remaining));
-    sink.header("x-ratelimit-reset-tokens", tokensResetText(Math.ceil(tokens.resetMs)));
+    headers["x-ratelimit-limit-tokens"] = tokensLimitText(tokens.limit);
+    headers["x-ratelimit-remaining-tokens"] = String(tokens.remaining);
+    headers["x-ratelimit-reset-tokens"] = tokensResetText(Math.ceil(tokens.resetMs));
   }
 }
 

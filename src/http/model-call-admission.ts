@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { AccessControl } from "../access/access-control.ts";
 import { refuseKeyAsModel } from "./redact-secrets.ts";
+import { replyHeaderRecord } from "./reply-header-record.ts";
 import { onResponseClose } from "./response-close.ts";
 
 /** Output tokens reserved for a call that sets no `max_tokens`, until its real usage settles. */
@@ -66,7 +67,7 @@ export function createModelCallAdmission(access: AccessControl): ModelCallAdmiss
         deployment: model.provider,
         reservedTokens: estimateTokens(texts) + (maxTokens ?? DEFAULT_RESERVED_OUTPUT_TOKENS),
       });
-      admitted.writeHeaders(reply);
+      admitted.writeHeaders(replyHeaderRecord(reply));
       const startedAt = performance.now();
       let observed = false;
       // A call refused after admission (a full stream slot, a field its source cannot take) frees what it took.
