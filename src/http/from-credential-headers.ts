@@ -1,11 +1,16 @@
 import type { Socket } from "node:net";
 import type { FastifyRequest } from "fastify";
-import { sameSecret } from "../access/key-digest.ts";
+import { type HeldSecret, holdSecret, matchesHeldSecret } from "../access/held-secret.ts";
 
 /** The two headers a key can come in, as the client sent them (a repeated one counts as absent). */
 export type CredentialHeaders = Readonly<{ authorization: string | undefined; apiKey: string | undefined }>;
 
-type Remembered<Value> = Readonly<{ headers: CredentialHeaders; value: Value }>;
+/** The headers a connection sent last, each held for constant-time comparisons, and what they came to. */
+type Remembered<Value> = Readonly<{
+  authorization: HeldSecret | undefined;
+  apiKey: HeldSecret | undefined;
+  value: Value;
+}>;
 
 /**
  * What `derive` makes of the request's credential headers, remembered on the connection under
@@ -25,22 +30,25 @@ export function fromCredentialHeaders<Value>(
   const socket = request.raw?.socket as (Socket & Record<symbol, Remembered<Value> | undefined>) | undefined;
   const last = socket?.[slot];
   // Compared before any object is built: the same headers again, the usual case, build none.
-  if (
-    last !== undefined &&
-    sameValue(last.headers.authorization, authorization) &&
-    sameValue(last.headers.apiKey, apiKey)
-  ) {
+  if (last !== undefined && sameValue(authorization, last.authorization) && sameValue(apiKey, last.apiKey)) {
     return last.value;
   }
   const headers: CredentialHeaders = { authorization, apiKey };
   const value = derive(headers);
   // `inject` requests have a stand-in socket; a real one is a net.Socket that outlives the request.
-  if (socket !== undefined && socket !== null) socket[slot] = { headers, value };
+  if (socket !== undefined && socket !== null) {
+    socket[slot] = { authorization: held(authorization), apiKey: held(apiKey), value };
+  }
   return value;
 }
 
 const singleHeader = (value: string | string[] | undefined): string | undefined =>
   typeof value === "string" ? value : undefined;
 
-const sameValue = (left: string | undefined, right: string | undefined): boolean =>
-  left === undefined || right === undefined ? left === right : sameSecret(left, right);
+const held = (value: string | undefined): HeldSecret | undefined =>
+  value === undefined ? undefined : holdSecret(value);
+
+const sameValue = (value: string | undefined, last: HeldSecret | undefined): boolean =>
+  value === undefined || last === undefined
+    ? value === undefined && last === undefined
+    : matchesHeldSecret(value, last);

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import type { OutgoingHttpHeaders } from "node:http";
 import { test } from "node:test";
 import Fastify from "fastify";
 import { replyHeaderRecord } from "../../src/http/reply-header-record.ts";
@@ -28,7 +29,10 @@ test("a streamed answer, written through Node's response with reply.getHeaders()
   app.get("/stream", (_request, reply) => {
     replyHeaderRecord(reply)["x-ratelimit-limit-tokens"] = "1000";
     reply.hijack();
-    reply.raw.writeHead(200, { ...reply.getHeaders(), "content-type": "text/plain" });
+    reply.raw.writeHead(200, {
+      ...(reply.getHeaders() as OutgoingHttpHeaders),
+      "content-type": "text/plain",
+    });
     reply.raw.end("streamed");
   });
   const response = await app.inject({ method: "GET", url: "/stream" });
