@@ -126,7 +126,9 @@ async function countUnderCallgrind(options: {
         environment: {
           ECHO_DELAY_MS: "0",
           RUN_WORKER: "false",
-          // Under valgrind every request is ~50x slower: load shedding would refuse them.
+          // Under valgrind every request is ~50x slower: load shedding would refuse them. With it
+          // off nothing samples the load either: a sampler's work each second, spread over the ~40
+          // answers a second valgrind allows, would count as the answers' own.
           MAX_EVENT_LOOP_DELAY_MS: "0",
           ...(options.keyed ? { ADMIN_API_KEY: benchAdminKey } : {}),
         },
