@@ -1,5 +1,6 @@
 import type { FastifyError } from "fastify";
 import { ServiceError } from "../errors/service-error.ts";
+import { PRINTABLE_FORMAT } from "../printable-text.ts";
 
 /** Fastify's own error codes, mapped to ours so every client sees one catalog. */
 const fastifyCodes: Record<string, (error: FastifyError) => ServiceError> = {
@@ -55,7 +56,7 @@ export function toServiceError(error: unknown): ServiceError {
 type ValidationIssue = {
   instancePath: string;
   message?: string;
-  params?: { missingProperty?: string; additionalProperty?: string };
+  params?: { missingProperty?: string; additionalProperty?: string; format?: string };
 };
 
 function fromValidation(error: FastifyError, issues: ValidationIssue[]): ServiceError {
@@ -69,6 +70,10 @@ function fromValidation(error: FastifyError, issues: ValidationIssue[]): Service
     ? `${location}.${field} is required`
     : issue?.params?.additionalProperty
       ? `${location}.${field} is not allowed`
-      : `${location}${field ? `.${field}` : ""} ${issue?.message ?? "is invalid"}`;
+      : `${location}${field ? `.${field}` : ""} ${
+          issue?.params?.format === PRINTABLE_FORMAT
+            ? "must be printable text: no control character (NUL, newline, tab...) and no unpaired surrogate"
+            : (issue?.message ?? "is invalid")
+        }`;
   return new ServiceError({ code: "VALIDATION_FAILED", message, param: field || undefined, cause: error });
 }

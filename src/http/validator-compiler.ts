@@ -1,6 +1,7 @@
 import { Ajv } from "ajv";
 import addFormats from "ajv-formats";
 import type { FastifySchemaCompiler } from "fastify";
+import { isPrintableText, PRINTABLE_FORMAT } from "../printable-text.ts";
 
 function createAjv(coerceTypes: boolean | "array"): Ajv {
   const ajv = new Ajv({
@@ -11,6 +12,7 @@ function createAjv(coerceTypes: boolean | "array"): Ajv {
     strict: false,
   });
   addFormats.default(ajv);
+  ajv.addFormat(PRINTABLE_FORMAT, { type: "string", validate: isPrintableText });
   return ajv;
 }
 

@@ -1,6 +1,7 @@
 import type { LanguageModelV4 } from "@ai-sdk/provider";
 import { ConfigError } from "../config.ts";
 import { ServiceError } from "../errors/service-error.ts";
+import { isPrintableText } from "../printable-text.ts";
 import type { AnthropicMessagesUpstream } from "./anthropic-messages-upstream.ts";
 import type { ChatCompletionsUpstream } from "./chat-completions-upstreams.ts";
 import {
@@ -53,6 +54,10 @@ export function createModelRegistry(options: ModelRegistryOptions): ModelRegistr
     const name = provider === "echo" && modelId === "echo" ? "echo" : `${provider}:${modelId}`;
     let model = cache.get(name);
     if (model === undefined) {
+      // Checked once per name built: the cache only ever holds names that passed.
+      if (!isPrintableText(name)) {
+        return "A model name must be printable text: this one holds a control character or an unpaired surrogate.";
+      }
       const factory = options.providers[provider];
       if (factory === undefined) {
         const settings = provider === "echo" ? "" : `; set ${PROVIDER_SETTINGS[provider]} to use it`;

@@ -6,6 +6,7 @@ import { isKeyUsable, type VirtualKey, type VirtualKeyChanges } from "../access/
 import { ServiceError } from "../errors/service-error.ts";
 import { rejectUnknownFields } from "../http/reject-unknown-fields.ts";
 import { COLLECTION_PATTERN } from "../knowledge/knowledge-store.ts";
+import { PRINTABLE_FORMAT } from "../printable-text.ts";
 
 export type AdminKeysRoutesOptions = {
   store: AccessStore;
@@ -20,8 +21,8 @@ const BudgetPeriod = Type.Union([Type.Literal("day"), Type.Literal("month"), Typ
 const Limit = (description: string) => Type.Integer({ minimum: 1, maximum: 1_000_000_000, description });
 
 const KEY_FIELDS = {
-  name: Type.String({ minLength: 1, maxLength: 200 }),
-  models: Type.Array(Type.String({ minLength: 1, maxLength: 200 }), {
+  name: Type.String({ minLength: 1, maxLength: 200, format: PRINTABLE_FORMAT }),
+  models: Type.Array(Type.String({ minLength: 1, maxLength: 200, format: PRINTABLE_FORMAT }), {
     maxItems: 1000,
     description: "the only models this key may call (`echo`, `openai:gpt-4o-mini`); any other is 403",
   }),
@@ -102,7 +103,7 @@ const CreatedKeyBody = Type.Intersect([
   }),
 ]);
 
-const KeyIdParams = Type.Object({ id: Type.String({ maxLength: 100 }) });
+const KeyIdParams = Type.Object({ id: Type.String({ maxLength: 100, format: PRINTABLE_FORMAT }) });
 const AdminError = Type.Object({
   error: Type.Object({ code: Type.String(), message: Type.String(), request_id: Type.String() }),
 });

@@ -2,6 +2,7 @@ import { type FastifyPluginAsyncTypebox, Type } from "@fastify/type-provider-typ
 import type { AccessStore } from "../access/access-store.ts";
 import { NANO_USD_PER_USD, type UsageGrouping } from "../access/usage-row.ts";
 import { ServiceError } from "../errors/service-error.ts";
+import { PRINTABLE_FORMAT } from "../printable-text.ts";
 
 export type AdminUsageRoutesOptions = {
   store: Pick<AccessStore, "queryUsage">;
@@ -10,8 +11,8 @@ export type AdminUsageRoutesOptions = {
 };
 
 const UsageQuery = Type.Object({
-  key_id: Type.Optional(Type.String({ maxLength: 100 })),
-  model: Type.Optional(Type.String({ maxLength: 200 })),
+  key_id: Type.Optional(Type.String({ maxLength: 100, format: PRINTABLE_FORMAT })),
+  model: Type.Optional(Type.String({ maxLength: 200, format: PRINTABLE_FORMAT })),
   from: Type.Optional(
     Type.String({ maxLength: 40, description: "inclusive: an ISO date or date-time (UTC)" }),
   ),

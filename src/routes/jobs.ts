@@ -26,6 +26,7 @@ import { REEMBED_JOB_TYPE } from "../jobs/processors/reembed-documents.ts";
 import { COLLECTION_PATTERN, DEFAULT_COLLECTION } from "../knowledge/knowledge-store.ts";
 import { fileSourceProblem } from "../knowledge/sources/read-file-source.ts";
 import type { UploadStore } from "../knowledge/uploads/upload-store.ts";
+import { PRINTABLE_FORMAT } from "../printable-text.ts";
 
 /** The app's stream slots (`MAX_CONCURRENT_STREAMS`), shared with chat streams. */
 export type EventStreamSlots = {
@@ -120,8 +121,8 @@ const JobStatusBody = Type.Object({
 });
 
 const NotFoundBody = Type.Object({ job_id: Type.String(), status: Type.Literal("not_found") });
-const JobIdParams = Type.Object({ job_id: Type.String({ maxLength: 100 }) });
-const CancelParams = Type.Object({ id: Type.String({ maxLength: 100 }) });
+const JobIdParams = Type.Object({ job_id: Type.String({ maxLength: 100, format: PRINTABLE_FORMAT }) });
+const CancelParams = Type.Object({ id: Type.String({ maxLength: 100, format: PRINTABLE_FORMAT }) });
 
 /** The job when the caller may see it; undefined, as if it did not exist, otherwise. */
 function visible(request: FastifyRequest, job: JobRecord | undefined): JobRecord | undefined {
@@ -272,7 +273,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app
             "application/json": {
               schema: Type.Object(
                 {
-                  source: Type.String({ minLength: 1, maxLength: 2048 }),
+                  source: Type.String({ minLength: 1, maxLength: 2048, format: PRINTABLE_FORMAT }),
                   text: Type.Optional(Type.String({ minLength: 1 })),
                   collection: Type.Optional(CollectionName),
                 },

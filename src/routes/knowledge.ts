@@ -10,6 +10,7 @@ import {
   type StoredDocument,
 } from "../knowledge/knowledge-store.ts";
 import { knowledgeStoreUnavailable } from "../knowledge/knowledge-store-unavailable.ts";
+import { PRINTABLE_FORMAT } from "../printable-text.ts";
 
 export type KnowledgeRoutesOptions = { knowledgeStore: KnowledgeStore };
 
@@ -162,7 +163,7 @@ export const knowledgeRoutes: FastifyPluginAsyncTypebox<KnowledgeRoutesOptions> 
         summary: "Delete a document and its chunks",
         description:
           "Another virtual key's document is 404, as if it did not exist; the admin key may delete any.",
-        params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) }),
+        params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 200, format: PRINTABLE_FORMAT }) }),
         response: { 204: Type.Null({ description: "deleted; no body" }) },
       },
     },

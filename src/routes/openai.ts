@@ -5,6 +5,7 @@ import { readOpenAIChatRequest } from "../chat/protocols/openai-chat-request.ts"
 import { openAIChunkProtocol } from "../chat/protocols/openai-chunk-protocol.ts";
 import { openAIJsonProtocol } from "../chat/protocols/openai-json-protocol.ts";
 import { ServiceError } from "../errors/service-error.ts";
+import { PRINTABLE_FORMAT } from "../printable-text.ts";
 import type { ModelRouter } from "../routing/model-router.ts";
 import { KnowledgeOption, knowledgeCall } from "./chat.ts";
 
@@ -251,7 +252,7 @@ export const openAIRoutes: FastifyPluginAsyncTypebox<OpenAIRoutesOptions> = asyn
       schema: {
         tags: ["openai"],
         summary: "One model this instance serves, or 404",
-        params: Type.Object({ model: Type.String({ maxLength: 200 }) }),
+        params: Type.Object({ model: Type.String({ maxLength: 200, format: PRINTABLE_FORMAT }) }),
         response: { 200: ModelObject },
       },
     },
