@@ -251,6 +251,12 @@ function openAccess(
           "usage ledger: the store cannot be written; rows wait in the buffer",
         );
       },
+      usageRowsRejected(error, count) {
+        logger.error(
+          { err: error, rejected_rows: count },
+          `usage ledger: the store refused ${count} rows for a value in them; they are dropped, the rest of their batch is written`,
+        );
+      },
       limiterModeChanged(shared, cause) {
         if (shared) {
           logger.info("rate limits: Redis answers again, limits and budgets are shared by every replica");
@@ -281,6 +287,7 @@ function bindStore(store: AccessStore): AccessStore {
     updateKey: (id, changes, now) => store.updateKey(id, changes, now),
     revokeKey: (id, now) => store.revokeKey(id, now),
     insertUsage: (rows) => store.insertUsage(rows),
+    rejectsRows: (error) => store.rejectsRows(error),
     queryUsage: (query) => store.queryUsage(query),
     spendSince: (keyId, from) => store.spendSince(keyId, from),
     ping: () => store.ping(),

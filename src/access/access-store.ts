@@ -17,6 +17,11 @@ export type AccessStore = {
   revokeKey(id: string, now: number): Promise<boolean>;
   /** Writes rows in one transaction: all or none. */
   insertUsage(rows: readonly UsageRow[]): Promise<void>;
+  /**
+   * Whether `insertUsage` failed for a value in the rows (one the store cannot hold, a broken
+   * constraint) rather than for the store itself: the same rows would fail again, however often.
+   */
+  rejectsRows(error: unknown): boolean;
   queryUsage(query: UsageQuery): Promise<UsageTotal[]>;
   /** The key's cost since `from` (ms), in billionths of a dollar. */
   spendSince(keyId: string, from: number): Promise<number>;

@@ -14,6 +14,8 @@ import { UsageLedger } from "./usage-ledger.ts";
 export type AccessEvents = {
   usageRowsDropped(count: number): void;
   usageWriteFailed(error: unknown, buffered: number): void;
+  /** The store refused rows for their own values; they are dropped (and counted as such). */
+  usageRowsRejected(error: unknown, count: number): void;
   /** Limits went from shared (Redis) to per replica, or back. */
   limiterModeChanged(shared: boolean, cause?: unknown): void;
 };
@@ -58,6 +60,7 @@ export function createAccess(options: AccessOptions): Access {
     maxBuffered: config.usageBufferRows,
     onDropped: events.usageRowsDropped,
     onWriteFailed: events.usageWriteFailed,
+    onRejected: events.usageRowsRejected,
   });
   const control = new AccessControl({
     store,

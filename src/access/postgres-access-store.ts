@@ -111,6 +111,13 @@ export class PostgresAccessStore implements AccessStore {
     await this.#query(statements.insertUsage(rows));
   }
 
+  rejectsRows(error: unknown): boolean {
+    // SQLSTATE classes 22 (data exception: a NUL in text, a number out of range) and 23 (integrity
+    // constraint violation); a lost connection or a missing server has none of these.
+    const code = (error as { code?: unknown } | undefined)?.code;
+    return typeof code === "string" && (code.startsWith("22") || code.startsWith("23"));
+  }
+
   async queryUsage(query: UsageQuery): Promise<UsageTotal[]> {
     const result = await this.#query<LedgerTotalRow>(statements.usageTotals(query));
     return result.rows.map(usageTotalFromRow);

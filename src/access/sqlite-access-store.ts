@@ -12,6 +12,9 @@ import type { VirtualKey, VirtualKeyChanges } from "./virtual-key.ts";
 /** 50 rows of 11 columns: within the 999 parameters even an old SQLite allows a statement. */
 const USAGE_ROWS_PER_INSERT = 50;
 
+/** SQLITE_TOOBIG, SQLITE_CONSTRAINT and SQLITE_MISMATCH: what a row's own values cause. */
+const ROW_REJECTIONS = new Set([18, 19, 20]);
+
 // SQLite stores every integer in up to 8 bytes, whatever the declared width.
 const SQLITE: SqlDialect = {
   placeholder: () => "?",
@@ -85,6 +88,12 @@ export class SqliteAccessStore implements AccessStore {
         this.#run(statements.insertUsage(rows.slice(start, start + USAGE_ROWS_PER_INSERT)));
       }
     });
+  }
+
+  rejectsRows(error: unknown): boolean {
+    // node:sqlite gives SQLite's extended result code; its low byte is the primary one.
+    const errcode = (error as { errcode?: unknown } | undefined)?.errcode;
+    return typeof errcode === "number" && ROW_REJECTIONS.has(errcode & 0xff);
   }
 
   async queryUsage(query: UsageQuery): Promise<UsageTotal[]> {

@@ -4,7 +4,7 @@ import { Counter, Gauge, type Registry } from "prom-client";
 export function createAccessMetrics(registry: Registry, limitsShared: () => boolean | undefined) {
   const usageRowsDropped = new Counter({
     name: "llm_api_usage_rows_dropped_total",
-    help: "Usage ledger rows dropped because the buffer was full while the store could not be written",
+    help: "Usage ledger rows dropped: the buffer was full while the store could not be written, or the store refused the row's values",
     registers: [registry],
   });
   const limiterFallbacks = new Counter({

@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import type { test as nodeTest } from "node:test";
 import type { AccessStore } from "../../src/access/access-store.ts";
 import { digestKey, newKeySecret } from "../../src/access/key-digest.ts";
+import { UsageLedger } from "../../src/access/usage-ledger.ts";
 import type { UsageRow } from "../../src/access/usage-row.ts";
 import type { VirtualKey } from "../../src/access/virtual-key.ts";
 
@@ -148,5 +149,41 @@ export function accessStoreConformance(
     assert.equal(total.requests, 1234);
     assert.equal(total.costNanoUsd, (1233 * 1234) / 2);
     assert.equal(await store.spendSince(keyId, 1234), 1233, "the last row is there");
+  });
+
+  test(`${name}: a row the store refuses costs only itself: the rest of its batch is written, it is reported, later rows flow`, async (t) => {
+    const store = await open();
+    t.after(() => store.close());
+    const keyId = `key_refused_${randomUUID()}`;
+    // A NOT NULL column left empty: a value no store of ours can hold, whatever else it accepts.
+    const refused = row({ keyId, model: null as unknown as string });
+    await assert.rejects(store.insertUsage([refused]), (error: unknown) => store.rejectsRows(error));
+
+    const dropped: number[] = [];
+    const rejected: number[] = [];
+    const outages: unknown[] = [];
+    const ledger = new UsageLedger({
+      store,
+      maxBuffered: 100,
+      flushIntervalMs: 60_000,
+      onDropped: (count) => dropped.push(count),
+      onWriteFailed: (error) => outages.push(error),
+      onRejected: (error, count) => {
+        assert.ok(store.rejectsRows(error), "the reason given is the store's refusal");
+        rejected.push(count);
+      },
+    });
+    for (let index = 0; index < 5; index += 1)
+      ledger.record(index === 2 ? refused : row({ keyId, costNanoUsd: 1 }));
+    await ledger.flush();
+    assert.equal(ledger.buffered, 0, "the refused row does not stay to block the buffer");
+    ledger.record(row({ keyId, costNanoUsd: 1 }));
+    await ledger.flush();
+    await ledger.close();
+    const [total] = await store.queryUsage({ keyId });
+    assert.equal(total.requests, 5, "the other four rows of the batch, then the later one");
+    assert.deepEqual(rejected, [1]);
+    assert.deepEqual(dropped, [1], "the refused row is counted with the dropped ones");
+    assert.deepEqual(outages, [], "a refused row is not an outage");
   });
 }
