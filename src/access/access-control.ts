@@ -35,12 +35,12 @@ export type CallResult = Readonly<{
 }>;
 
 /** Headers by lowercase name: a reply's own record of them, or a 429's. */
-export type HeaderRecord = Record<string, unknown>;
+export type HeadersByName = Record<string, unknown>;
 
 /** An admitted call: its rate-limit headers, and `end`, to be called once when it is over. */
 export type AdmittedCall = Readonly<{
   /** Sets the call's `x-ratelimit-*` headers in `headers` (none when no limit applies). */
-  writeHeaders(headers: HeaderRecord): void;
+  writeHeaders(headers: HeadersByName): void;
   /** Settles the reservation, frees the slot and writes the ledger row; a call that never reached the model passes nothing. */
   end(result?: CallResult): void;
 }>;
@@ -209,7 +209,7 @@ export function rateLimitHeaders(decision: LimitDecision): Record<string, string
  * `replyHeaderRecord`). A key's limits, and a full window's reset time, are the same call after
  * call: the text of each is kept from the last call, as `lastText` does.
  */
-function writeRateLimitHeaders(decision: LimitDecision, headers: HeaderRecord): void {
+function writeRateLimitHeaders(decision: LimitDecision, headers: HeadersByName): void {
   const { requests, tokens } = decision;
   if (requests !== undefined) {
     headers["x-ratelimit-limit-requests"] = requestsLimitText(requests.limit);
