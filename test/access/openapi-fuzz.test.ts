@@ -4,14 +4,8 @@
 import assert from "node:assert/strict";
 import { type TestContext, test } from "node:test";
 import fc from "fast-check";
-import pg from "pg";
 import { buildTestApp } from "../support/build-test-app.ts";
-import {
-  dropSchema,
-  requirePostgres,
-  TEST_DATABASE_URL,
-  uniqueSchemaName,
-} from "../support/require-postgres.ts";
+import { privateDatabaseUrl } from "../support/require-postgres.ts";
 
 const ADMIN = "admin-canary-key-0123456789";
 const STATIC = "static-canary-key-0123456789";
@@ -173,16 +167,9 @@ test(`fuzzing every route from the OpenAPI schemas: ${RUNS} requests, no 5xx, th
 // PostgreSQL holds no NUL in text and no unpaired surrogate, where SQLite takes both: the same
 // requests must meet the same answers with every store (keys, ledger, knowledge, uploads) in it.
 test(`fuzzing every route from the OpenAPI schemas: ${RUNS} requests, no 5xx, the service stays up (PostgreSQL stores)`, async (t) => {
-  await requirePostgres();
-  const schema = uniqueSchemaName();
-  const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
-  await admin.connect();
-  await admin.query(`CREATE SCHEMA "${schema}"`);
-  await admin.end();
-  t.after(() => dropSchema(schema));
-  const url = new URL(TEST_DATABASE_URL);
-  url.searchParams.set("options", `-c search_path=${schema}`);
-  await fuzzEveryRoute(t, { DATABASE_URL: url.href });
+  const database = await privateDatabaseUrl();
+  t.after(database.drop);
+  await fuzzEveryRoute(t, { DATABASE_URL: database.url });
 });
 
 async function fuzzEveryRoute(t: TestContext, environment: Record<string, string>): Promise<void> {

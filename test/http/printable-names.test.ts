@@ -1,35 +1,13 @@
 // Names and identifiers a client chooses go into headers, log lines, metric labels and database
-// columns. One with a NUL or an unpaired surrogate is a 400 naming its field, with either store,
+// columns. One with a NUL or an unpaired surrogate is a 400 naming its field, whatever the store,
 // never a 500 nor a silently shortened value.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import pg from "pg";
+import { ADMIN_KEY as ADMIN } from "../support/access-test-app.ts";
 import { buildTestApp } from "../support/build-test-app.ts";
-import {
-  dropSchema,
-  requirePostgres,
-  TEST_DATABASE_URL,
-  uniqueSchemaName,
-} from "../support/require-postgres.ts";
+import { privateDatabaseUrl } from "../support/require-postgres.ts";
 
-const ADMIN = "admin-canary-key-0123456789";
 const NOT_PRINTABLE = ["a\u0000b", "\ud800", "line\nbreak", "\u001b[31m"];
-
-/** A private schema that every PostgreSQL store of the app (keys, ledger, knowledge, uploads) uses. */
-async function postgresEnvironment(t: {
-  after: (fn: () => unknown) => void;
-}): Promise<Record<string, string>> {
-  await requirePostgres();
-  const schema = uniqueSchemaName();
-  const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
-  await admin.connect();
-  await admin.query(`CREATE SCHEMA "${schema}"`);
-  await admin.end();
-  t.after(() => dropSchema(schema));
-  const url = new URL(TEST_DATABASE_URL);
-  url.searchParams.set("options", `-c search_path=${schema}`);
-  return { DATABASE_URL: url.href };
-}
 
 const MODEL_ROUTES: { url: string; body: (model: string) => Record<string, unknown> }[] = [
   { url: "/chat", body: (model) => ({ message: "hi", model }) },
@@ -69,9 +47,15 @@ test("a model name holding a control character or an unpaired surrogate is a 400
 });
 
 test("with PostgreSQL stores, a key's name and models, an ingest source, and ids in paths and queries must be printable: 400 naming the field", async (t) => {
-  const environment = await postgresEnvironment(t);
+  const database = await privateDatabaseUrl();
+  t.after(database.drop);
   const { app } = await buildTestApp({
-    environment: { ...environment, ADMIN_API_KEY: ADMIN, ECHO_DELAY_MS: "0", LOG_LEVEL: "silent" },
+    environment: {
+      DATABASE_URL: database.url,
+      ADMIN_API_KEY: ADMIN,
+      ECHO_DELAY_MS: "0",
+      LOG_LEVEL: "silent",
+    },
   });
   t.after(() => app.close());
   const headers = { authorization: `Bearer ${ADMIN}` };

@@ -33,3 +33,23 @@ export async function dropSchema(schema: string, url = TEST_DATABASE_URL): Promi
     await client.end();
   }
 }
+
+/**
+ * A schema of the caller's own, and a `DATABASE_URL` whose connections use it: for an app whose
+ * every PostgreSQL store (keys, ledger, knowledge, uploads) must stay private to one test.
+ * `drop()` removes the schema and everything in it.
+ */
+export async function privateDatabaseUrl(): Promise<{ url: string; drop: () => Promise<void> }> {
+  await requirePostgres();
+  const schema = uniqueSchemaName();
+  const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  await client.connect();
+  try {
+    await client.query(`CREATE SCHEMA "${schema}"`);
+  } finally {
+    await client.end();
+  }
+  const url = new URL(TEST_DATABASE_URL);
+  url.searchParams.set("options", `-c search_path=${schema}`);
+  return { url: url.href, drop: () => dropSchema(schema) };
+}

@@ -1,6 +1,5 @@
-import pg from "pg";
 import { BullmqJobQueue } from "../../src/jobs/bullmq-job-queue.ts";
-import { dropSchema, TEST_DATABASE_URL, uniqueSchemaName } from "./require-postgres.ts";
+import { privateDatabaseUrl } from "./require-postgres.ts";
 import { TEST_REDIS_URL } from "./require-redis.ts";
 
 /** Where jobs wait and where uploaded bytes wait for them: every pairing the service supports. */
@@ -21,14 +20,8 @@ export async function uploadDatabase(
   backend: UploadBackend,
 ): Promise<{ environment: Record<string, string>; dropped: () => Promise<void> }> {
   if (backend.uploads !== "postgres") return { environment: {}, dropped: async () => {} };
-  const schema = uniqueSchemaName();
-  const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
-  await admin.connect();
-  await admin.query(`CREATE SCHEMA "${schema}"`);
-  await admin.end();
-  const url = new URL(TEST_DATABASE_URL);
-  url.searchParams.set("options", `-c search_path=${schema}`);
-  return { environment: { DATABASE_URL: url.href }, dropped: () => dropSchema(schema) };
+  const database = await privateDatabaseUrl();
+  return { environment: { DATABASE_URL: database.url }, dropped: database.drop };
 }
 
 /** For the BullMQ backend, a queue of the test's own, named uniquely by the caller (its Redis keys removed by `removeJobQueue`). */
