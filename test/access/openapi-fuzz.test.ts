@@ -2,10 +2,14 @@
 // boundary and hostile values, odd headers and content types, with and without keys. The service
 // must answer every request with a status below 500 and stay up.
 import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
 import { type TestContext, test } from "node:test";
 import fc from "fast-check";
+import { BullmqJobQueue } from "../../src/jobs/bullmq-job-queue.ts";
+import type { ServiceOverrides } from "../../src/services.ts";
 import { buildTestApp } from "../support/build-test-app.ts";
 import { privateDatabaseUrl } from "../support/require-postgres.ts";
+import { requireRedis, TEST_REDIS_URL } from "../support/require-redis.ts";
 
 const ADMIN = "admin-canary-key-0123456789";
 const STATIC = "static-canary-key-0123456789";
@@ -172,7 +176,35 @@ test(`fuzzing every route from the OpenAPI schemas: ${RUNS} requests, no 5xx, th
   await fuzzEveryRoute(t, { DATABASE_URL: database.url });
 });
 
-async function fuzzEveryRoute(t: TestContext, environment: Record<string, string>): Promise<void> {
+// With REDIS_URL the limits and budgets are counted in Redis and the jobs wait in BullMQ: other
+// code, other keys, other ways for a hostile id or value to fail.
+test(`fuzzing every route from the OpenAPI schemas: ${RUNS} requests, no 5xx, the service stays up (Redis limits, BullMQ jobs)`, async (t) => {
+  await requireRedis();
+  const jobQueue = new BullmqJobQueue({
+    redisUrl: TEST_REDIS_URL,
+    name: `fuzz-${randomUUID()}`,
+    prefix: "llm-api-test",
+    attempts: 1,
+    retentionMs: 60_000,
+    leaseMs: 30_000,
+    backoffMs: 0,
+  });
+  t.after(async () => {
+    await jobQueue.destroy();
+    await jobQueue.close();
+  });
+  await fuzzEveryRoute(
+    t,
+    { REDIS_URL: TEST_REDIS_URL },
+    { jobQueue, redisPrefix: `llm-api-test-${randomUUID()}` },
+  );
+});
+
+async function fuzzEveryRoute(
+  t: TestContext,
+  environment: Record<string, string>,
+  overrides: ServiceOverrides = {},
+): Promise<void> {
   const { app } = await buildTestApp({
     environment: {
       ADMIN_API_KEY: ADMIN,
@@ -181,6 +213,7 @@ async function fuzzEveryRoute(t: TestContext, environment: Record<string, string
       LOG_LEVEL: "silent",
       ...environment,
     },
+    ...overrides,
   });
   t.after(() => app.close());
   const virtualKey = (
