@@ -25,7 +25,8 @@ const recordSymbol: symbol = kReplyHeaders;
  * Why not `reply.header`: it lowercases the name and stores it with a key that changes from call
  * to call, and V8 adds each new property through its runtime. Under callgrind the six rate-limit
  * headers of a keyed answer cost ~15,000 instructions more that way than as six stores with literal
- * names into this object (README, "2026-12-07"). Everything else keeps using `reply.header`.
+ * names into this object (README, "2026-12-07"). The security headers of every answer are copied
+ * in the same way; everything else keeps using `reply.header`.
  */
 export function replyHeaderRecord(reply: FastifyReply): HeaderRecord {
   return (reply as unknown as Record<symbol, HeaderRecord>)[recordSymbol];

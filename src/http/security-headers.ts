@@ -3,6 +3,7 @@ import cors from "@fastify/cors";
 import type { FastifyInstance } from "fastify";
 import fastifyPlugin from "fastify-plugin";
 import helmet, { type HelmetOptions } from "helmet";
+import { replyHeaderRecord } from "./reply-header-record.ts";
 
 export type SecurityHeadersOptions = {
   /** `CORS_ORIGINS`: exact origins a browser may call from; empty for none. */
@@ -48,8 +49,11 @@ export const securityHeadersPlugin = fastifyPlugin(
       xPermittedCrossDomainPolicies: false,
       xXssProtection: false,
     });
+    // Copied into the reply's own record (lowercase names, as `reply.header` would store them): one
+    // builtin copy of a fixed object, where `reply.headers` stores them one by one under keys that
+    // change from call to call, each a store through V8's runtime (README, "2026-12-07, later").
     app.addHook("onRequest", (_request, reply, done) => {
-      reply.headers(headers);
+      Object.assign(replyHeaderRecord(reply), headers);
       done();
     });
     if (options.corsOrigins.length === 0) return;

@@ -138,7 +138,14 @@ test("security headers on every response, with a CSP that allows same-origin scr
     await app.inject({ method: "GET", url: "/v1/models" }),
     await app.inject({ method: "GET", url: "/nowhere", headers: key }),
     await app.inject({ method: "POST", url: "/chat", headers: key, payload: { message: "hi" } }),
+    await app.inject({ method: "POST", url: "/chat/stream", headers: key, payload: { message: "hi" } }),
+    await app.inject({ method: "POST", url: "/chat", payload: { message: "hi" } }),
   ];
+  assert.deepEqual(
+    responses.map((response) => response.statusCode),
+    [200, 401, 404, 200, 200, 401],
+    "answers, a stream and errors alike",
+  );
   for (const response of responses) {
     assert.equal(response.headers["x-content-type-options"], "nosniff");
     assert.ok(response.headers["strict-transport-security"]);
