@@ -18,6 +18,28 @@ export async function extractText(
   hints: TypeHints,
   limits: ExtractionLimits,
 ): Promise<ExtractedDocument> {
+  return withoutNul(await extractByType(body, hints, limits));
+}
+
+/**
+ * The text with its NUL characters taken out. A text file holding one is refused as binary, but a
+ * PDF's text layer can map a glyph to U+0000 and a JSON string can hold `\u0000`; a stored NUL is
+ * where SQLite cuts a text short and what PostgreSQL cannot store at all.
+ */
+function withoutNul(document: ExtractedDocument): ExtractedDocument {
+  const clean = (text: string) => (text.includes("\u0000") ? text.replaceAll("\u0000", "") : text);
+  return {
+    ...document,
+    ...(document.title === undefined ? {} : { title: clean(document.title) }),
+    sections: document.sections.map((section) => ({ ...section, text: clean(section.text) })),
+  };
+}
+
+async function extractByType(
+  body: Buffer,
+  hints: TypeHints,
+  limits: ExtractionLimits,
+): Promise<ExtractedDocument> {
   const type = detectDocumentType(body, hints);
   if (type === "pdf") return extractPdf(body, limits);
   if (type === "docx") return extractDocx(body, limits);

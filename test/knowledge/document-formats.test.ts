@@ -172,6 +172,16 @@ test("Markdown, text and JSON are read as before; JSON is found by its content, 
   await rejectsWith(extract(png, "image.html", "text/html"), "SOURCE_UNSUPPORTED_TYPE", /binary/);
 });
 
+test("a NUL byte anywhere in a text refuses it as binary; a NUL character inside extracted text is taken out", async () => {
+  // Past the first 8 KiB, where the count of control characters does not look.
+  const late = `${"Lighthouse keepers trim the wicks. ".repeat(300)}before\u0000after`;
+  assert.ok(Buffer.byteLength(late) > 8192);
+  await rejectsWith(extract(late, "notes.txt"), "SOURCE_UNSUPPORTED_TYPE", /binary/);
+  // A JSON string may hold \u0000 as an escape, and the bytes no NUL: the value is kept without it.
+  const json = await extract(JSON.stringify({ title: "Lamp\u0000room", note: "wick\u0000s" }), "data.json");
+  assert.equal(json.chunks[0].text, "title: Lamproom\n\nnote: wicks");
+});
+
 test("an extraction past its time limit fails with SOURCE_EXTRACTION_TIMEOUT, and the next one runs", async () => {
   const pdf = await makePdf(Array.from({ length: 20 }, (_, index) => `Page ${index} text.`));
   await rejectsWith(

@@ -83,12 +83,16 @@ function hintedType(hints: TypeHints): DocumentType | undefined {
   return BY_EXTENSION[extension];
 }
 
-/** NUL bytes, or many control characters, in the first 8 KiB: text files have neither. */
+/**
+ * A NUL byte anywhere, or many control characters in the first 8 KiB: text files have neither.
+ * The whole body is searched for NUL (one native scan): a text with one past its first 8 KiB would
+ * otherwise be stored cut short at it by SQLite, and not at all by PostgreSQL.
+ */
 function looksBinary(body: Buffer): boolean {
+  if (body.includes(0)) return true;
   const sample = body.subarray(0, 8192);
   let control = 0;
   for (const byte of sample) {
-    if (byte === 0) return true;
     if (byte < 9 || (byte > 13 && byte < 32)) control += 1;
   }
   return control > sample.length / 10;
