@@ -7,10 +7,10 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import { startJobWorker } from "../../src/jobs/start-job-worker.ts";
 import { SourceError } from "../../src/knowledge/source-error.ts";
 import { readFileSource } from "../../src/knowledge/sources/read-file-source.ts";
 import { buildTestApp } from "../support/build-test-app.ts";
+import { startAppWorker } from "../support/start-app-worker.ts";
 import { waitFor } from "../support/wait-for.ts";
 
 /** Runs `body` (a loop over `process.argv`) in a child process until the test ends. */
@@ -46,16 +46,7 @@ test("a folder swapped for a symlink to outside INGEST_ROOT while 2,000 ingests 
   const { app } = await buildTestApp({
     environment: { INGEST_ROOT: ingestRoot, LOG_LEVEL: "silent", JOB_ATTEMPTS: "1", JOB_CONCURRENCY: "4" },
   });
-  const worker = startJobWorker({
-    config: app.config,
-    jobQueue: app.jobQueue,
-    knowledgeStore: app.knowledgeStore,
-    logger: app.log as never,
-  });
-  t.after(async () => {
-    await worker.stop({ timeoutMs: 0 });
-    await app.close();
-  });
+  startAppWorker(t, app);
   const address = await app.listen({ port: 0, host: "127.0.0.1" });
 
   // docs: a folder, gone, a symlink to the outside folder, gone, the folder again; over and over.

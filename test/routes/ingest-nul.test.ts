@@ -2,9 +2,9 @@
 // must neither lose the text after one silently nor fail with an internal error over it.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { startJobWorker } from "../../src/jobs/start-job-worker.ts";
 import { buildTestApp } from "../support/build-test-app.ts";
 import { privateDatabaseUrl } from "../support/require-postgres.ts";
+import { startAppWorker } from "../support/start-app-worker.ts";
 import { waitFor } from "../support/wait-for.ts";
 
 type JobStatus = { status: string; error_code?: string };
@@ -18,16 +18,7 @@ for (const store of ["SQLite", "PostgreSQL"] as const) {
       environment.DATABASE_URL = database.url;
     }
     const { app } = await buildTestApp({ environment });
-    const worker = startJobWorker({
-      config: app.config,
-      jobQueue: app.jobQueue,
-      knowledgeStore: app.knowledgeStore,
-      logger: app.log as never,
-    });
-    t.after(async () => {
-      await worker.stop({ timeoutMs: 0 });
-      await app.close();
-    });
+    startAppWorker(t, app);
     const ingest = async (source: string, text: string): Promise<JobStatus> => {
       const queued = await app.inject({ method: "POST", url: "/ingest", payload: { source, text } });
       assert.equal(queued.statusCode, 202, queued.body);
