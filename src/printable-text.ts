@@ -11,5 +11,9 @@ export function isPrintableText(value: string): boolean {
   return PRINTABLE_TEXT.test(value);
 }
 
+/** What is wrong with text that is not printable, after the name of its field. */
+export const NOT_PRINTABLE =
+  "must be printable text: no control character (NUL, newline, tab...) and no unpaired surrogate";
+
 /** The JSON-schema `format` of such text, checked by the request validator. */
 export const PRINTABLE_FORMAT = "printable";

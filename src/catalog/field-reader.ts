@@ -1,9 +1,5 @@
-import { isPrintableText } from "../printable-text.ts";
+import { isPrintableText, NOT_PRINTABLE } from "../printable-text.ts";
 import { CatalogError } from "./catalog-error.ts";
-
-// Model names, aliases and deployment ids become headers, log fields, metric labels and ledger
-// rows, as a client's model names do; no text of the file needs a control character.
-const NOT_PRINTABLE = "must be printable text: no control character and no unpaired surrogate";
 
 /** Turns a field's path in the models format into the path of the file as written (LiteLLM's). */
 export type LocateField = (field: string) => string;
@@ -62,7 +58,8 @@ export class FieldReader {
     if (typeof value !== "string" || value.trim().length === 0) {
       throw this.problem(key, `must be a non-empty string, got ${describe(value)}`);
     }
-    // The value is not shown: it may be a key.
+    // Model names, aliases and deployment ids become headers, log fields, metric labels and ledger
+    // rows, as a client's model names do. The value is not shown: it may be a key.
     if (!isPrintableText(value.trim())) throw this.problem(key, NOT_PRINTABLE);
     return value.trim();
   }

@@ -1,6 +1,6 @@
 import type { FastifyError } from "fastify";
 import { ServiceError } from "../errors/service-error.ts";
-import { PRINTABLE_FORMAT } from "../printable-text.ts";
+import { NOT_PRINTABLE, PRINTABLE_FORMAT } from "../printable-text.ts";
 
 /** Fastify's own error codes, mapped to ours so every client sees one catalog. */
 const fastifyCodes: Record<string, (error: FastifyError) => ServiceError> = {
@@ -71,9 +71,7 @@ function fromValidation(error: FastifyError, issues: ValidationIssue[]): Service
     : issue?.params?.additionalProperty
       ? `${location}.${field} is not allowed`
       : `${location}${field ? `.${field}` : ""} ${
-          issue?.params?.format === PRINTABLE_FORMAT
-            ? "must be printable text: no control character (NUL, newline, tab...) and no unpaired surrogate"
-            : (issue?.message ?? "is invalid")
+          issue?.params?.format === PRINTABLE_FORMAT ? NOT_PRINTABLE : (issue?.message ?? "is invalid")
         }`;
   return new ServiceError({ code: "VALIDATION_FAILED", message, param: field || undefined, cause: error });
 }

@@ -1,7 +1,7 @@
 import type { LanguageModelV4 } from "@ai-sdk/provider";
 import { ConfigError } from "../config.ts";
 import { ServiceError } from "../errors/service-error.ts";
-import { isPrintableText } from "../printable-text.ts";
+import { isPrintableText, NOT_PRINTABLE } from "../printable-text.ts";
 import type { AnthropicMessagesUpstream } from "./anthropic-messages-upstream.ts";
 import type { ChatCompletionsUpstream } from "./chat-completions-upstreams.ts";
 import {
@@ -56,7 +56,7 @@ export function createModelRegistry(options: ModelRegistryOptions): ModelRegistr
     if (model === undefined) {
       // Checked once per name built: the cache only ever holds names that passed.
       if (!isPrintableText(name)) {
-        return "A model name must be printable text: this one holds a control character or an unpaired surrogate.";
+        return `A model name ${NOT_PRINTABLE}.`;
       }
       const factory = options.providers[provider];
       if (factory === undefined) {

@@ -187,12 +187,12 @@ const BAD_FILES: Array<{ what: string; text: string; line: RegExp; extension?: s
     // YAML's double quotes can write any character; a name becomes headers, labels and ledger rows.
     what: "a name holding a NUL",
     text: GOOD_FILE.replace("name: chat", 'name: "ch\\0at"'),
-    line: /: models\[0\]\.name: must be printable text: no control character and no unpaired surrogate$/,
+    line: /: models\[0\]\.name: must be printable text: no control character \(NUL, newline, tab\.\.\.\) and no unpaired surrogate$/,
   },
   {
     what: "an alias holding a tab",
     text: GOOD_FILE.replace("aliases: [gpt-4o-mini]", 'aliases: ["gpt-4o\\tmini"]'),
-    line: /: models\[0\]\.aliases\[0\]: must be printable text: no control character and no unpaired surrogate$/,
+    line: /: models\[0\]\.aliases\[0\]: must be printable text: no control character \(NUL, newline, tab\.\.\.\) and no unpaired surrogate$/,
   },
 ];
 
